@@ -1,0 +1,382 @@
+"""The Sakila rental database (OLTP), mapped onto MySQL's official schema.
+
+Tables and columns keep the names of MySQL's ``sakila-schema.sql`` so that an
+existing Sakila database works after ``migrate --fake-initial``. What differs
+from that file, on purpose:
+
+- ids are INT in our own migrations (the original SMALLINT/TINYINT ids are too
+  narrow for a growing business); a database with the narrow ids still works;
+- ``last_update`` is maintained by the ORM (``LastUpdateField``) and indexed,
+  rather than by ``ON UPDATE CURRENT_TIMESTAMP``;
+- the views, stored procedures and the film_text/rental/payment triggers are
+  not created; ``Film.save`` keeps film_text in step instead.
+"""
+
+from decimal import Decimal
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from rentals.fields import CommaSeparatedSetField, FixedCharField, LastUpdateField, YearField
+
+
+class SakilaQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # QuerySet.update skips Field.pre_save; the ETL still needs last_update.
+        kwargs.setdefault("last_update", timezone.now())
+        return super().update(**kwargs)
+
+
+class SakilaModel(models.Model):
+    """Base of the Sakila tables: each declares its own ``last_update`` last,
+    so that columns keep MySQL's order."""
+
+    objects = SakilaQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+def last_update_index(table: str) -> models.Index:
+    return models.Index(fields=["last_update"], name=f"idx_{table}_last_update")
+
+
+class Language(SakilaModel):
+    language_id = models.AutoField(primary_key=True)
+    name = FixedCharField(max_length=20)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "language"
+        indexes = [last_update_index("language")]
+
+    def __str__(self) -> str:
+        return self.name.strip()
+
+
+class Country(SakilaModel):
+    country_id = models.AutoField(primary_key=True)
+    country = models.CharField(max_length=50)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "country"
+        verbose_name_plural = "countries"
+        indexes = [last_update_index("country")]
+
+    def __str__(self) -> str:
+        return self.country
+
+
+class City(SakilaModel):
+    city_id = models.AutoField(primary_key=True)
+    city = models.CharField(max_length=50)
+    country = models.ForeignKey(Country, models.PROTECT, related_name="cities")
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "city"
+        verbose_name_plural = "cities"
+        indexes = [last_update_index("city")]
+
+    def __str__(self) -> str:
+        return self.city
+
+
+class Address(SakilaModel):
+    address_id = models.AutoField(primary_key=True)
+    address = models.CharField(max_length=50)
+    address2 = models.CharField(max_length=50, null=True, blank=True)
+    district = models.CharField(max_length=20)
+    city = models.ForeignKey(City, models.PROTECT, related_name="addresses")
+    postal_code = models.CharField(max_length=10, null=True, blank=True)
+    phone = models.CharField(max_length=20)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "address"
+        verbose_name_plural = "addresses"
+        indexes = [last_update_index("address")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Actor(SakilaModel):
+    actor_id = models.AutoField(primary_key=True)
+    first_name = models.CharField(max_length=45)
+    last_name = models.CharField(max_length=45)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "actor"
+        indexes = [
+            models.Index(fields=["last_name"], name="idx_actor_last_name"),
+            last_update_index("actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Category(SakilaModel):
+    category_id = models.AutoField(primary_key=True)
+    name = models.CharField(max_length=25)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "category"
+        verbose_name_plural = "categories"
+        indexes = [last_update_index("category")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Film(SakilaModel):
+    class Rating(models.TextChoices):
+        G = "G"
+        PG = "PG"
+        PG_13 = "PG-13"
+        R = "R"
+        NC_17 = "NC-17"
+
+    SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
+
+    film_id = models.AutoField(primary_key=True)
+    title = models.CharField(max_length=255)
+    description = models.TextField(null=True, blank=True)
+    release_year = YearField(null=True, blank=True)
+    language = models.ForeignKey(Language, models.PROTECT, related_name="films")
+    original_language = models.ForeignKey(
+        Language, models.PROTECT, null=True, blank=True, related_name="original_language_films"
+    )
+    rental_duration = models.PositiveSmallIntegerField(default=3, db_default=3)
+    rental_rate = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("4.99"), db_default=Decimal("4.99"))
+    length = models.PositiveSmallIntegerField(null=True, blank=True)
+    replacement_cost = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("19.99"), db_default=Decimal("19.99")
+    )
+    rating = models.CharField(
+        max_length=5, choices=Rating.choices, null=True, blank=True, default="G", db_default="G"
+    )
+    special_features = CommaSeparatedSetField(options=SPECIAL_FEATURES, null=True, blank=True)
+    actors = models.ManyToManyField(Actor, through="FilmActor", related_name="films")
+    categories = models.ManyToManyField(Category, through="FilmCategory", related_name="films")
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "film"
+        indexes = [
+            models.Index(fields=["title"], name="idx_film_title"),
+            last_update_index("film"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__in=["G", "PG", "PG-13", "R", "NC-17"])
+                | models.Q(rating__isnull=True),
+                name="film_rating_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # film_text mirrors film (MySQL's schema does it with triggers).
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            FilmText.objects.using(self._state.db).update_or_create(
+                film_id=self.pk, defaults={"title": self.title, "description": self.description}
+            )
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using")):
+            film_id = self.pk
+            result = super().delete(*args, **kwargs)
+            FilmText.objects.using(self._state.db).filter(film_id=film_id).delete()
+        return result
+
+
+class FilmActor(SakilaModel):
+    pk = models.CompositePrimaryKey("actor_id", "film_id")
+    actor = models.ForeignKey(Actor, models.PROTECT)
+    film = models.ForeignKey(Film, models.CASCADE)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "film_actor"
+        indexes = [last_update_index("film_actor")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} in {self.film_id}"
+
+
+class FilmCategory(SakilaModel):
+    pk = models.CompositePrimaryKey("film_id", "category_id")
+    film = models.ForeignKey(Film, models.CASCADE)
+    category = models.ForeignKey(Category, models.PROTECT)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "film_category"
+        verbose_name_plural = "film categories"
+        indexes = [last_update_index("film_category")]
+
+    def __str__(self) -> str:
+        return f"{self.film_id} in {self.category_id}"
+
+
+class FilmText(models.Model):
+    """A copy of each film's title and description (for full-text search on MySQL)."""
+
+    film_id = models.IntegerField(primary_key=True)
+    title = models.CharField(max_length=255)
+    description = models.TextField(null=True, blank=True)
+
+    class Meta:
+        db_table = "film_text"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Staff(SakilaModel):
+    staff_id = models.AutoField(primary_key=True)
+    first_name = models.CharField(max_length=45)
+    last_name = models.CharField(max_length=45)
+    address = models.ForeignKey(Address, models.PROTECT, related_name="staff")
+    picture = models.BinaryField(null=True, blank=True)
+    email = models.CharField(max_length=50, null=True, blank=True)
+    # staff -> store -> staff (manager) is a cycle: loaders insert one side first.
+    store = models.ForeignKey("Store", models.PROTECT, related_name="staff")
+    active = models.BooleanField(default=True, db_default=True)
+    username = models.CharField(max_length=16)
+    password = models.CharField(max_length=40, null=True, blank=True)
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "staff"
+        verbose_name_plural = "staff"
+        indexes = [last_update_index("staff")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Store(SakilaModel):
+    store_id = models.AutoField(primary_key=True)
+    manager_staff = models.OneToOneField(Staff, models.PROTECT, related_name="managed_store")
+    address = models.ForeignKey(Address, models.PROTECT, related_name="stores")
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "store"
+        indexes = [last_update_index("store")]
+
+    def __str__(self) -> str:
+        return f"Store {self.store_id}"
+
+
+class Inventory(SakilaModel):
+    """One physical copy of a film at a store."""
+
+    inventory_id = models.AutoField(primary_key=True)
+    film = models.ForeignKey(Film, models.PROTECT, related_name="inventory")
+    store = models.ForeignKey(Store, models.PROTECT, related_name="inventory")
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "inventory"
+        verbose_name_plural = "inventory"
+        indexes = [
+            models.Index(fields=["store", "film"], name="idx_store_id_film_id"),
+            last_update_index("inventory"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Copy {self.inventory_id}"
+
+
+class Customer(SakilaModel):
+    customer_id = models.AutoField(primary_key=True)
+    store = models.ForeignKey(Store, models.PROTECT, related_name="customers")
+    first_name = models.CharField(max_length=45)
+    last_name = models.CharField(max_length=45)
+    email = models.CharField(max_length=50, null=True, blank=True)
+    address = models.ForeignKey(Address, models.PROTECT, related_name="customers")
+    active = models.BooleanField(default=True, db_default=True)
+    create_date = models.DateTimeField(default=timezone.now)
+    last_update = LastUpdateField(null=True)
+
+    class Meta:
+        db_table = "customer"
+        indexes = [
+            models.Index(fields=["last_name"], name="idx_customer_last_name"),
+            last_update_index("customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Rental(SakilaModel):
+    rental_id = models.AutoField(primary_key=True)
+    rental_date = models.DateTimeField()
+    inventory = models.ForeignKey(Inventory, models.PROTECT, related_name="rentals")
+    customer = models.ForeignKey(Customer, models.PROTECT, related_name="rentals")
+    return_date = models.DateTimeField(null=True, blank=True)
+    staff = models.ForeignKey(Staff, models.PROTECT, related_name="rentals")
+    last_update = LastUpdateField()
+
+    class Meta:
+        db_table = "rental"
+        indexes = [last_update_index("rental")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rental_date", "inventory", "customer"], name="rental_date_inventory_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Rental {self.rental_id}"
+
+
+class Payment(SakilaModel):
+    payment_id = models.AutoField(primary_key=True)
+    customer = models.ForeignKey(Customer, models.PROTECT, related_name="payments")
+    staff = models.ForeignKey(Staff, models.PROTECT, related_name="payments")
+    rental = models.ForeignKey(
+        Rental, models.SET_NULL, null=True, blank=True, related_name="payments"
+    )
+    amount = models.DecimalField(max_digits=5, decimal_places=2)
+    payment_date = models.DateTimeField()
+    last_update = LastUpdateField(null=True)
+
+    class Meta:
+        db_table = "payment"
+        indexes = [last_update_index("payment")]
+
+    def __str__(self) -> str:
+        return f"Payment {self.payment_id}"
+
+
+# Load order that satisfies the foreign keys (staff before store: a cycle).
+SAKILA_MODELS: tuple[type[models.Model], ...] = (
+    Language,
+    Country,
+    City,
+    Address,
+    Actor,
+    Category,
+    Film,
+    FilmActor,
+    FilmCategory,
+    FilmText,
+    Staff,
+    Store,
+    Inventory,
+    Customer,
+    Rental,
+    Payment,
+)
