@@ -8,7 +8,6 @@ from input; values are always bound parameters.
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import islice
 
 from django.core.management.color import no_style
 from django.db import connection, models
@@ -24,27 +23,41 @@ def table_columns(model: type[models.Model]) -> list[str]:
 
 
 def insert_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]
+    model: type[models.Model], columns: Sequence[str] | None, rows: Iterable[Sequence]
 ) -> int:
-    """INSERT every row (values in ``columns`` order) in batches; return the count."""
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(column) for column in columns),
-        ", ".join(["%s"] * len(columns)),
-    )
-    count = 0
-    with connection.cursor() as cursor:
-        for batch in batched(rows, BATCH_SIZE):
-            cursor.executemany(sql, batch)
-            count += len(batch)
-    return count
+    """INSERT every row (values in ``columns`` order, default all) in batches; return the count."""
+    writer = BatchWriter(model, columns)
+    for row in rows:
+        writer.add(row)
+    writer.flush()
+    return writer.count
 
 
-def batched(rows: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
+class BatchWriter:
+    """Collects rows for one table and INSERTs them a batch at a time."""
+
+    def __init__(self, model: type[models.Model], columns: Sequence[str] | None = None) -> None:
+        columns = table_columns(model) if columns is None else columns
+        quote = connection.ops.quote_name
+        self.sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote(model._meta.db_table),
+            ", ".join(quote(column) for column in columns),
+            ", ".join(["%s"] * len(columns)),
+        )
+        self.pending: list[Sequence] = []
+        self.count = 0
+
+    def add(self, row: Sequence) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.sql, self.pending)
+            self.count += len(self.pending)
+            self.pending = []
 
 
 def sakila_row_counts() -> dict[str, int]:

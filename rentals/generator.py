@@ -1,0 +1,486 @@
+"""Generate a Sakila-shaped database, deterministically for a seed.
+
+Scale 1 has the real Sakila row counts. Scale N multiplies customers (and
+their addresses), inventory, rentals and payments by N; films, actors, stores,
+staff and the reference tables stay as they are.
+
+Rentals are simulated day by day over Sakila's period (2005-05-24 to
+2006-02-14), more on weekends and in summer. A copy is never rented while
+it is out; most come back on time, some late, a few very late (charged the
+replacement cost), and those still out at the end of the period have no
+return date. Payments follow ``services.rental_charge``: the rate is paid at
+rental, late fees on return; a few rentals are never paid. Rows are produced
+by generators and written in batches (rentals and their payments side by
+side), so memory stays bounded at any scale.
+"""
+
+import hashlib
+import math
+import random
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from rentals import bulk
+from rentals.models import (
+    Actor,
+    Address,
+    Category,
+    City,
+    Country,
+    Customer,
+    Film,
+    FilmActor,
+    FilmCategory,
+    FilmText,
+    Inventory,
+    Language,
+    Payment,
+    Rental,
+    Staff,
+    Store,
+)
+from rentals.services import rental_charge
+
+ERROR_NOT_EMPTY = (
+    "The database already holds Sakila data ({counts}). "
+    "Use --replace to delete it and generate new data instead."
+)
+ERROR_SCALE = "scale must be a number above 0, not {scale}"
+
+PERIOD_START = date(2005, 5, 24)
+PERIOD_END = datetime(2006, 2, 14, 23, 59, 59)  # later returns are still out
+STORES = 2
+UNPAID_SHARE = 0.005  # rentals never paid
+NULL_RENTAL_PAYMENTS = 5  # per scale unit, as in the real data
+
+# Real Sakila row counts (scale 1).
+BASE_COUNTS = {
+    "language": 6,
+    "country": 109,
+    "city": 600,
+    "actor": 200,
+    "category": 16,
+    "film": 1000,
+    "film_actor": 5462,
+    "customer": 599,
+    "inventory": 4581,
+    "rental": 16044,
+    "payment": 16049,
+}
+FILMS_WITHOUT_COPIES = 42  # as in the real data
+
+LANGUAGES = ["English", "Italian", "Japanese", "Mandarin", "French", "German"]
+CATEGORIES = [
+    "Action", "Animation", "Children", "Classics", "Comedy", "Documentary", "Drama", "Family",
+    "Foreign", "Games", "Horror", "Music", "New", "Sci-Fi", "Sports", "Travel",
+]  # fmt: skip
+FIRST_NAMES = [
+    "MARY", "PATRICIA", "LINDA", "BARBARA", "ELIZABETH", "JENNIFER", "MARIA", "SUSAN", "MARGARET",
+    "DOROTHY", "LISA", "NANCY", "KAREN", "BETTY", "HELEN", "SANDRA", "DONNA", "CAROL", "RUTH",
+    "SHARON", "MICHELLE", "LAURA", "SARAH", "KIMBERLY", "DEBORAH", "JESSICA", "SHIRLEY", "CYNTHIA",
+    "ANGELA", "MELISSA", "JAMES", "JOHN", "ROBERT", "MICHAEL", "WILLIAM", "DAVID", "RICHARD",
+    "CHARLES", "JOSEPH", "THOMAS", "CHRISTOPHER", "DANIEL", "PAUL", "MARK", "DONALD", "GEORGE",
+    "KENNETH", "STEVEN", "EDWARD", "BRIAN", "RONALD", "ANTHONY", "KEVIN", "JASON", "MATTHEW",
+    "GARY", "TIMOTHY", "JOSE", "LARRY", "JEFFREY", "FRANK", "SCOTT", "ERIC", "STEPHEN", "ANDREW",
+]  # fmt: skip
+LAST_NAMES = [
+    "SMITH", "JOHNSON", "WILLIAMS", "JONES", "BROWN", "DAVIS", "MILLER", "WILSON", "MOORE",
+    "TAYLOR", "ANDERSON", "THOMAS", "JACKSON", "WHITE", "HARRIS", "MARTIN", "THOMPSON", "GARCIA",
+    "MARTINEZ", "ROBINSON", "CLARK", "RODRIGUEZ", "LEWIS", "LEE", "WALKER", "HALL", "ALLEN",
+    "YOUNG", "HERNANDEZ", "KING", "WRIGHT", "LOPEZ", "HILL", "SCOTT", "GREEN", "ADAMS", "BAKER",
+    "GONZALEZ", "NELSON", "CARTER", "MITCHELL", "PEREZ", "ROBERTS", "TURNER", "PHILLIPS",
+    "CAMPBELL", "PARKER", "EVANS", "EDWARDS", "COLLINS", "STEWART", "SANCHEZ", "MORRIS", "ROGERS",
+]  # fmt: skip
+TITLE_WORDS = [
+    "ACADEMY", "ACE", "ADAPTATION", "AFFAIR", "AFRICAN", "AGENT", "AIRPLANE", "AIRPORT", "ALABAMA",
+    "ALADDIN", "ALAMO", "ALASKA", "ALI", "ALIEN", "ALLEY", "ALONE", "AMADEUS", "AMELIE", "ANACONDA",
+    "ANGELS", "ANNIE", "ANONYMOUS", "ANTHEM", "ANTITRUST", "APACHE", "APOCALYPSE", "APOLLO",
+    "ARABIA", "ARGONAUTS", "ARMAGEDDON", "ARMY", "ARSENIC", "ARTIST", "ATLANTIS", "ATTACKS",
+    "BABY", "BACKLASH", "BADMAN", "BAKED", "BALLOON", "BANG", "BANGER", "BASIC", "BEACH", "BEAR",
+    "BEAST", "BEAUTY", "BED", "BEHAVIOR", "BENEATH", "BERETS", "BETRAYED", "BIKINI", "BILKO",
+    "BIRCH", "BIRD", "BLACKOUT", "BLADE", "BLANKET", "BLINDNESS", "BLOOD", "BLUES", "BOILED",
+    "BONNIE", "BOOGIE", "BORN", "BOULEVARD", "BOUND", "BOWFINGER", "BRANNIGAN", "BRAVEHEART",
+    "BREAKFAST", "BRIDE", "BRIGHT", "BRINGING", "BROOKLYN", "BROTHERHOOD", "BUBBLE", "BUCKET",
+    "BUGSY", "BULL", "BULWORTH", "BUNCH", "BUTCH", "BUTTERFLY", "CABIN", "CADDYSHACK", "CALENDAR",
+    "CALIFORNIA", "CAMELOT", "CAMPUS", "CANDIDATE", "CANDLES", "CANYON", "CAPER", "CARIBBEAN",
+    "CAROL", "CARRIE", "CASABLANCA", "CASPER", "CASSIDY", "CASUALTIES", "CAT", "CATCH", "CAUSE",
+    "CELEBRITY", "CENTER", "CHAINSAW", "CHAMBER", "CHAMPION", "CHANCE", "CHAPLIN", "CHARADE",
+    "CHARIOTS", "CHASING", "CHEAPER", "CHICAGO", "CHICKEN", "CHILL", "CHINATOWN", "CHOCOLAT",
+    "CHRISTMAS", "CIDER", "CINCINATTI", "CIRCUS", "CITIZEN", "CLASH", "CLEOPATRA", "CLERKS",
+    "CLOCKWORK", "CLONES", "CLOSER", "CLUB", "CLUE", "CLUELESS", "CLYDE", "COAST", "COLDBLOODED",
+    "COLOR", "COMA", "COMANCHEROS", "COMFORTS", "COMMAND", "COMMANDMENTS", "CONEHEADS",
+]  # fmt: skip
+ADJECTIVES = [
+    "Epic", "Astounding", "Fanciful", "Awe-Inspiring", "Touching", "Beautiful", "Emotional",
+    "Intrepid", "Thoughtful", "Insightful", "Unbelieveable", "Boring", "Action-Packed", "Brilliant",
+    "Fast-Paced", "Lacklusture", "Taut", "Amazing", "Stunning", "Fateful",
+]  # fmt: skip
+GENRES = [
+    "Drama", "Epistle", "Documentary", "Story", "Tale", "Reflection", "Character Study",
+    "Panorama", "Saga", "Display", "Yarn", "Drama", "Mystery", "Shakespearean Drama",
+]  # fmt: skip
+CHARACTERS = [
+    "Feminist", "Mad Scientist", "Teacher", "Database Administrator", "Explorer", "Car", "Boy",
+    "Girl", "Dentist", "Moose", "Cat", "Dog", "Astronaut", "Robot", "Woman", "Man", "Pioneer",
+    "Hunter", "Butler", "Technical Writer", "Sumo Wrestler", "Crocodile", "Monkey", "Frisbee",
+    "Husband", "Lumberjack", "Squirrel", "Student", "Composer", "Pastry Chef", "Secret Agent",
+]  # fmt: skip
+VERBS = [
+    "Battle", "Find", "Chase", "Meet", "Outgun", "Overcome", "Pursue", "Redeem", "Defeat",
+    "Discover", "Sink", "Conquer", "Fight", "Vanquish", "Confront", "Escape", "Succumb", "Reach",
+]  # fmt: skip
+PLACES = [
+    "The Canadian Rockies", "Ancient China", "A Shark Tank", "A Baloon", "A Manhattan Penthouse",
+    "Nigeria", "Soviet Georgia", "A Jet Boat", "The Gulf of Mexico", "A Monastery", "Ancient India",
+    "The Outback", "A U-Boat", "The First Manned Space Station", "Berlin", "An Abandoned Mine Shaft",
+    "A MySQL Convention", "The Sahara Desert", "An Abandoned Fun House", "A Lifeboat",
+]  # fmt: skip
+SYLLABLES = [
+    "ba", "ka", "ra", "lo", "mi", "ne", "sa", "to", "vi", "da", "go", "la", "mo", "na", "pe",
+    "ri", "su", "ta", "ve", "za", "an", "el", "or", "us", "ia", "bur", "ton", "ville", "dor",
+]  # fmt: skip
+STREETS = ["Street", "Avenue", "Boulevard", "Drive", "Lane", "Parkway", "Place", "Way", "Manor"]
+FEATURES = list(Film.SPECIAL_FEATURES)
+RATINGS = [choice for choice, _ in Film.Rating.choices]
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    rows: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def scaled_counts(scale: float) -> dict[str, int]:
+    """Row counts per table at ``scale`` (customers, copies, rentals, payments grow)."""
+    counts = dict(BASE_COUNTS)
+    for table in ("customer", "inventory", "rental", "payment"):
+        counts[table] = max(1, round(BASE_COUNTS[table] * scale))
+    counts["null_rental_payments"] = min(
+        counts["payment"], round(NULL_RENTAL_PAYMENTS * scale)
+    )
+    return counts
+
+
+def generate_sakila(
+    *, scale: float = 1, seed: int = 1, replace: bool = False, progress=None
+) -> GenerationReport:
+    """Write a generated Sakila database, in one transaction."""
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+        raise ValueError(ERROR_SCALE.format(scale=scale))
+    generator = SakilaGenerator(scaled_counts(scale), seed=seed)
+    rows: dict[str, int] = {}
+    with transaction.atomic(), bulk.foreign_key_checks_deferred():
+        existing = {table: count for table, count in bulk.sakila_row_counts().items() if count}
+        if existing and not replace:
+            counts = ", ".join(f"{count} {table}" for table, count in existing.items())
+            raise ValueError(ERROR_NOT_EMPTY.format(counts=counts))
+        if existing:
+            bulk.delete_sakila_rows()
+        for model, table_rows in generator.tables():
+            rows[model._meta.db_table] = bulk.insert_rows(model, None, table_rows)
+            if progress:
+                progress(model._meta.db_table, rows[model._meta.db_table])
+        # Rentals and their payments are written side by side to bound memory.
+        rental_writer, payment_writer = bulk.BatchWriter(Rental), bulk.BatchWriter(Payment)
+        for rental, payments in generator.rentals():
+            rental_writer.add(rental)
+            for payment in payments:
+                payment_writer.add(payment)
+        for payment in generator.payments_without_rental():
+            payment_writer.add(payment)
+        for writer, model in ((rental_writer, Rental), (payment_writer, Payment)):
+            writer.flush()
+            rows[model._meta.db_table] = writer.count
+            if progress:
+                progress(model._meta.db_table, writer.count)
+        bulk.reset_sequences()
+    return GenerationReport(rows)
+
+
+class SakilaGenerator:
+    """Produces the rows of every table, in load order, from one seeded RNG."""
+
+    def __init__(self, counts: dict[str, int], *, seed: int) -> None:
+        self.counts = counts
+        self.random = random.Random(seed)
+        self.now = timezone.now().replace(microsecond=0)
+        self.films: list[tuple[int, Decimal, Decimal]] = []  # (duration, rate, replacement)
+
+    def tables(self) -> Iterator[tuple[type, Iterator[tuple]]]:
+        """(model, rows) for every table up to customer; rentals and payments
+        come from ``rentals`` and ``payments_without_rental``."""
+        yield Language, self.languages()
+        yield Country, self.countries()
+        yield City, self.cities()
+        yield Address, self.addresses()
+        yield Actor, self.actors()
+        yield Category, self.categories()
+        film_rows = list(self.film_rows())
+        yield Film, iter(film_rows)
+        yield FilmActor, self.film_actors()
+        yield FilmCategory, self.film_categories()
+        yield FilmText, ((film_id, title, description) for film_id, title, description, *_ in film_rows)
+        yield Staff, self.staff()
+        yield Store, self.stores()
+        yield Inventory, self.inventory()
+        yield Customer, self.customers()
+
+    # Reference data -------------------------------------------------------
+
+    def languages(self) -> Iterator[tuple]:
+        for language_id, name in enumerate(LANGUAGES, start=1):
+            yield language_id, name, self.now
+
+    def place_name(self, words: int = 2) -> str:
+        return "".join(self.random.choice(SYLLABLES) for _ in range(words + 1)).capitalize()
+
+    def countries(self) -> Iterator[tuple]:
+        names = self.unique_names(self.counts["country"], lambda: self.place_name(2) + "ia")
+        for country_id, name in enumerate(names, start=1):
+            yield country_id, name, self.now
+
+    def cities(self) -> Iterator[tuple]:
+        names = self.unique_names(self.counts["city"], lambda: self.place_name(self.random.randint(1, 3)))
+        for city_id, name in enumerate(names, start=1):
+            country_id = (city_id - 1) % self.counts["country"] + 1
+            yield city_id, name, country_id, self.now
+
+    def unique_names(self, count: int, make) -> list[str]:
+        names: list[str] = []
+        seen: set[str] = set()
+        while len(names) < count:
+            name = make()
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+        return names
+
+    def addresses(self) -> Iterator[tuple]:
+        """Two store addresses, two staff addresses, then one per customer."""
+        rand = self.random
+        for address_id in range(1, self.counts["customer"] + 2 * STORES + 1):
+            street = f"{rand.randint(1, 1999)} {self.place_name(1)} {rand.choice(STREETS)}"
+            yield (
+                address_id,
+                street[:50],
+                None,
+                self.place_name(1)[:20],
+                rand.randint(1, self.counts["city"]),
+                f"{rand.randint(10000, 99999)}",
+                f"{rand.randint(10**9, 10**12 - 1)}",
+                self.now,
+            )
+
+    def actors(self) -> Iterator[tuple]:
+        for actor_id in range(1, self.counts["actor"] + 1):
+            first, last = self.random.choice(FIRST_NAMES), self.random.choice(LAST_NAMES)
+            yield actor_id, first, last, self.now
+
+    def categories(self) -> Iterator[tuple]:
+        for category_id, name in enumerate(CATEGORIES, start=1):
+            yield category_id, name, self.now
+
+    def film_rows(self) -> Iterator[tuple]:
+        rand = self.random
+        titles = self.unique_names(
+            self.counts["film"], lambda: f"{rand.choice(TITLE_WORDS)} {rand.choice(TITLE_WORDS)}"
+        )
+        for film_id, title in enumerate(titles, start=1):
+            description = (
+                f"A {rand.choice(ADJECTIVES)} {rand.choice(GENRES)} of a {rand.choice(CHARACTERS)} "
+                f"And a {rand.choice(CHARACTERS)} who must {rand.choice(VERBS)} a "
+                f"{rand.choice(CHARACTERS)} in {rand.choice(PLACES)}"
+            )
+            duration = rand.randint(3, 7)
+            rate = Decimal(rand.choice(["0.99", "2.99", "4.99"]))
+            replacement = Decimal(rand.randint(9, 29)) + Decimal("0.99")
+            features = [f for f in FEATURES if rand.random() < 0.5] or [rand.choice(FEATURES)]
+            self.films.append((duration, rate, replacement))
+            yield (
+                film_id, title, description, 2006, 1, None, duration, rate,
+                rand.randint(46, 185), replacement, rand.choice(RATINGS), ",".join(features),
+                self.now,
+            )  # fmt: skip
+
+    def film_actors(self) -> Iterator[tuple]:
+        """Exactly ``film_actor`` pairs: about five actors a film, one to ten."""
+        rand = self.random
+        films, actors = self.counts["film"], self.counts["actor"]
+        per_film = [1] * films
+        for _ in range(self.counts["film_actor"] - films):
+            film = rand.randrange(films)
+            while per_film[film] >= 10:
+                film = rand.randrange(films)
+            per_film[film] += 1
+        for film_index, count in enumerate(per_film):
+            for actor_id in sorted(rand.sample(range(1, actors + 1), count)):
+                yield actor_id, film_index + 1, self.now
+
+    def film_categories(self) -> Iterator[tuple]:
+        for film_id in range(1, self.counts["film"] + 1):
+            yield film_id, self.random.randint(1, len(CATEGORIES)), self.now
+
+    def staff(self) -> Iterator[tuple]:
+        for staff_id in range(1, STORES + 1):
+            first, last = self.random.choice(FIRST_NAMES).title(), self.random.choice(LAST_NAMES).title()
+            yield (
+                staff_id, first, last, STORES + staff_id, None,
+                f"{first}.{last}@sakilastaff.com", staff_id, True, first[:16],
+                hashlib.sha1(f"{first}{staff_id}".encode()).hexdigest(), self.now,
+            )  # fmt: skip
+
+    def stores(self) -> Iterator[tuple]:
+        for store_id in range(1, STORES + 1):
+            yield store_id, store_id, store_id, self.now
+
+    # Data that grows with the scale ----------------------------------------
+
+    def inventory(self) -> Iterator[tuple]:
+        """Copies spread over the stocked films and both stores, grouped by film."""
+        rand = self.random
+        films = self.counts["film"]
+        unstocked = set(rand.sample(range(1, films + 1), min(FILMS_WITHOUT_COPIES, films - 1)))
+        stocked = [film_id for film_id in range(1, films + 1) if film_id not in unstocked]
+        popularity = [rand.uniform(0.3, 1.7) for _ in stocked]
+        picks = rand.choices(range(len(stocked)), popularity, k=self.counts["inventory"])
+        slots = sorted((stocked[pick], rand.randint(1, STORES)) for pick in picks)
+        # Kept compactly: the rental simulation needs each copy's film and store.
+        self.copy_film = array("i", (film for film, _ in slots))
+        self.copy_store = array("b", (store for _, store in slots))
+        for inventory_id, (film_id, store_id) in enumerate(slots, start=1):
+            yield inventory_id, film_id, store_id, self.now
+
+    def customers(self) -> Iterator[tuple]:
+        rand = self.random
+        self.active_customers = array("i")
+        start = datetime.combine(PERIOD_START, datetime.min.time())
+        for customer_id in range(1, self.counts["customer"] + 1):
+            first, last = rand.choice(FIRST_NAMES), rand.choice(LAST_NAMES)
+            active = rand.random() >= 0.025
+            if active:
+                self.active_customers.append(customer_id)
+            created = start - timedelta(days=rand.randint(1, 400), seconds=rand.randint(0, 86399))
+            yield (
+                customer_id, rand.randint(1, STORES), first, last,
+                f"{first}.{last}@sakilacustomer.org", 2 * STORES + customer_id, active, created,
+                self.now,
+            )  # fmt: skip
+        if not self.active_customers:
+            raise ValueError("scale too small: no active customer to rent to")
+
+    def rental_days(self) -> list[tuple[date, int]]:
+        """(day, rentals that day): all rentals spread over the period, more on
+        weekends and in summer, exactly ``rental`` in all."""
+        days = [
+            PERIOD_START + timedelta(days=offset)
+            for offset in range((PERIOD_END.date() - PERIOD_START).days + 1)
+        ]
+        weights = [
+            (1.45 if day.weekday() >= 5 else 1.0) * (1.3 if day.month in (6, 7, 8) else 1.0)
+            for day in days
+        ]
+        total, target = sum(weights), self.counts["rental"]
+        exact = [weight * target / total for weight in weights]
+        counts = [math.floor(value) for value in exact]
+        by_remainder = sorted(range(len(days)), key=lambda i: exact[i] - counts[i], reverse=True)
+        for index in by_remainder[: target - sum(counts)]:
+            counts[index] += 1
+        return list(zip(days, counts, strict=True))
+
+    def rentals(self) -> Iterator[tuple[tuple, list[tuple]]]:
+        """(rental row, its payment rows), in date order."""
+        rand = self.random
+        copies = len(self.copy_film)
+        free_at = [datetime.min] * copies
+        total = self.counts["rental"]
+        unpaid_left = round(total * UNPAID_SHARE)
+        self.split_left = unpaid_left  # late fees paid separately, keeping the payment count
+        self.payment_id = rental_id = 0
+        for day, count in self.rental_days():
+            opening = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
+            for seconds in sorted(rand.randrange(15 * 3600) for _ in range(count)):
+                rental_date = opening + timedelta(seconds=seconds)
+                copy = rand.randrange(copies)
+                for _ in range(100):  # few copies are out at once: this rarely loops
+                    if free_at[copy] <= rental_date:
+                        break
+                    copy = rand.randrange(copies)
+                else:
+                    continue  # every copy tried is out: no rental then
+                rental_id += 1
+                duration, rate, replacement = self.films[self.copy_film[copy] - 1]
+                return_date = self.return_date(rental_date, duration)
+                free_at[copy] = return_date or datetime.max
+                customer_id = rand.choice(self.active_customers)
+                staff_id = self.copy_store[copy]
+                rental = (rental_id, rental_date, copy + 1, customer_id, return_date, staff_id, self.now)
+                # Knuth's selection sampling: exactly ``unpaid`` of all rentals.
+                if rand.random() * (total - rental_id + 1) < unpaid_left:
+                    unpaid_left -= 1
+                    yield rental, []
+                    continue
+                charge = rental_charge(
+                    rental_rate=rate, rental_duration=duration, replacement_cost=replacement,
+                    rental_date=rental_date, return_date=return_date,
+                )  # fmt: skip
+                paid = self.payment_amounts(rate, charge, rental_date, return_date, total - rental_id)
+                payments = []
+                for amount, paid_at in paid:
+                    self.payment_id += 1
+                    payments.append(
+                        (self.payment_id, customer_id, staff_id, rental_id, amount, paid_at, self.now)
+                    )
+                yield rental, payments
+
+    def return_date(self, rental_date: datetime, duration: int) -> datetime | None:
+        """Most come back in time, about one in eight late, one in a hundred very late."""
+        rand = self.random
+        roll = rand.random()
+        if roll < 0.01:
+            days = rand.randint(2 * duration + 1, 3 * duration)
+        elif roll < 0.13:
+            days = duration + rand.randint(1, 3)
+        else:
+            days = rand.randint(1, duration)
+        back = datetime.combine(rental_date.date() + timedelta(days=days), datetime.min.time())
+        back += timedelta(seconds=rand.randrange(8 * 3600, 23 * 3600))
+        return back if back <= PERIOD_END else None
+
+    def payment_amounts(
+        self, rate: Decimal, charge: Decimal, rental_date: datetime,
+        return_date: datetime | None, rentals_left: int,
+    ) -> list[tuple[Decimal, datetime]]:  # fmt: skip
+        """(amount, date) of each payment for one rental: the rate when rented,
+        or everything on return when it came back late; a few late rentals pay
+        the rate and the fee separately."""
+        fee = charge - rate
+        if not fee:
+            return [(rate, rental_date)]
+        # Spread the separate late-fee payments over the period.
+        if self.split_left and self.random.random() < self.split_left / max(1, rentals_left * 0.1):
+            self.split_left -= 1
+            return [(rate, rental_date), (fee, return_date)]
+        return [(charge, return_date)]
+
+    def payments_without_rental(self) -> Iterator[tuple]:
+        """Payments with no rental (as in the real data), up to the target count."""
+        rand = self.random
+        start = datetime.combine(PERIOD_START, datetime.min.time())
+        span = int((PERIOD_END - start).total_seconds())
+        while self.payment_id < self.counts["payment"]:
+            self.payment_id += 1
+            paid_at = start + timedelta(seconds=rand.randrange(span))
+            amount = Decimal(rand.randint(0, 11)) + Decimal("0.99")
+            yield (
+                self.payment_id, rand.choice(self.active_customers), rand.randint(1, STORES), None,
+                amount, paid_at, self.now,
+            )  # fmt: skip
