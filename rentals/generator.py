@@ -138,8 +138,9 @@ VERBS = [
 PLACES = [
     "The Canadian Rockies", "Ancient China", "A Shark Tank", "A Baloon", "A Manhattan Penthouse",
     "Nigeria", "Soviet Georgia", "A Jet Boat", "The Gulf of Mexico", "A Monastery", "Ancient India",
-    "The Outback", "A U-Boat", "The First Manned Space Station", "Berlin", "An Abandoned Mine Shaft",
-    "A MySQL Convention", "The Sahara Desert", "An Abandoned Fun House", "A Lifeboat",
+    "The Outback", "A U-Boat", "The First Manned Space Station", "Berlin",
+    "An Abandoned Mine Shaft", "A MySQL Convention", "The Sahara Desert",
+    "An Abandoned Fun House", "A Lifeboat",
 ]  # fmt: skip
 SYLLABLES = [
     "ba", "ka", "ra", "lo", "mi", "ne", "sa", "to", "vi", "da", "go", "la", "mo", "na", "pe",
@@ -164,9 +165,7 @@ def scaled_counts(scale: float) -> dict[str, int]:
     counts = dict(BASE_COUNTS)
     for table in ("customer", "inventory", "rental", "payment"):
         counts[table] = max(1, round(BASE_COUNTS[table] * scale))
-    counts["null_rental_payments"] = min(
-        counts["payment"], round(NULL_RENTAL_PAYMENTS * scale)
-    )
+    counts["null_rental_payments"] = min(counts["payment"], round(NULL_RENTAL_PAYMENTS * scale))
     return counts
 
 
@@ -228,7 +227,10 @@ class SakilaGenerator:
         yield Film, iter(film_rows)
         yield FilmActor, self.film_actors()
         yield FilmCategory, self.film_categories()
-        yield FilmText, ((film_id, title, description) for film_id, title, description, *_ in film_rows)
+        yield (
+            FilmText,
+            ((film_id, title, description) for film_id, title, description, *_ in film_rows),
+        )
         yield Staff, self.staff()
         yield Store, self.stores()
         yield Inventory, self.inventory()
@@ -249,7 +251,9 @@ class SakilaGenerator:
             yield country_id, name, self.now
 
     def cities(self) -> Iterator[tuple]:
-        names = self.unique_names(self.counts["city"], lambda: self.place_name(self.random.randint(1, 3)))
+        names = self.unique_names(
+            self.counts["city"], lambda: self.place_name(self.random.randint(1, 3))
+        )
         for city_id, name in enumerate(names, start=1):
             country_id = (city_id - 1) % self.counts["country"] + 1
             yield city_id, name, country_id, self.now
@@ -331,7 +335,10 @@ class SakilaGenerator:
 
     def staff(self) -> Iterator[tuple]:
         for staff_id in range(1, STORES + 1):
-            first, last = self.random.choice(FIRST_NAMES).title(), self.random.choice(LAST_NAMES).title()
+            first, last = (
+                self.random.choice(FIRST_NAMES).title(),
+                self.random.choice(LAST_NAMES).title(),
+            )
             yield (
                 staff_id, first, last, STORES + staff_id, None,
                 f"{first}.{last}@sakilastaff.com", staff_id, True, first[:16],
@@ -422,7 +429,15 @@ class SakilaGenerator:
                 free_at[copy] = return_date or datetime.max
                 customer_id = rand.choice(self.active_customers)
                 staff_id = self.copy_store[copy]
-                rental = (rental_id, rental_date, copy + 1, customer_id, return_date, staff_id, self.now)
+                rental = (
+                    rental_id,
+                    rental_date,
+                    copy + 1,
+                    customer_id,
+                    return_date,
+                    staff_id,
+                    self.now,
+                )
                 # Knuth's selection sampling: exactly ``unpaid`` of all rentals.
                 if rand.random() * (total - rental_id + 1) < unpaid_left:
                     unpaid_left -= 1
@@ -432,12 +447,22 @@ class SakilaGenerator:
                     rental_rate=rate, rental_duration=duration, replacement_cost=replacement,
                     rental_date=rental_date, return_date=return_date,
                 )  # fmt: skip
-                paid = self.payment_amounts(rate, charge, rental_date, return_date, total - rental_id)
+                paid = self.payment_amounts(
+                    rate, charge, rental_date, return_date, total - rental_id
+                )
                 payments = []
                 for amount, paid_at in paid:
                     self.payment_id += 1
                     payments.append(
-                        (self.payment_id, customer_id, staff_id, rental_id, amount, paid_at, self.now)
+                        (
+                            self.payment_id,
+                            customer_id,
+                            staff_id,
+                            rental_id,
+                            amount,
+                            paid_at,
+                            self.now,
+                        )
                     )
                 yield rental, payments
 

@@ -68,9 +68,7 @@ def load_sakila(directory: Path, *, replace: bool = False) -> LoadReport:
         for model in SAKILA_MODELS:
             table = TableReader(csv_path(directory, model), model, keys)
             table.read_header()
-            report.rows[model._meta.db_table] = bulk.insert_rows(
-                model, table.columns, table.rows()
-            )
+            report.rows[model._meta.db_table] = bulk.insert_rows(model, table.columns, table.rows())
         keys.check_deferred_references()
         bulk.reset_sequences()
     return report
@@ -177,9 +175,7 @@ class TableReader:
         for raw in records:
             where_line = f"{self.path.name} line {self.line_num()}"
             if len(raw) != width:
-                raise SakilaLoadError(
-                    f"{where_line}: {len(raw)} fields, the header has {width}"
-                )
+                raise SakilaLoadError(f"{where_line}: {len(raw)} fields, the header has {width}")
             values = []
             for position, text in enumerate(raw):
                 try:
@@ -198,7 +194,9 @@ class TableReader:
                 if None in key:
                     continue
                 if key in keys_seen:
-                    shown = ", ".join(f"{n}={values[p]}" for n, p in zip(names, positions, strict=True))
+                    shown = ", ".join(
+                        f"{n}={values[p]}" for n, p in zip(names, positions, strict=True)
+                    )
                     raise SakilaLoadError(f"{where_line}, column {names[0]}: duplicate {shown}")
                 keys_seen.add(key)
             pk = tuple(values[p] for p in pk_positions)

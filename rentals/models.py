@@ -152,7 +152,9 @@ class Film(SakilaModel):
         Language, models.PROTECT, null=True, blank=True, related_name="original_language_films"
     )
     rental_duration = models.PositiveSmallIntegerField(default=3, db_default=3)
-    rental_rate = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("4.99"), db_default=Decimal("4.99"))
+    rental_rate = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("4.99"), db_default=Decimal("4.99")
+    )
     length = models.PositiveSmallIntegerField(null=True, blank=True)
     replacement_cost = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("19.99"), db_default=Decimal("19.99")
@@ -334,7 +336,8 @@ class Rental(SakilaModel):
         indexes = [last_update_index("rental")]
         constraints = [
             models.UniqueConstraint(
-                fields=["rental_date", "inventory", "customer"], name="rental_date_inventory_customer"
+                fields=["rental_date", "inventory", "customer"],
+                name="rental_date_inventory_customer",
             )
         ]
 

@@ -1,0 +1,61 @@
+# Sakila Lake: `make run` serves the embedded default with demo data,
+# `make test` runs the whole suite on it. See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+MYSQL_URL ?= mysql://root@127.0.0.1:3306/sakila
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install system-deps run test test-mysql lint format bench clean
+
+install: $(INSTALLED)
+
+# mysqlclient compiles against the MySQL/MariaDB client headers.
+system-deps:
+	@if ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists mariadb 2>/dev/null \
+	    || ! command -v cc >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the MySQL client headers and a C compiler (apt-get)"; \
+	    apt-get update -qq && apt-get install -y -qq default-libmysqlclient-dev pkg-config gcc; \
+	  else \
+	    echo "mysqlclient needs the MySQL client headers. Run:"; \
+	    echo "  sudo apt-get install default-libmysqlclient-dev pkg-config gcc"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(INSTALLED)
+
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py setup_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest
+
+test-mysql: install
+	DATABASE_URL=$(MYSQL_URL) $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) bench/load.py
+
+clean:
+	rm -rf $(VENV) var staticfiles
