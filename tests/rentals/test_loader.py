@@ -60,8 +60,10 @@ def test_new_rows_get_ids_after_the_loaded_ones(tmp_path):
         rental_date=datetime(2006, 1, 1), inventory_id=1, customer_id=1, staff_id=1
     )
     customer = CustomerFactory(store_id=1)
-    assert rental.pk == 3
-    assert customer.pk == 2
+    # Past the loaded ids (MySQL never hands back ids of rolled-back inserts, so
+    # the next id may be higher than max + 1 there).
+    assert rental.pk > 2
+    assert customer.pk > 1
 
 
 def test_refuses_a_database_that_holds_data(tmp_path):
