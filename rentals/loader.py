@@ -79,27 +79,27 @@ def csv_path(directory: Path, model: type[models.Model]) -> Path:
 
 
 class KeyRegistry:
-    """Primary keys loaded so far, to check foreign keys before writing.
+    """Keys loaded so far per table (tuples), to check references before writing.
 
     A reference to a table that is loaded later (staff.store_id: the
     staff/store cycle) is remembered and checked once everything is read.
     """
 
     def __init__(self) -> None:
-        self.loaded: dict[type[models.Model], set] = defaultdict(set)
+        self.loaded: dict[type[models.Model], set[tuple]] = defaultdict(set)
         self.done: set[type[models.Model]] = set()
         self.deferred: list[tuple[type[models.Model], Any, str]] = []
 
-    def check_reference(self, target: type[models.Model], value: Any, where: str) -> None:
-        if target in self.done:
-            if value not in self.loaded[target]:
-                raise SakilaLoadError(dangling_reference(where, target, value))
-        else:
-            self.deferred.append((target, value, where))
+    def check_reference(self, target: type[models.Model], value: Any, where) -> None:
+        """``where()`` names the place, built only when there is something to say."""
+        if target not in self.done:
+            self.deferred.append((target, value, where()))
+        elif (value,) not in self.loaded[target]:
+            raise SakilaLoadError(dangling_reference(where(), target, value))
 
     def check_deferred_references(self) -> None:
         for target, value, where in self.deferred:
-            if value not in self.loaded[target]:
+            if (value,) not in self.loaded[target]:
                 raise SakilaLoadError(dangling_reference(where, target, value))
 
 
@@ -119,7 +119,8 @@ class TableReader:
         self.columns: list[str] = []
 
     def read_header(self) -> None:
-        self.columns = self.check_header(next(self.records(), None))
+        _, header = next(self.records(), (1, None))
+        self.columns = self.check_header(header)
 
     def rows(self) -> Iterator[tuple]:
         records = self.records()
@@ -127,13 +128,13 @@ class TableReader:
         yield from self.parse(records, self.columns)
         self.keys.done.add(self.model)
 
-    def records(self) -> Iterator[list[str]]:
-        """The CSV records, turning CSV and encoding faults into load errors."""
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number, fields) of each CSV record; CSV and encoding faults are load errors."""
         with self.path.open(newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle, strict=True)
-            self.line_num = lambda: reader.line_num
             try:
-                yield from reader
+                for record in reader:
+                    yield reader.line_num, record
             except csv.Error as error:
                 raise SakilaLoadError(
                     f"{self.path.name} line {reader.line_num + 1}: not valid CSV ({error})"
@@ -161,34 +162,33 @@ class TableReader:
             )
         return header
 
-    def parse(self, records: Iterator[list[str]], header: list[str]) -> Iterator[tuple]:
+    def parse(self, records: Iterator[tuple[int, list[str]]], header: list[str]) -> Iterator[tuple]:
         fields = [self.fields[name] for name in header]
         parsers = [value_parser(f) for f in fields]
         references = [
             (position, f.related_model) for position, f in enumerate(fields) if f.is_relation
         ]
+        # The primary key first: its set of seen keys is what references check against.
         unique_keys = self.unique_keys(header)
-        seen: list[set] = [set() for _ in unique_keys]
-        pk_positions = [header.index(f.column) for f in self.model._meta.pk_fields]
-        loaded = self.keys.loaded[self.model]
+        seen = [self.keys.loaded[self.model]] + [set() for _ in unique_keys[1:]]
         width = len(header)
-        for raw in records:
-            where_line = f"{self.path.name} line {self.line_num()}"
+        for line, raw in records:
+
+            def where(position: int | None = None, line: int = line) -> str:
+                place = f"{self.path.name} line {line}"
+                return place if position is None else f"{place}, column {header[position]}"
+
             if len(raw) != width:
-                raise SakilaLoadError(f"{where_line}: {len(raw)} fields, the header has {width}")
+                raise SakilaLoadError(f"{where()}: {len(raw)} fields, the header has {width}")
             values = []
             for position, text in enumerate(raw):
                 try:
                     values.append(parsers[position](text))
                 except ValueError as error:
-                    raise SakilaLoadError(
-                        f"{where_line}, column {header[position]}: {error}"
-                    ) from None
+                    raise SakilaLoadError(f"{where(position)}: {error}") from None
             for position, target in references:
                 if values[position] is not None:
-                    self.keys.check_reference(
-                        target, values[position], f"{where_line}, column {header[position]}"
-                    )
+                    self.keys.check_reference(target, values[position], lambda p=position: where(p))
             for (names, positions), keys_seen in zip(unique_keys, seen, strict=True):
                 key = tuple(values[p] for p in positions)
                 if None in key:
@@ -197,10 +197,8 @@ class TableReader:
                     shown = ", ".join(
                         f"{n}={values[p]}" for n, p in zip(names, positions, strict=True)
                     )
-                    raise SakilaLoadError(f"{where_line}, column {names[0]}: duplicate {shown}")
+                    raise SakilaLoadError(f"{where(positions[0])}: duplicate {shown}")
                 keys_seen.add(key)
-            pk = tuple(values[p] for p in pk_positions)
-            loaded.add(pk[0] if len(pk) == 1 else pk)
             yield tuple(values)
 
     def unique_keys(self, header: list[str]) -> list[tuple[list[str], list[int]]]:

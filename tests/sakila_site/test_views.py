@@ -21,3 +21,4 @@ def test_home_says_what_is_where_and_counts_rows(admin_client):
     assert 'href="/admin/"' in page
     rows = dict(response.context["table_counts"])
     assert rows["rental"] == 1 and rows["payment"] == 0
+    assert '<td>rental</td><td class="num">1</td>' in page
