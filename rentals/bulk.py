@@ -60,8 +60,31 @@ class BatchWriter:
             self.pending = []
 
 
+ERROR_NOT_EMPTY = (
+    "The database already holds Sakila data ({counts}). Use --replace to delete it first."
+)
+
+
+class SakilaDataExists(ValueError):
+    """The Sakila tables are not empty and replacing them was not asked for."""
+
+
 def sakila_row_counts() -> dict[str, int]:
     return {model._meta.db_table: model.objects.count() for model in SAKILA_MODELS}
+
+
+def empty_sakila_tables(*, replace: bool) -> None:
+    """Refuse to write over Sakila data, or with ``replace`` delete it first.
+
+    Call inside the transaction that writes the new data, so that a failed
+    load leaves the old data in place.
+    """
+    existing = {table: count for table, count in sakila_row_counts().items() if count}
+    if existing and not replace:
+        counts = ", ".join(f"{count} {table}" for table, count in existing.items())
+        raise SakilaDataExists(ERROR_NOT_EMPTY.format(counts=counts))
+    if existing:
+        delete_sakila_rows()
 
 
 def delete_sakila_rows() -> None:

@@ -47,10 +47,6 @@ from rentals.models import (
 )
 from rentals.services import rental_charge
 
-ERROR_NOT_EMPTY = (
-    "The database already holds Sakila data ({counts}). "
-    "Use --replace to delete it and generate new data instead."
-)
 ERROR_SCALE = "scale must be a number above 0, not {scale}"
 
 PERIOD_START = date(2005, 5, 24)
@@ -178,12 +174,7 @@ def generate_sakila(
     generator = SakilaGenerator(scaled_counts(scale), seed=seed)
     rows: dict[str, int] = {}
     with transaction.atomic(), bulk.foreign_key_checks_deferred():
-        existing = {table: count for table, count in bulk.sakila_row_counts().items() if count}
-        if existing and not replace:
-            counts = ", ".join(f"{count} {table}" for table, count in existing.items())
-            raise ValueError(ERROR_NOT_EMPTY.format(counts=counts))
-        if existing:
-            bulk.delete_sakila_rows()
+        bulk.empty_sakila_tables(replace=replace)
         for model, table_rows in generator.tables():
             rows[model._meta.db_table] = bulk.insert_rows(model, None, table_rows)
             if progress:

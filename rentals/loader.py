@@ -27,10 +27,6 @@ NULL = "\\N"
 
 ERROR_MISSING_DIR = "{path} is not a directory"
 ERROR_MISSING_FILE = "{path}: file is missing"
-ERROR_NOT_EMPTY = (
-    "The database already holds Sakila data ({counts}). "
-    "Use --replace to delete it and load these files instead."
-)
 
 
 class SakilaLoadError(Exception):
@@ -58,12 +54,7 @@ def load_sakila(directory: Path, *, replace: bool = False) -> LoadReport:
 
     report = LoadReport()
     with transaction.atomic(), bulk.foreign_key_checks_deferred():
-        existing = {table: count for table, count in bulk.sakila_row_counts().items() if count}
-        if existing and not replace:
-            counts = ", ".join(f"{count} {table}" for table, count in existing.items())
-            raise SakilaLoadError(ERROR_NOT_EMPTY.format(counts=counts))
-        if existing:
-            bulk.delete_sakila_rows()
+        bulk.empty_sakila_tables(replace=replace)
         keys = KeyRegistry()
         for model in SAKILA_MODELS:
             table = TableReader(csv_path(directory, model), model, keys)

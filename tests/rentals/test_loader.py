@@ -69,7 +69,9 @@ def test_new_rows_get_ids_after_the_loaded_ones(tmp_path):
 def test_refuses_a_database_that_holds_data(tmp_path):
     CustomerFactory()
     before = bulk.sakila_row_counts()
-    with pytest.raises(SakilaLoadError, match="already holds Sakila data .*1 customer.*--replace"):
+    with pytest.raises(
+        bulk.SakilaDataExists, match="already holds Sakila data .*1 customer.*--replace"
+    ):
         load_sakila(write_sakila_csvs(tmp_path))
     assert bulk.sakila_row_counts() == before
 
@@ -244,3 +246,10 @@ def test_real_sakila_data_loads_exactly(real_sakila_dir):
     amounts = list(Payment.objects.values_list("amount", flat=True))
     assert sum(amounts, Decimal(0)) == csv_payment_total(real_sakila_dir) == Decimal("67416.51")
     assert Rental.objects.filter(return_date__isnull=True).count() == 183
+
+
+def test_command_refuses_a_database_that_holds_data(tmp_path):
+    CustomerFactory()
+    with pytest.raises(CommandError, match="Nothing was loaded. The database already holds"):
+        call_command("load_sakila", str(write_sakila_csvs(tmp_path)))
+    assert Customer.objects.count() == 1

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from rentals.bulk import SakilaDataExists
 from rentals.loader import SakilaLoadError, load_sakila
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, directory: Path, replace: bool, **options):
         try:
             report = load_sakila(directory, replace=replace)
-        except SakilaLoadError as error:
+        except (SakilaLoadError, SakilaDataExists) as error:
             raise CommandError(f"Nothing was loaded. {error}") from None
         for table, count in report.rows.items():
             self.stdout.write(f"{table:>14}: {count:>9,} rows")
