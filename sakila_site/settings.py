@@ -177,6 +177,35 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The data lake. The embedded default: Iceberg tables under var/lake/ with a
+# pyiceberg SQL catalog in SQLite, transforms and queries in DuckDB.
+LAKE_ENGINE = env_str("LAKE_ENGINE", "local")
+LAKE_WAREHOUSE = env_str("LAKE_WAREHOUSE", str(VAR_DIR / "lake"))
+LAKE_CATALOG = env_str("LAKE_CATALOG", "sql")
+LAKE_CATALOG_URI = env_str(
+    "LAKE_CATALOG_URI",
+    f"sqlite:///{VAR_DIR / 'lake-catalog.sqlite3'}" if "://" not in LAKE_WAREHOUSE else "",
+)
+QUERY_ENGINE = env_str("QUERY_ENGINE", "duckdb")
+# Rows whose last_update is this close before a watermark are read again, for
+# transactions that committed after a later one; unchanged rows are ignored.
+LAKE_EXTRACT_OVERLAP_SECONDS = env_int("LAKE_EXTRACT_OVERLAP_SECONDS", 300)
+LAKE_EXTRACT_BATCH_ROWS = env_int("LAKE_EXTRACT_BATCH_ROWS", 100_000)
+# A running run whose heartbeat is older than this is taken for dead.
+LAKE_RUN_STALE_SECONDS = env_int("LAKE_RUN_STALE_SECONDS", 600)
+# Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
+LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
+for _name, _value, _choices in (
+    ("LAKE_ENGINE", LAKE_ENGINE, {"local"}),
+    ("LAKE_CATALOG", LAKE_CATALOG, {"sql"}),
+    ("QUERY_ENGINE", QUERY_ENGINE, {"duckdb"}),
+):
+    # glue and athena arrive with the AWS work; until then they are refused here.
+    if _value not in _choices:
+        raise ImproperlyConfigured(f"{_name} must be one of {', '.join(sorted(_choices))}")
+if LAKE_CATALOG == "sql" and not LAKE_CATALOG_URI:
+    raise ImproperlyConfigured("LAKE_CATALOG_URI must be set when LAKE_WAREHOUSE is not a path")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

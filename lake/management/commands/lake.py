@@ -1,0 +1,76 @@
+import sys
+
+import pyarrow.csv as pacsv
+from django.core.management.base import BaseCommand, CommandError
+
+from lake import selectors
+from lake.catalog import load_table
+from lake.models import CrawledTable, PipelineRun
+from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
+from lake.query.duckdb import DuckDBQueryEngine, QueryError
+
+
+class Command(BaseCommand):
+    help = "Run the lake pipeline, query the marts, list the lake's tables."
+
+    def add_arguments(self, parser):
+        commands = parser.add_subparsers(dest="action", required=True)
+        run = commands.add_parser("run", help="run the pipeline now, in the foreground")
+        run.add_argument("--full", action="store_true", help="rebuild everything from the OLTP")
+        query = commands.add_parser("query", help="run read-only SQL on the marts, print CSV")
+        query.add_argument("sql")
+        commands.add_parser("tables", help="list the lake's tables with rows, snapshot, schema")
+
+    def handle(self, *args, action: str, **options):
+        getattr(self, f"handle_{action}")(**options)
+
+    def handle_run(self, *, full: bool, **options) -> None:
+        try:
+            run = pipeline_run_create(full=full, trigger=PipelineRun.Trigger.MANUAL)
+        except AlreadyRunning as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Run {run.pk} ({'full' if full else 'incremental'}) started")
+        run = pipeline_run_execute(run)
+        self.stdout.write(f"{'step':<22}{'status':<11}{'rows':>10}{'files':>7}{'seconds':>9}")
+        for step in run.steps.all():
+            seconds = f"{step.seconds:.2f}" if step.seconds is not None else ""
+            self.stdout.write(
+                f"{step.name:<22}{step.status:<11}{step.rows:>10,}{step.files_written:>7}"
+                f"{seconds:>9}"
+            )
+        total = (run.finished_at - run.started_at).total_seconds()
+        if run.status != PipelineRun.Status.SUCCEEDED:
+            raise CommandError(f"Run {run.pk} failed after {total:.1f} s: {run.error}")
+        self.stdout.write(self.style.SUCCESS(f"Run {run.pk} succeeded in {total:.1f} s"))
+
+    def handle_query(self, *, sql: str, **options) -> None:
+        try:
+            result = DuckDBQueryEngine().execute(sql)
+        except QueryError as error:
+            raise CommandError(str(error)) from None
+        pacsv.write_csv(result, sys.stdout.buffer)
+
+    def handle_tables(self, **options) -> None:
+        run = selectors.published_run()
+        if run is None:
+            self.stdout.write(
+                "The lake has no published data yet: run `python manage.py lake run`."
+            )
+        else:
+            self.stdout.write(f"Published by run {run.pk} at {run.finished_at:%Y-%m-%d %H:%M:%S}")
+            for identifier, snapshot_id in run.snapshots.items():
+                table = load_table(identifier)
+                if table is None:
+                    continue
+                snapshot = table.snapshot_by_id(snapshot_id)
+                rows = snapshot.summary.get("total-records", "?") if snapshot.summary else "?"
+                self.stdout.write(f"\n{identifier}  rows {rows}  snapshot {snapshot_id}")
+                for field in table.schema().fields:
+                    self.stdout.write(f"    {field.name:<22}{field.field_type}")
+        for crawled in CrawledTable.objects.order_by("name"):
+            self.stdout.write(
+                f"\nraw.{crawled.name}  {len(crawled.partitions)} partitions  "
+                f"schema v{crawled.schema_version}  {crawled.location}"
+            )
+            for column in crawled.columns:
+                self.stdout.write(f"    {column['name']:<22}{column['type']}")

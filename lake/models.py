@@ -1,0 +1,122 @@
+"""Pipeline runs, their steps, the extract watermarks and the crawled raw tables.
+
+A run is the unit readers see: the lake tables' snapshot ids are recorded on
+a run when it succeeds, and readers use those of the latest successful run,
+so a failed or killed run is never half visible.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PipelineRun(models.Model):
+    class Trigger(models.TextChoices):
+        MANUAL = "manual"
+        SCHEDULE = "schedule"
+        EVENT = "event"
+        API = "api"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    engine = models.CharField(max_length=10, default="local")
+    full = models.BooleanField(default=False, help_text="rebuild everything from the OLTP")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    watermarks_from = models.JSONField(default=dict, blank=True)
+    watermarks_to = models.JSONField(default=dict, blank=True)
+    # Lake table -> Iceberg snapshot id, recorded when the run succeeds.
+    snapshots = models.JSONField(default=dict, blank=True)
+    glue_run_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "-id"], name="lake_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class PipelineStep(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    run = models.ForeignKey(PipelineRun, models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=64)  # "extract", "stage rental", "fact_sales", "crawl"
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.BigIntegerField(default=0)
+    files_written = models.IntegerField(default=0)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="lake_step_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class Watermark(models.Model):
+    """How far each source table has been extracted (its largest last_update)."""
+
+    table = models.CharField(max_length=64, unique=True)
+    value = models.DateTimeField()
+    run = models.ForeignKey(PipelineRun, models.SET_NULL, null=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.table} @ {self.value}"
+
+
+class CrawledTable(models.Model):
+    """A raw-zone table as the crawler found it (as a Glue crawler catalogs one)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    location = models.CharField(max_length=1024)
+    columns = models.JSONField(default=list)  # [{"name": ..., "type": ...}]
+    partitions = models.JSONField(default=list)  # ["run_id=1", ...]
+    schema_version = models.PositiveIntegerField(default=1)
+    # [{"version": 2, "added": [...], "at": "..."}]: what each new version changed.
+    schema_changes = models.JSONField(default=list)
+    first_crawled_at = models.DateTimeField(default=timezone.now)
+    last_crawled_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"raw.{self.name}"

@@ -1,0 +1,44 @@
+"""dim_date: one row per calendar day, built in Python.
+
+Calendar logic stays out of SQL (engines disagree on weekday numbering);
+holidays are US federal holidays from the ``holidays`` package.
+"""
+
+from datetime import date, timedelta
+
+import holidays
+import pyarrow as pa
+
+from lake.marts import DIM_DATE
+
+
+def date_id(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def dim_date_rows(first: date, last: date) -> pa.Table:
+    """Every day from ``first`` to ``last``, inclusive."""
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    us_holidays = holidays.country_holidays("US", years=range(first.year, last.year + 1))
+    rows = {name: [] for name in DIM_DATE.schema.names}
+    for day in days:
+        iso = day.isocalendar()
+        holiday = us_holidays.get(day)
+        values = {
+            "date_id": date_id(day),
+            "full_date": day,
+            "year": day.year,
+            "quarter": (day.month - 1) // 3 + 1,
+            "month": day.month,
+            "month_name": day.strftime("%B"),
+            "day": day.day,
+            "day_of_week": iso.weekday,
+            "day_name": day.strftime("%A"),
+            "week_of_year": iso.week,
+            "is_weekend": iso.weekday >= 6,
+            "is_holiday": holiday is not None,
+            "holiday_name": holiday,
+        }
+        for name, value in values.items():
+            rows[name].append(value)
+    return pa.table(rows, schema=DIM_DATE.schema)

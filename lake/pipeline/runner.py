@@ -1,0 +1,202 @@
+"""Run the pipeline: extract, stage, transform, crawl, then publish.
+
+Every step is recorded as a PipelineStep as it runs. Nothing a run writes
+is visible to readers until the last step: publishing records the lake
+tables' snapshot ids on the run and advances the watermarks, in one
+database transaction. A run that fails or is killed before that leaves
+the published snapshots and the watermarks as they were; the next run
+reads the same changes again and, merges being idempotent, catches up.
+"""
+
+import logging
+import os
+import signal
+import socket
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lake import selectors
+from lake.catalog import current_snapshot_ids
+from lake.marts import SQL_MARTS
+from lake.models import PipelineRun, PipelineStep, Watermark
+from lake.pipeline.crawl import crawl_raw_zone
+from lake.pipeline.extract import extract_table, source_reader
+from lake.pipeline.stage import stage_table
+from lake.pipeline.transform import build_dim_date, build_mart, transform_connection
+from lake.schemas import STAGED_MODELS, table_name
+
+logger = logging.getLogger(__name__)
+
+ERROR_ALREADY_RUNNING = "Run {run_id} is already running (started {started})."
+ERROR_PROCESS_GONE = "The process running it stopped (killed or crashed) during {step}."
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, run: PipelineRun) -> None:
+        self.run = run
+        started = run.started_at or run.created_at
+        super().__init__(
+            ERROR_ALREADY_RUNNING.format(run_id=run.pk, started=f"{started:%Y-%m-%d %H:%M:%S}")
+        )
+
+
+class InjectedFault(Exception):
+    """Raised by the fault-injection hook (tests of atomicity)."""
+
+
+def pipeline_run_create(
+    *, full: bool = False, trigger: str = PipelineRun.Trigger.MANUAL, user=None
+) -> PipelineRun:
+    """Queue a run, unless one is active (a dead one is marked failed first)."""
+    with transaction.atomic():
+        pipeline_runs_reap()
+        active = PipelineRun.objects.select_for_update().filter(status__in=PipelineRun.ACTIVE)
+        if (run := active.first()) is not None:
+            raise AlreadyRunning(run)
+        return PipelineRun.objects.create(
+            full=full, trigger=trigger, requested_by=user, engine=settings.LAKE_ENGINE
+        )
+
+
+def pipeline_runs_reap() -> int:
+    """Mark failed the running runs whose process is gone or silent too long."""
+    reaped = 0
+    stale_before = timezone.now() - timedelta(seconds=settings.LAKE_RUN_STALE_SECONDS)
+    for run in PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING):
+        dead = run.host == socket.gethostname() and run.pid and not _process_alive(run.pid)
+        if dead or (run.heartbeat_at and run.heartbeat_at < stale_before):
+            step = run.steps.filter(status=PipelineStep.Status.RUNNING).first()
+            _finish(
+                run, PipelineRun.Status.FAILED, ERROR_PROCESS_GONE.format(step=step or "a step")
+            )
+            run.steps.filter(status=PipelineStep.Status.RUNNING).update(
+                status=PipelineStep.Status.FAILED, finished_at=timezone.now(), error="stopped"
+            )
+            reaped += 1
+    return reaped
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
+    """Run the whole pipeline for a queued run, in this process; return it finished."""
+    run.status = PipelineRun.Status.RUNNING
+    run.started_at = run.heartbeat_at = timezone.now()
+    run.host, run.pid = socket.gethostname(), os.getpid()
+    published = selectors.published_snapshots()
+    full = run.full or not published
+    watermarks = {} if full else {w.table: w.value for w in Watermark.objects.all()}
+    run.watermarks_from = {table: value.isoformat(" ") for table, value in watermarks.items()}
+    run.save()
+    try:
+        _execute(run, published, full, watermarks)
+    except Exception as error:
+        logger.exception("pipeline run %s failed", run.pk)
+        _finish(run, PipelineRun.Status.FAILED, f"{type(error).__name__}: {error}")
+    return run
+
+
+def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks: dict) -> None:
+    extracts = {}
+    with source_reader() as reader:
+        for model in STAGED_MODELS:
+            name = table_name(model)
+            with _step(run, f"extract {name}") as step:
+                extract = extract_table(reader, model, since=watermarks.get(name), run_id=run.pk)
+                step.rows, step.files_written = extract.rows.num_rows, extract.files
+                extracts[name] = (model, extract)
+
+    changed = {}
+    for name, (model, extract) in extracts.items():
+        with _step(run, f"stage {name}") as step:
+            changed[name] = stage_table(
+                model, extract, published_snapshot=published.get(f"staging.{name}"), full=full
+            )
+            step.rows = changed[name].num_rows
+            step.log = f"{extract.rows.num_rows} rows read, {step.rows} new or changed"
+
+    with transform_connection(changed) as con:
+        with _step(run, "dim_date") as step:
+            result = build_dim_date(con, full=full)
+            step.rows, step.files_written = result.rows, result.files
+        for mart in SQL_MARTS:
+            with _step(run, mart.name) as step:
+                result = build_mart(con, mart, full=full)
+                step.rows, step.files_written = result.rows, result.files
+
+    with _step(run, "crawl") as step:
+        crawled = crawl_raw_zone()
+        step.rows = crawled.new_partitions
+        step.log = (
+            f"{crawled.tables} raw tables, {crawled.new_partitions} new partitions, "
+            f"{crawled.new_columns} new columns"
+        )
+
+    _inject_fault("publish")
+    with transaction.atomic():
+        new_watermarks = {
+            name: extract.watermark for name, (_, extract) in extracts.items() if extract.watermark
+        }
+        for name, value in new_watermarks.items():
+            Watermark.objects.update_or_create(table=name, defaults={"value": value, "run": run})
+        run.watermarks_to = {
+            **run.watermarks_from,
+            **{name: value.isoformat(" ") for name, value in new_watermarks.items()},
+        }
+        run.snapshots = current_snapshot_ids()
+        _finish(run, PipelineRun.Status.SUCCEEDED)
+
+
+def _finish(run: PipelineRun, status: str, error: str = "") -> None:
+    run.status, run.error = status, error
+    run.finished_at = timezone.now()
+    run.save()
+
+
+@contextmanager
+def _step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
+    """Record one step: running, then succeeded with its counts, or failed with the error."""
+    now = timezone.now()
+    step = PipelineStep.objects.create(
+        run=run, name=name, position=run.steps.count(), status=PipelineStep.Status.RUNNING,
+        started_at=now,
+    )  # fmt: skip
+    PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
+    try:
+        _inject_fault(name)
+        yield step
+    except Exception as error:
+        step.status = PipelineStep.Status.FAILED
+        step.error = "".join(traceback.format_exception_only(error)).strip()
+        step.log = (step.log + "\n" + traceback.format_exc()).strip()
+        raise
+    else:
+        step.status = PipelineStep.Status.SUCCEEDED
+    finally:
+        step.finished_at = timezone.now()
+        step.save()
+
+
+def _inject_fault(step_name: str) -> None:
+    """Fail on purpose at a step, for the atomicity tests: LAKE_FAULT_INJECTION
+    is "<step name>:raise" or "<step name>:kill" (the process kills itself)."""
+    target, _, action = settings.LAKE_FAULT_INJECTION.rpartition(":")
+    if not target or target != step_name:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise InjectedFault(f"fault injected at {step_name}")
