@@ -126,5 +126,5 @@ def files_added_since(table: Table, snapshot_id: int | None) -> int:
     for snapshot in reversed(table.snapshots()):
         if snapshot.snapshot_id == snapshot_id:
             break
-        added += int(snapshot.summary.get("added-data-files", 0) if snapshot.summary else 0)
+        added += int((snapshot.summary and snapshot.summary.get("added-data-files")) or 0)
     return added

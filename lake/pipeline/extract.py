@@ -1,25 +1,27 @@
 """Extract: the rows of each source table changed since its watermark.
 
 All tables are read in one consistent snapshot of the rental database (one
-read transaction), streamed in Arrow record batches, and each batch is
-written to the raw zone as it arrives (``raw/<table>/run_id=<n>/``). SQLite
-is read with ADBC straight into Arrow; MySQL with a server-side cursor.
+read transaction), streamed in Arrow record batches, and written to the raw
+zone as they arrive (``raw/<table>/run_id=<n>/part-00000.parquet``).
+
+SQLite is read with ADBC, straight into Arrow, in a child process: ADBC
+carries its own copy of SQLite, and two copies of SQLite on one database
+file in one process break each other's POSIX locks (SQLite's "multiple
+copies" hazard; seen here as "disk I/O error" and lost reads). MySQL is
+read in this process with a server-side cursor.
 """
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
+import multiprocessing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection, models
-from pyarrow import fs
 
 from lake.catalog import warehouse_uri
-from lake.schemas import staging_schema, table_name
+from lake.pipeline.raw import RawWriter, extract_sqlite
+from lake.schemas import FULLY_EXTRACTED, staging_schema, table_name
 
 
 @dataclass
@@ -28,118 +30,40 @@ class Extract:
     rows: pa.Table  # in the staging schema
     watermark: datetime | None  # largest last_update read, or None when no row was
     files: int
+    started: datetime
+    finished: datetime
 
 
-def extract_table(
-    reader: "SourceReader", model: type[models.Model], *, since: datetime | None, run_id: int
-) -> Extract:
-    """Rows of ``model`` with last_update at or after ``since`` (all rows when None)."""
-    schema = staging_schema(model)
-    table = table_name(model)
-    if since is not None:
-        since -= timedelta(seconds=settings.LAKE_EXTRACT_OVERLAP_SECONDS)
-    batches = []
-    with RawWriter(table, run_id, schema) as raw:
-        for batch in reader.batches(model, since):
-            batch = conform(batch, schema)
-            raw.write(batch)
-            batches.append(batch)
-    rows = pa.Table.from_batches(batches, schema=schema)
-    watermark = pc.max(rows["last_update"]).as_py() if rows.num_rows else None
-    return Extract(table, rows, watermark, raw.files)
-
-
-def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` in ``schema``'s types (a driver types an all-NULL column as it likes)."""
-    if batch.schema == schema:
-        return batch
-    columns = [
-        pa.nulls(len(column), field.type)
-        if column.null_count == len(column)
-        else column.cast(field.type)
-        for column, field in zip(batch.columns, schema, strict=True)
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
-
-
-class RawWriter:
-    """Writes one table's batches of one run as Parquet in the raw zone."""
-
-    def __init__(self, table: str, run_id: int, schema: pa.Schema) -> None:
-        self.filesystem, root = fs.FileSystem.from_uri(warehouse_uri())
-        self.directory = f"{root}/raw/{table}/run_id={run_id}"
-        self.schema = schema
-        self.writer: pq.ParquetWriter | None = None
-        self.files = 0
-
-    def __enter__(self) -> "RawWriter":
-        return self
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if self.writer is None:
-            self.filesystem.create_dir(self.directory, recursive=True)
-            path = f"{self.directory}/part-00000.parquet"
-            self.writer = pq.ParquetWriter(path, self.schema, filesystem=self.filesystem)
-            self.files = 1
-        self.writer.write_batch(batch)
-
-    def __exit__(self, *exc_info) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-class SourceReader(AbstractContextManager):
-    """One consistent read of the rental database, table by table."""
-
-    def batches(
-        self, model: type[models.Model], since: datetime | None
-    ) -> Iterator[pa.RecordBatch]:
-        raise NotImplementedError
-
-    @staticmethod
-    def where(model: type[models.Model], since: datetime | None, placeholder: str) -> str:
-        if since is None:
-            return ""
-        clause = f" WHERE last_update >= {placeholder}"
-        if model._meta.get_field("last_update").null:
-            clause += " OR last_update IS NULL"
-        return clause
-
-
-def source_reader() -> SourceReader:
+def extract_tables(
+    source_models: list[type[models.Model]], *, since: dict[str, datetime], run_id: int
+) -> dict[str, Extract]:
+    """Each table's rows with last_update at or after its ``since`` (all rows without one)."""
+    plan = {}
+    for model in source_models:
+        name = table_name(model)
+        start = None if name in FULLY_EXTRACTED else since.get(name)
+        if start is not None:
+            start -= timedelta(seconds=settings.LAKE_EXTRACT_OVERLAP_SECONDS)
+        plan[name] = (model, start, f"{warehouse_uri()}/raw/{name}/run_id={run_id}")
     if connection.vendor == "sqlite":
-        return SqliteSourceReader(connection.settings_dict["NAME"])
+        return _extract_sqlite(plan)
     if connection.vendor == "mysql":
-        return MysqlSourceReader(connection.settings_dict)
+        return _extract_mysql(plan)
     raise NotImplementedError(f"no lake extract for {connection.vendor}")
 
 
-class SqliteSourceReader(SourceReader):
-    """ADBC's SQLite driver: rows arrive as Arrow batches, no Python objects.
+def _where(model: type[models.Model], since: datetime | None, placeholder: str) -> str:
+    if since is None:
+        return ""
+    clause = f" WHERE last_update >= {placeholder}"
+    if model._meta.get_field("last_update").null:
+        clause += " OR last_update IS NULL"
+    return clause
 
-    Outside autocommit the driver holds one read transaction, and SQLite's
-    WAL gives it a snapshot that concurrent writes do not change.
-    """
 
-    def __init__(self, path: str) -> None:
-        self.path = str(path)
-
-    def __enter__(self) -> "SqliteSourceReader":
-        import adbc_driver_sqlite.dbapi
-
-        self.connection = adbc_driver_sqlite.dbapi.connect(self.path)
-        self.cursor = self.connection.cursor()
-        self.cursor.adbc_statement.set_options(
-            **{"adbc.sqlite.query.batch_rows": str(settings.LAKE_EXTRACT_BATCH_ROWS)}
-        )
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.connection.rollback()
-        self.cursor.close()
-        self.connection.close()
-
-    def batches(self, model, since):
+def _extract_sqlite(plan: dict) -> dict[str, Extract]:
+    jobs = []
+    for name, (model, since, directory) in plan.items():
         columns = []
         for field in model._meta.concrete_fields:
             if not field.column:
@@ -150,66 +74,75 @@ class SqliteSourceReader(SourceReader):
                 columns.append(f'CAST("{field.column}" AS TEXT) AS "{field.column}"')
             else:
                 columns.append(f'"{field.column}"')
-        sql = f'SELECT {", ".join(columns)} FROM "{table_name(model)}"'
-        sql += self.where(model, since, "?")
-        parameters = () if since is None else (since.isoformat(" "),)
-        self.cursor.execute(sql, parameters)
-        yield from self.cursor.fetch_record_batch()
-
-
-class MysqlSourceReader(SourceReader):
-    """mysqlclient with a server-side cursor inside one consistent snapshot."""
-
-    def __init__(self, settings_dict: dict) -> None:
-        self.settings_dict = settings_dict
-
-    def __enter__(self) -> "MysqlSourceReader":
-        import MySQLdb
-
-        db = self.settings_dict
-        self.connection = MySQLdb.connect(
-            host=db["HOST"] or "127.0.0.1",
-            port=int(db["PORT"] or 3306),
-            user=db["USER"],
-            password=db["PASSWORD"] or "",
-            database=db["NAME"],
-            charset="utf8mb4",
+        sql = f'SELECT {", ".join(columns)} FROM "{name}"' + _where(model, since, "?")
+        jobs.append({
+            "table": name, "sql": sql,
+            "parameters": () if since is None else (since.isoformat(" "),),
+            "schema": staging_schema(model).serialize().to_pybytes(), "directory": directory,
+        })  # fmt: skip
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        results = pool.apply(
+            extract_sqlite,
+            (str(connection.settings_dict["NAME"]), jobs, settings.LAKE_EXTRACT_BATCH_ROWS),
         )
-        cursor = self.connection.cursor()
-        cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-        cursor.close()
-        return self
+    extracts = {}
+    for result in results:
+        model, _, directory = plan[result["table"]]
+        raw = RawWriter(directory, staging_schema(model))
+        raw.files = result["files"]
+        extracts[result["table"]] = Extract(
+            table=result["table"],
+            rows=raw.read(),
+            watermark=result["watermark"],
+            files=result["files"],
+            started=datetime.fromtimestamp(result["started"]),
+            finished=datetime.fromtimestamp(result["finished"]),
+        )
+    return extracts
 
-    def __exit__(self, *exc_info) -> None:
-        self.connection.rollback()
-        self.connection.close()
 
-    def batches(self, model, since):
-        import MySQLdb.cursors
+def _extract_mysql(plan: dict) -> dict[str, Extract]:
+    """mysqlclient, a server-side cursor per table, inside one consistent snapshot."""
+    import MySQLdb
+    import MySQLdb.cursors
 
-        schema = staging_schema(model)
-        columns = ", ".join(f"`{name}`" for name in schema.names)
-        sql = f"SELECT {columns} FROM `{table_name(model)}`" + self.where(model, since, "%s")
-        cursor = self.connection.cursor(MySQLdb.cursors.SSCursor)
-        try:
-            cursor.execute(sql, () if since is None else (since,))
-            while rows := cursor.fetchmany(settings.LAKE_EXTRACT_BATCH_ROWS):
-                yield pa.RecordBatch.from_arrays(
-                    [
-                        pa.array(_mysql_values(values, field.type), type=field.type)
-                        for values, field in zip(zip(*rows, strict=True), schema, strict=True)
-                    ],
-                    schema=schema,
-                )
-        finally:
+    db = connection.settings_dict
+    source = MySQLdb.connect(
+        host=db["HOST"] or "127.0.0.1", port=int(db["PORT"] or 3306), user=db["USER"],
+        password=db["PASSWORD"] or "", database=db["NAME"], charset="utf8mb4",
+    )  # fmt: skip
+    extracts = {}
+    try:
+        with source.cursor() as cursor:
+            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        for name, (model, since, directory) in plan.items():
+            started = datetime.now()
+            schema = staging_schema(model)
+            columns = ", ".join(f"`{column}`" for column in schema.names)
+            sql = f"SELECT {columns} FROM `{name}`" + _where(model, since, "%s")
+            cursor = source.cursor(MySQLdb.cursors.SSCursor)
+            with RawWriter(directory, schema) as raw:
+                cursor.execute(sql, () if since is None else (since,))
+                while rows := cursor.fetchmany(settings.LAKE_EXTRACT_BATCH_ROWS):
+                    raw.write(_mysql_batch(rows, schema))
             cursor.close()
+            extracts[name] = Extract(
+                name, raw.read(), raw.watermark, raw.files, started, datetime.now()
+            )
+        source.rollback()
+    finally:
+        source.close()
+    return extracts
 
 
-def _mysql_values(values: tuple, arrow_type: pa.DataType) -> list:
-    if pa.types.is_boolean(arrow_type):
-        return [None if v is None else bool(v) for v in values]
-    if pa.types.is_string(arrow_type):
-        # SET columns may arrive as Python sets.
-        return [",".join(sorted(v)) if isinstance(v, set) else v for v in values]
-    return list(values)
+def _mysql_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for values, field in zip(zip(*rows, strict=True), schema, strict=True):
+        if pa.types.is_boolean(field.type):
+            values = [None if v is None else bool(v) for v in values]
+        elif pa.types.is_string(field.type):  # SET columns may arrive as Python sets
+            values = [",".join(sorted(v)) if isinstance(v, set) else v for v in values]
+        arrays.append(pa.array(values, type=field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -26,7 +26,7 @@ from lake.catalog import current_snapshot_ids
 from lake.marts import SQL_MARTS
 from lake.models import PipelineRun, PipelineStep, Watermark
 from lake.pipeline.crawl import crawl_raw_zone
-from lake.pipeline.extract import extract_table, source_reader
+from lake.pipeline.extract import extract_tables
 from lake.pipeline.stage import stage_table
 from lake.pipeline.transform import build_dim_date, build_mart, transform_connection
 from lake.schemas import STAGED_MODELS, table_name
@@ -111,17 +111,23 @@ def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
 
 
 def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks: dict) -> None:
-    extracts = {}
-    with source_reader() as reader:
-        for model in STAGED_MODELS:
-            name = table_name(model)
-            with _step(run, f"extract {name}") as step:
-                extract = extract_table(reader, model, since=watermarks.get(name), run_id=run.pk)
-                step.rows, step.files_written = extract.rows.num_rows, extract.files
-                extracts[name] = (model, extract)
+    with _step(run, "extract") as step:  # one consistent read of every table
+        extracts = extract_tables(list(STAGED_MODELS), since=watermarks, run_id=run.pk)
+        step.rows = sum(extract.rows.num_rows for extract in extracts.values())
+        step.files_written = sum(extract.files for extract in extracts.values())
+        step.log = f"{len(extracts)} tables read in one snapshot"
+    for extract in extracts.values():
+        PipelineStep.objects.create(
+            run=run, name=f"extract {extract.table}", position=run.steps.count(),
+            status=PipelineStep.Status.SUCCEEDED, started_at=extract.started,
+            finished_at=extract.finished, rows=extract.rows.num_rows,
+            files_written=extract.files,
+        )  # fmt: skip
 
     changed = {}
-    for name, (model, extract) in extracts.items():
+    for model in STAGED_MODELS:
+        name = table_name(model)
+        extract = extracts[name]
         with _step(run, f"stage {name}") as step:
             changed[name] = stage_table(
                 model, extract, published_snapshot=published.get(f"staging.{name}"), full=full
@@ -149,7 +155,7 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
     _inject_fault("publish")
     with transaction.atomic():
         new_watermarks = {
-            name: extract.watermark for name, (_, extract) in extracts.items() if extract.watermark
+            name: extract.watermark for name, extract in extracts.items() if extract.watermark
         }
         for name, value in new_watermarks.items():
             Watermark.objects.update_or_create(table=name, defaults={"value": value, "run": run})

@@ -15,7 +15,7 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, I
 
 from lake.catalog import ensure_table, replace_rows, snapshot_dataset
 from lake.pipeline.extract import Extract
-from lake.schemas import STAGING_PARTITIONS, primary_key, staging_schema
+from lake.schemas import FULLY_EXTRACTED, STAGING_PARTITIONS, primary_key, staging_schema
 
 
 def stage_table(
@@ -28,30 +28,46 @@ def stage_table(
     if full:
         replace_rows(table, extract.rows, AlwaysTrue())
         return extract.rows
-    if not extract.rows.num_rows:
-        return extract.rows
-    keys = primary_key(model)
     previous = (
         snapshot_dataset(table, published_snapshot)
         if published_snapshot is not None
         else extract.rows.slice(0, 0)
     )
+    if extract.table in FULLY_EXTRACTED:
+        # Rows added or removed since the published state both change the marts.
+        changed = changed_rows(extract.rows, previous, removed_too=True)
+        if changed.num_rows:
+            replace_rows(table, extract.rows, AlwaysTrue())
+        return changed
+    if not extract.rows.num_rows:
+        return extract.rows
+    keys = primary_key(model)
     changed = changed_rows(extract.rows, previous, keys)
     if changed.num_rows:
         replace_rows(table, changed, key_filter(keys, changed))
     return changed
 
 
-def changed_rows(extracted: pa.Table, previous, keys: list[str]) -> pa.Table:
-    """Extracted rows that are not, identically, in the previous state."""
-    on = " and ".join(f"p.{key} = e.{key}" for key in keys)
+def changed_rows(
+    extracted: pa.Table, previous, keys: list[str] | None = None, *, removed_too: bool = False
+) -> pa.Table:
+    """Extracted rows that are not, identically, in the previous state (rows
+    with ``keys`` that were read), and with ``removed_too`` also the previous
+    rows that are no longer there."""
     with duckdb.connect() as con:
         con.register("extracted", extracted)
         con.register("previous", previous)
-        sql = (
-            "select * from extracted except "
-            f"select p.* from previous as p semi join extracted as e on {on}"
-        )
+        if removed_too:
+            sql = (
+                "(select * from extracted except select * from previous) union all "
+                "(select * from previous except select * from extracted)"
+            )
+        else:
+            on = " and ".join(f"p.{key} = e.{key}" for key in keys)
+            sql = (
+                "select * from extracted except "
+                f"select p.* from previous as p semi join extracted as e on {on}"
+            )
         return con.sql(sql).to_arrow_table().cast(extracted.schema)
 
 
