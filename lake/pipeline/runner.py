@@ -72,9 +72,8 @@ def pipeline_runs_reap() -> int:
         dead = run.host == socket.gethostname() and run.pid and not _process_alive(run.pid)
         if dead or (run.heartbeat_at and run.heartbeat_at < stale_before):
             step = run.steps.filter(status=PipelineStep.Status.RUNNING).first()
-            _finish(
-                run, PipelineRun.Status.FAILED, ERROR_PROCESS_GONE.format(step=step or "a step")
-            )
+            error = ERROR_PROCESS_GONE.format(step=step.name if step else "a step")
+            _finish(run, PipelineRun.Status.FAILED, error)
             run.steps.filter(status=PipelineStep.Status.RUNNING).update(
                 status=PipelineStep.Status.FAILED, finished_at=timezone.now(), error="stopped"
             )
