@@ -4,10 +4,11 @@ All tables are read in one consistent snapshot of the rental database (one
 read transaction), streamed in Arrow record batches, and written to the raw
 zone as they arrive (``raw/<table>/run_id=<n>/part-00000.parquet``).
 
-SQLite is read with ADBC, straight into Arrow, in a child process: ADBC
+A full SQLite read uses ADBC, straight into Arrow, in a child process: ADBC
 carries its own copy of SQLite, and two copies of SQLite on one database
 file in one process break each other's POSIX locks (SQLite's "multiple
-copies" hazard; seen here as "disk I/O error" and lost reads). MySQL is
+copies" hazard; seen here as "disk I/O error" and lost reads). Incremental
+SQLite reads are small and use Python's sqlite3 in this process. MySQL is
 read in this process with a server-side cursor.
 """
 
@@ -18,9 +19,10 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 from django.conf import settings
 from django.db import connection, models
+from django.utils import timezone
 
 from lake.catalog import warehouse_uri
-from lake.pipeline.raw import RawWriter, extract_sqlite
+from lake.pipeline.raw import RawWriter, extract_sqlite_adbc, extract_sqlite_python
 from lake.schemas import FULLY_EXTRACTED, staging_schema, table_name
 
 
@@ -28,7 +30,7 @@ from lake.schemas import FULLY_EXTRACTED, staging_schema, table_name
 class Extract:
     table: str
     rows: pa.Table  # in the staging schema
-    watermark: datetime | None  # largest last_update read, or None when no row was
+    watermark: datetime  # when the read began: the next run reads from here
     files: int
     started: datetime
     finished: datetime
@@ -37,7 +39,12 @@ class Extract:
 def extract_tables(
     source_models: list[type[models.Model]], *, since: dict[str, datetime], run_id: int
 ) -> dict[str, Extract]:
-    """Each table's rows with last_update at or after its ``since`` (all rows without one)."""
+    """Each table's rows with last_update at or after its ``since`` (all rows without one).
+
+    The new watermark is the time the consistent read began: every change
+    committed before it has been read, whether or not the table had any.
+    """
+    read_at = timezone.now()
     plan = {}
     for model in source_models:
         name = table_name(model)
@@ -46,9 +53,9 @@ def extract_tables(
             start -= timedelta(seconds=settings.LAKE_EXTRACT_OVERLAP_SECONDS)
         plan[name] = (model, start, f"{warehouse_uri()}/raw/{name}/run_id={run_id}")
     if connection.vendor == "sqlite":
-        return _extract_sqlite(plan)
+        return _extract_sqlite(plan, read_at)
     if connection.vendor == "mysql":
-        return _extract_mysql(plan)
+        return _extract_mysql(plan, read_at)
     raise NotImplementedError(f"no lake extract for {connection.vendor}")
 
 
@@ -61,7 +68,7 @@ def _where(model: type[models.Model], since: datetime | None, placeholder: str) 
     return clause
 
 
-def _extract_sqlite(plan: dict) -> dict[str, Extract]:
+def _extract_sqlite(plan: dict, read_at: datetime) -> dict[str, Extract]:
     jobs = []
     for name, (model, since, directory) in plan.items():
         columns = []
@@ -80,12 +87,14 @@ def _extract_sqlite(plan: dict) -> dict[str, Extract]:
             "parameters": () if since is None else (since.isoformat(" "),),
             "schema": staging_schema(model).serialize().to_pybytes(), "directory": directory,
         })  # fmt: skip
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        results = pool.apply(
-            extract_sqlite,
-            (str(connection.settings_dict["NAME"]), jobs, settings.LAKE_EXTRACT_BATCH_ROWS),
-        )
+    arguments = (str(connection.settings_dict["NAME"]), jobs, settings.LAKE_EXTRACT_BATCH_ROWS)
+    if all(since is not None or name in FULLY_EXTRACTED for name, (_, since, _) in plan.items()):
+        # An incremental run reads few rows: Python's sqlite3 (Django's own
+        # copy of SQLite) in this process costs less than starting a child.
+        results = extract_sqlite_python(*arguments)
+    else:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            results = pool.apply(extract_sqlite_adbc, arguments)
     extracts = {}
     for result in results:
         model, _, directory = plan[result["table"]]
@@ -94,7 +103,7 @@ def _extract_sqlite(plan: dict) -> dict[str, Extract]:
         extracts[result["table"]] = Extract(
             table=result["table"],
             rows=raw.read(),
-            watermark=result["watermark"],
+            watermark=read_at,
             files=result["files"],
             started=datetime.fromtimestamp(result["started"]),
             finished=datetime.fromtimestamp(result["finished"]),
@@ -102,7 +111,7 @@ def _extract_sqlite(plan: dict) -> dict[str, Extract]:
     return extracts
 
 
-def _extract_mysql(plan: dict) -> dict[str, Extract]:
+def _extract_mysql(plan: dict, read_at: datetime) -> dict[str, Extract]:
     """mysqlclient, a server-side cursor per table, inside one consistent snapshot."""
     import MySQLdb
     import MySQLdb.cursors
@@ -128,9 +137,7 @@ def _extract_mysql(plan: dict) -> dict[str, Extract]:
                 while rows := cursor.fetchmany(settings.LAKE_EXTRACT_BATCH_ROWS):
                     raw.write(_mysql_batch(rows, schema))
             cursor.close()
-            extracts[name] = Extract(
-                name, raw.read(), raw.watermark, raw.files, started, datetime.now()
-            )
+            extracts[name] = Extract(name, raw.read(), read_at, raw.files, started, datetime.now())
         source.rollback()
     finally:
         source.close()

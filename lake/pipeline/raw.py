@@ -1,14 +1,13 @@
 """Reading source rows as Arrow and writing them to the raw zone.
 
-This module imports no Django: the SQLite extract runs it in a child process
-(see ``extract.py`` for why).
+This module imports no Django: the SQLite bulk extract runs it in a child
+process (see ``extract.py`` for why).
 """
 
+import sqlite3
 import time
-from datetime import datetime
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs
 
@@ -35,7 +34,6 @@ class RawWriter:
         self.writer: pq.ParquetWriter | None = None
         self.files = 0
         self.rows = 0
-        self.watermark: datetime | None = None
 
     def __enter__(self) -> "RawWriter":
         return self
@@ -51,9 +49,6 @@ class RawWriter:
             self.files = 1
         self.writer.write_batch(batch)
         self.rows += batch.num_rows
-        latest = pc.max(batch.column("last_update")).as_py()
-        if latest is not None and (self.watermark is None or latest > self.watermark):
-            self.watermark = latest
 
     def __exit__(self, *exc_info) -> None:
         if self.writer is not None:
@@ -67,31 +62,61 @@ class RawWriter:
         return pq.read_table(path, filesystem=self.filesystem, schema=self.schema)
 
 
-def extract_sqlite(path: str, jobs: list[dict], batch_rows: int) -> list[dict]:
-    """Run each job's query in one read transaction and write its rows raw.
+def extract_jobs(batches_for, jobs: list[dict]) -> list[dict]:
+    """Run each job's query and write its rows raw.
 
     A job is {"table", "sql", "parameters", "schema" (Arrow IPC bytes),
     "directory" (URI)}; the result per job is {"table", "rows", "files",
-    "watermark", "started", "finished"} (times as epoch seconds).
+    "started", "finished"} (times as epoch seconds).
+    ``batches_for(sql, parameters)`` yields the query's record batches.
     """
+    results = []
+    for job in jobs:
+        started = time.time()
+        schema = pa.ipc.read_schema(pa.py_buffer(job["schema"]))
+        with RawWriter(job["directory"], schema) as raw:
+            for batch in batches_for(job["sql"], job["parameters"]):
+                raw.write(batch)
+        results.append({
+            "table": job["table"], "rows": raw.rows, "files": raw.files,
+            "started": started, "finished": time.time(),
+        })  # fmt: skip
+    return results
+
+
+def extract_sqlite_adbc(path: str, jobs: list[dict], batch_rows: int) -> list[dict]:
+    """Fast bulk reads (full runs); run it in a child process, never beside Django's sqlite3."""
     import adbc_driver_sqlite.dbapi
 
-    results = []
     # Outside autocommit the driver holds one read transaction: with WAL,
     # a snapshot that concurrent writes do not change.
     with adbc_driver_sqlite.dbapi.connect(path) as connection:
         with connection.cursor() as cursor:
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
-            for job in jobs:
-                started = time.time()
-                schema = pa.ipc.read_schema(pa.py_buffer(job["schema"]))
-                cursor.execute(job["sql"], job["parameters"])
-                with RawWriter(job["directory"], schema) as raw:
-                    for batch in cursor.fetch_record_batch():
-                        raw.write(batch)
-                results.append({
-                    "table": job["table"], "rows": raw.rows, "files": raw.files,
-                    "watermark": raw.watermark, "started": started, "finished": time.time(),
-                })  # fmt: skip
+
+            def batches_for(sql: str, parameters: tuple):
+                cursor.execute(sql, parameters)
+                yield from cursor.fetch_record_batch()
+
+            results = extract_jobs(batches_for, jobs)
         connection.rollback()
     return results
+
+
+def extract_sqlite_python(path: str, jobs: list[dict], batch_rows: int) -> list[dict]:
+    """Small reads (incremental runs), in this process with Python's sqlite3."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN")  # one snapshot for every table
+
+        def batches_for(sql: str, parameters: tuple):
+            cursor = connection.execute(sql, parameters)
+            names = [column[0] for column in cursor.description]
+            while rows := cursor.fetchmany(batch_rows):
+                columns = [pa.array(values) for values in zip(*rows, strict=True)]
+                yield pa.RecordBatch.from_arrays(columns, names=names)
+
+        return extract_jobs(batches_for, jobs)
+    finally:
+        connection.execute("ROLLBACK")
+        connection.close()

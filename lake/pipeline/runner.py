@@ -28,7 +28,7 @@ from lake.models import PipelineRun, PipelineStep, Watermark
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.extract import extract_tables
 from lake.pipeline.stage import stage_table
-from lake.pipeline.transform import build_dim_date, build_mart, transform_connection
+from lake.pipeline.transform import Transform
 from lake.schemas import STAGED_MODELS, table_name
 
 logger = logging.getLogger(__name__)
@@ -134,13 +134,13 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
             step.rows = changed[name].num_rows
             step.log = f"{extract.rows.num_rows} rows read, {step.rows} new or changed"
 
-    with transform_connection(changed) as con:
+    with Transform(changed, full=full) as transform:
         with _step(run, "dim_date") as step:
-            result = build_dim_date(con, full=full)
+            result = transform.build_dim_date()
             step.rows, step.files_written = result.rows, result.files
         for mart in SQL_MARTS:
             with _step(run, mart.name) as step:
-                result = build_mart(con, mart, full=full)
+                result = transform.build_mart(mart)
                 step.rows, step.files_written = result.rows, result.files
 
     with _step(run, "crawl") as step:
@@ -153,9 +153,7 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
 
     _inject_fault("publish")
     with transaction.atomic():
-        new_watermarks = {
-            name: extract.watermark for name, extract in extracts.items() if extract.watermark
-        }
+        new_watermarks = {name: extract.watermark for name, extract in extracts.items()}
         for name, value in new_watermarks.items():
             Watermark.objects.update_or_create(table=name, defaults={"value": value, "run": run})
         run.watermarks_to = {

@@ -22,6 +22,8 @@ def stage_table(
     model: type[models.Model], extract: Extract, *, published_snapshot: int | None, full: bool
 ) -> pa.Table:
     """Merge the extract into staging; return the rows that changed."""
+    if not full and extract.table not in FULLY_EXTRACTED and not extract.rows.num_rows:
+        return extract.rows  # nothing read, nothing to merge
     table = ensure_table(
         f"staging.{extract.table}", staging_schema(model), STAGING_PARTITIONS.get(extract.table)
     )
@@ -39,8 +41,6 @@ def stage_table(
         if changed.num_rows:
             replace_rows(table, extract.rows, AlwaysTrue())
         return changed
-    if not extract.rows.num_rows:
-        return extract.rows
     keys = primary_key(model)
     changed = changed_rows(extract.rows, previous, keys)
     if changed.num_rows:

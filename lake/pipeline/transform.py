@@ -4,10 +4,13 @@ Each mart's keys SQL finds the keys to rebuild from the run's changed rows;
 its SQL builds those rows from staging; the rows replace the old ones for
 those keys in one Iceberg commit (delete then insert), so a rerun writes
 the same rows again. In a full run every key is rebuilt and rows whose
-sources were deleted disappear.
+sources were deleted disappear. A mart whose keys SQL reads only tables
+with no changed rows is skipped without reading staging at all.
 """
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +27,8 @@ from lake.marts import DIM_DATE, Mart
 from lake.pipeline.dates import dim_date_rows
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
 
+SCHEMAS = {table_name(model): staging_schema(model) for model in STAGED_MODELS}
+
 
 @dataclass
 class MartResult:
@@ -31,52 +36,90 @@ class MartResult:
     files: int  # data files written
 
 
-def transform_connection(changed: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
-    """DuckDB with ``staging_<table>`` (current staging) and ``changed_<table>`` views."""
-    con = duckdb.connect()
-    for model in STAGED_MODELS:
-        name = table_name(model)
-        table = load_table(f"staging.{name}")
-        snapshot = table.current_snapshot() if table is not None else None
-        staging = (
-            snapshot_dataset(table, snapshot.snapshot_id)
-            if snapshot is not None
-            else staging_schema(model).empty_table()
-        )
-        con.register(f"staging_{name}", staging)
-        con.register(f"changed_{name}", changed.get(name, staging_schema(model).empty_table()))
-    return con
+class Transform:
+    """DuckDB with ``changed_<table>`` (this run's changed rows) and, as SQL
+    needs them, ``staging_<table>`` (staging as the run left it)."""
 
+    def __init__(self, changed: dict[str, pa.Table], *, full: bool) -> None:
+        self.full = full
+        self.changed = changed
+        self.con = duckdb.connect()
+        self.staging: set[str] = set()
+        for name, schema in SCHEMAS.items():
+            self.con.register(f"changed_{name}", changed.get(name, schema.empty_table()))
 
-def build_mart(con: duckdb.DuckDBPyConnection, mart: Mart, *, full: bool) -> MartResult:
-    keys = con.sql(mart.keys_sql).to_arrow_table()
-    con.register(f"{mart.name}_keys", keys)
-    table = ensure_table(mart.identifier, mart.schema, mart.month_partition)
-    if not full and not keys.num_rows:
-        return MartResult(0, 0)
-    rows = con.sql(mart.sql).to_arrow_table().select(mart.schema.names).cast(mart.schema)
-    before = table.current_snapshot()
-    condition = AlwaysTrue() if full else In(mart.key, set(keys[mart.key].to_pylist()))
-    replace_rows(table, rows, condition)
-    return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
+    def __enter__(self) -> "Transform":
+        return self
 
+    def __exit__(self, *exc_info) -> None:
+        self.con.close()
 
-def build_dim_date(con: duckdb.DuckDBPyConnection, *, full: bool) -> MartResult:
-    """Every day from the first to the last rental date; new days are appended."""
-    first, last = con.execute(
-        "select min(cast(rental_date as date)), max(cast(rental_date as date)) from staging_rental"
-    ).fetchall()[0]
-    table = ensure_table(DIM_DATE.identifier, DIM_DATE.schema)
-    if first is None:
-        return MartResult(0, 0)
-    rows = dim_date_rows(first, last)
-    before = table.current_snapshot()
-    if full:
-        replace_rows(table, rows, AlwaysTrue())
-    else:
-        existing = set(table.scan(selected_fields=("date_id",)).to_arrow()["date_id"].to_pylist())
-        rows = rows.filter(pa.array([d not in existing for d in rows["date_id"].to_pylist()]))
-        if not rows.num_rows:
+    def query(self, sql: str) -> pa.Table:
+        for name in set(re.findall(r"\bstaging_(\w+)", sql)) - self.staging:
+            table = load_table(f"staging.{name}")
+            snapshot = table.current_snapshot() if table is not None else None
+            self.con.register(
+                f"staging_{name}",
+                snapshot_dataset(table, snapshot.snapshot_id)
+                if snapshot
+                else SCHEMAS[name].empty_table(),
+            )
+            self.staging.add(name)
+        return self.con.sql(sql).to_arrow_table()
+
+    def nothing_changed_for(self, sql: str) -> bool:
+        tables = set(re.findall(r"\bchanged_(\w+)", sql))
+        return all(not self.changed.get(name, pa.table({})).num_rows for name in tables)
+
+    def build_mart(self, mart: Mart) -> MartResult:
+        table = ensure_table(mart.identifier, mart.schema, mart.month_partition)
+        if not self.full and self.nothing_changed_for(mart.keys_sql):
             return MartResult(0, 0)
-        table.append(rows)
-    return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
+        keys = self.query(mart.keys_sql)
+        if not self.full and not keys.num_rows:
+            return MartResult(0, 0)
+        self.con.register(f"{mart.name}_keys", keys)
+        rows = self.query(mart.sql).select(mart.schema.names).cast(mart.schema)
+        before = table.current_snapshot()
+        condition = AlwaysTrue() if self.full else In(mart.key, set(keys[mart.key].to_pylist()))
+        replace_rows(table, rows, condition)
+        return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
+
+    def build_dim_date(self) -> MartResult:
+        """Every day from the first to the last rental date; new days are appended."""
+        table = ensure_table(DIM_DATE.identifier, DIM_DATE.schema)
+        source = "staging_rental" if self.full else "changed_rental"
+        if not self.full and self.nothing_changed_for(source):
+            return MartResult(0, 0)
+        first, last = (
+            self.query(
+                f"select min(cast(rental_date as date)) as first, "
+                f"max(cast(rental_date as date)) as last from {source}"
+            )
+            .to_pylist()[0]
+            .values()
+        )
+        if first is None:
+            return MartResult(0, 0)
+        before = table.current_snapshot()
+        if self.full:
+            rows = dim_date_rows(first, last)
+            replace_rows(table, rows, AlwaysTrue())
+        else:
+            existing = set(
+                table.scan(selected_fields=("date_id",)).to_arrow()["date_id"].to_pylist()
+            )
+            if existing:  # keep the calendar continuous
+                first = min(first, _day(min(existing)))
+                last = max(last, _day(max(existing)))
+            rows = dim_date_rows(first, last)
+            rows = rows.filter(pa.array([d not in existing for d in rows["date_id"].to_pylist()]))
+            if not rows.num_rows:
+                return MartResult(0, 0)
+            table.append(rows)
+        return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
+
+
+def _day(value: int) -> date:
+    """The day of a date_id (YYYYMMDD)."""
+    return date(value // 10000, value // 100 % 100, value % 100)
