@@ -9,6 +9,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 from django.conf import settings
@@ -117,6 +118,23 @@ def snapshot_dataset(table: Table, snapshot_id: int | None) -> ds.Dataset:
     filesystem, _ = fs.FileSystem.from_uri(files[0])
     paths = [fs.FileSystem.from_uri(path)[1] for path in files]
     return ds.dataset(paths, schema=schema, filesystem=filesystem, format="parquet")
+
+
+def register_snapshot(
+    con: duckdb.DuckDBPyConnection, name: str, table: Table, snapshot_id: int | None
+) -> None:
+    """Make ``name`` a view of the table at a snapshot in a DuckDB connection.
+
+    Local files are read by DuckDB's own Parquet reader, which prunes row
+    groups with the key ranges of the joins it runs; other files (or a
+    connection without file access) go through an Arrow dataset.
+    """
+    files = data_files(table, snapshot_id)
+    if files and all(path.startswith("file://") for path in files):
+        local = [path.removeprefix("file://") for path in files]
+        con.read_parquet(local).create_view(name, replace=True)
+    else:
+        con.register(name, snapshot_dataset(table, snapshot_id))
 
 
 def files_added_since(table: Table, snapshot_id: int | None) -> int:

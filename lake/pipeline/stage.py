@@ -12,8 +12,9 @@ import duckdb
 import pyarrow as pa
 from django.db import models
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
+from pyiceberg.table import Table
 
-from lake.catalog import ensure_table, replace_rows, snapshot_dataset
+from lake.catalog import ensure_table, register_snapshot, replace_rows
 from lake.pipeline.extract import Extract
 from lake.schemas import FULLY_EXTRACTED, STAGING_PARTITIONS, primary_key, staging_schema
 
@@ -30,11 +31,7 @@ def stage_table(
     if full:
         replace_rows(table, extract.rows, AlwaysTrue())
         return extract.rows
-    previous = (
-        snapshot_dataset(table, published_snapshot)
-        if published_snapshot is not None
-        else extract.rows.slice(0, 0)
-    )
+    previous = (table, published_snapshot)
     if extract.table in FULLY_EXTRACTED:
         # Rows added or removed since the published state both change the marts.
         changed = changed_rows(extract.rows, previous, removed_too=True)
@@ -49,14 +46,22 @@ def stage_table(
 
 
 def changed_rows(
-    extracted: pa.Table, previous, keys: list[str] | None = None, *, removed_too: bool = False
+    extracted: pa.Table,
+    previous: tuple[Table, int | None],
+    keys: list[str] | None = None,
+    *,
+    removed_too: bool = False,
 ) -> pa.Table:
-    """Extracted rows that are not, identically, in the previous state (rows
-    with ``keys`` that were read), and with ``removed_too`` also the previous
-    rows that are no longer there."""
+    """Extracted rows that are not, identically, in the previous state (the
+    table at a snapshot; none: empty) among rows with the ``keys`` that were
+    read, and with ``removed_too`` also the previous rows no longer there."""
+    table, snapshot_id = previous
     with duckdb.connect() as con:
         con.register("extracted", extracted)
-        con.register("previous", previous)
+        if snapshot_id is None:
+            con.register("previous", extracted.schema.empty_table())
+        else:
+            register_snapshot(con, "previous", table, snapshot_id)
         if removed_too:
             sql = (
                 "(select * from extracted except select * from previous) union all "

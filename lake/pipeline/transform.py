@@ -20,8 +20,8 @@ from lake.catalog import (
     ensure_table,
     files_added_since,
     load_table,
+    register_snapshot,
     replace_rows,
-    snapshot_dataset,
 )
 from lake.marts import DIM_DATE, Mart
 from lake.pipeline.dates import dim_date_rows
@@ -58,12 +58,10 @@ class Transform:
         for name in set(re.findall(r"\bstaging_(\w+)", sql)) - self.staging:
             table = load_table(f"staging.{name}")
             snapshot = table.current_snapshot() if table is not None else None
-            self.con.register(
-                f"staging_{name}",
-                snapshot_dataset(table, snapshot.snapshot_id)
-                if snapshot
-                else SCHEMAS[name].empty_table(),
-            )
+            if snapshot is None:
+                self.con.register(f"staging_{name}", SCHEMAS[name].empty_table())
+            else:
+                register_snapshot(self.con, f"staging_{name}", table, snapshot.snapshot_id)
             self.staging.add(name)
         return self.con.sql(sql).to_arrow_table()
 
