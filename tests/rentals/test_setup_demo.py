@@ -1,0 +1,37 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from lake import selectors
+from rentals import bulk
+from tests.rentals.sakila_csv import write_sakila_csvs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def lake(settings, tmp_path):
+    settings.LAKE_WAREHOUSE = str(tmp_path / "lake")
+    settings.LAKE_CATALOG_URI = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+
+
+def test_setup_demo_loads_data_fills_the_lake_and_creates_the_admin(
+    lake, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("SAKILA_CSV_DIR", str(write_sakila_csvs(tmp_path / "csv")))
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-pass-123")
+
+    call_command("setup_demo")
+
+    assert bulk.sakila_row_counts()["rental"] == 2
+    assert selectors.published_run() is not None
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("demo-pass-123")
+    assert "password 'demo-pass-123'" in capsys.readouterr().out
+
+    call_command("setup_demo")  # a second time keeps everything as it is
+    out = capsys.readouterr().out
+    assert "already holds Sakila data" in out
+    assert "Lake: already published" in out
+    assert "exists already" in out
+    assert bulk.sakila_row_counts()["rental"] == 2
