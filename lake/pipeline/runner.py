@@ -60,7 +60,10 @@ def pipeline_run_create(
         if (run := active.first()) is not None:
             raise AlreadyRunning(run)
         return PipelineRun.objects.create(
-            full=full, trigger=trigger, requested_by=user, engine=settings.LAKE_ENGINE
+            full=full or not selectors.published_snapshots(),  # the first run builds everything
+            trigger=trigger,
+            requested_by=user,
+            engine=settings.LAKE_ENGINE,
         )
 
 

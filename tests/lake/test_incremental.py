@@ -79,6 +79,7 @@ def test_incremental_run_updates_exactly_what_changed(lake):
 
     incremental = run_pipeline()
 
+    assert not incremental.full
     steps = {step.name: step for step in incremental.steps.all()}
     assert steps["stage rental"].rows == 3 + 2  # new and returned rentals
     assert steps["stage payment"].rows == 3 + 1

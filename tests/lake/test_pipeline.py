@@ -93,6 +93,7 @@ def test_a_run_builds_a_star_schema_that_reconciles(lake):
     run = run_pipeline()
 
     assert_star_schema_reconciles()
+    assert run.full  # the first run builds everything
     steps = {step.name: step for step in run.steps.all()}
     assert len(steps) == 2 * len(STAGED_MODELS) + 10  # extract, dim_date, 7 marts, crawl
     assert all(step.status == PipelineStep.Status.SUCCEEDED for step in steps.values())

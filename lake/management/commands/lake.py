@@ -29,7 +29,7 @@ class Command(BaseCommand):
             run = pipeline_run_create(full=full, trigger=PipelineRun.Trigger.MANUAL)
         except AlreadyRunning as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"Run {run.pk} ({'full' if full else 'incremental'}) started")
+        self.stdout.write(f"Run {run.pk} ({'full' if run.full else 'incremental'}) started")
         run = pipeline_run_execute(run)
         self.stdout.write(f"{'step':<22}{'status':<11}{'rows':>10}{'files':>7}{'seconds':>9}")
         for step in run.steps.all():
