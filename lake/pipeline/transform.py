@@ -5,7 +5,9 @@ its SQL builds those rows from staging; the rows replace the old ones for
 those keys in one Iceberg commit (delete then insert), so a rerun writes
 the same rows again. In a full run every key is rebuilt and rows whose
 sources were deleted disappear. A mart whose keys SQL reads only tables
-with no changed rows is skipped without reading staging at all.
+with no changed rows is skipped without reading staging at all. Keys that
+several marts need (``keys/address_keys.sql``) are computed once, when a
+query first names them.
 """
 
 import re
@@ -23,11 +25,13 @@ from lake.catalog import (
     register_snapshot,
     replace_rows,
 )
-from lake.marts import DIM_DATE, Mart
+from lake.marts import DIM_DATE, SQL_DIR, Mart
 from lake.pipeline.dates import dim_date_rows
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
 
 SCHEMAS = {table_name(model): staging_schema(model) for model in STAGED_MODELS}
+# Keys that several marts' keys SQL share (``address_keys``): run once, on demand.
+SHARED_KEYS_DIR = SQL_DIR / "keys"
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Transform:
         self.changed = changed
         self.con = duckdb.connect()
         self.staging: set[str] = set()
+        self.registered_keys: set[str] = set()
         for name, schema in SCHEMAS.items():
             self.con.register(f"changed_{name}", changed.get(name, schema.empty_table()))
 
@@ -55,6 +60,10 @@ class Transform:
         self.con.close()
 
     def query(self, sql: str) -> pa.Table:
+        for name in set(re.findall(r"\b(\w+)_keys\b", sql)) - self.registered_keys:
+            if (shared := SHARED_KEYS_DIR / f"{name}_keys.sql").is_file():
+                self.con.register(f"{name}_keys", self.query(shared.read_text()))
+                self.registered_keys.add(name)
         for name in set(re.findall(r"\bstaging_(\w+)", sql)) - self.staging:
             table = load_table(f"staging.{name}")
             snapshot = table.current_snapshot() if table is not None else None
@@ -66,6 +75,11 @@ class Transform:
         return self.con.sql(sql).to_arrow_table()
 
     def nothing_changed_for(self, sql: str) -> bool:
+        """Whether every changed_<table> the SQL reads (itself or through
+        shared keys such as address_keys) is empty."""
+        for name in re.findall(r"\b(\w+)_keys\b", sql):
+            if (shared := SHARED_KEYS_DIR / f"{name}_keys.sql").is_file():
+                sql += "\n" + shared.read_text()
         tables = set(re.findall(r"\bchanged_(\w+)", sql))
         return all(not self.changed.get(name, pa.table({})).num_rows for name in tables)
 
@@ -77,6 +91,7 @@ class Transform:
         if not self.full and not keys.num_rows:
             return MartResult(0, 0)
         self.con.register(f"{mart.name}_keys", keys)
+        self.registered_keys.add(mart.name)
         rows = self.query(mart.sql).select(mart.schema.names).cast(mart.schema)
         before = table.current_snapshot()
         condition = AlwaysTrue() if self.full else In(mart.key, set(keys[mart.key].to_pylist()))

@@ -52,6 +52,9 @@ def make_desk_changes() -> dict:
         address="1 New Street", district="North", city_id=1, phone="555"
     )
     mover.save()
+    renamed = Customer.objects.order_by("pk")[6]  # their address itself changes
+    renamed.address.address = "2 Renamed Road"
+    renamed.address.save()
     film = Film.objects.order_by("pk")[7]
     old_link = FilmCategory.objects.get(film=film)
     new_category = Category.objects.exclude(pk=old_link.category_id).first()
@@ -65,6 +68,7 @@ def make_desk_changes() -> dict:
         "returned": [r.pk for r in returned],
         "late_fee": late_fee,
         "mover": mover,
+        "renamed": renamed,
         "film": film,
         "new_category": new_category,
         "priced": priced,
@@ -84,7 +88,7 @@ def test_incremental_run_updates_exactly_what_changed(lake):
     assert steps["stage rental"].rows == 3 + 2  # new and returned rentals
     assert steps["stage payment"].rows == 3 + 1
     assert steps["fact_sales"].rows == 3 + 2  # the rentals touched, nothing else
-    assert steps["dim_customer"].rows == 1  # the mover
+    assert steps["dim_customer"].rows == 2  # the mover, and the one whose address changed
     assert steps["dim_film"].rows == 2  # the recategorised film and the new price
     assert steps["dim_actor"].rows == steps["bridge_film_actor"].rows == 0
     assert lake_query("select count(*) as n from fact_sales")[0]["n"] == facts_before + 3
@@ -98,6 +102,10 @@ def test_incremental_run_updates_exactly_what_changed(lake):
         f"select address from dim_customer where customer_id = {changes['mover'].pk}"
     )
     assert moved == [{"address": "1 New Street"}]
+    renamed = lake_query(
+        f"select address from dim_customer where customer_id = {changes['renamed'].pk}"
+    )
+    assert renamed == [{"address": "2 Renamed Road"}]
     film = lake_query(f"select category from dim_film where film_id = {changes['film'].pk}")
     assert film == [{"category": changes["new_category"].name}]
     price = lake_query(f"select rental_rate from dim_film where film_id = {changes['priced'].pk}")
