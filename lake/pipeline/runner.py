@@ -131,11 +131,15 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
         name = table_name(model)
         extract = extracts[name]
         with _step(run, f"stage {name}") as step:
-            changed[name] = stage_table(
+            rows = stage_table(
                 model, extract, published_snapshot=published.get(f"staging.{name}"), full=full
             )
-            step.rows = changed[name].num_rows
+            step.rows = rows.num_rows
             step.log = f"{extract.rows.num_rows} rows read, {step.rows} new or changed"
+        # A full run's marts read staging itself: let go of the rows read.
+        extract.rows = extract.rows.schema.empty_table()
+        if not full:
+            changed[name] = rows
 
     with Transform(changed, full=full) as transform:
         with _step(run, "dim_date") as step:

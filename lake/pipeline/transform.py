@@ -42,16 +42,21 @@ class MartResult:
 
 class Transform:
     """DuckDB with ``changed_<table>`` (this run's changed rows) and, as SQL
-    needs them, ``staging_<table>`` (staging as the run left it)."""
+    needs them, ``staging_<table>`` (staging as the run left it).
 
-    def __init__(self, changed: dict[str, pa.Table], *, full: bool) -> None:
+    In a full run every row counts as changed: ``changed_<table>`` is then
+    staging itself, so the run need not keep the extracted rows in memory.
+    """
+
+    def __init__(self, changed: dict[str, pa.Table] | None, *, full: bool) -> None:
         self.full = full
-        self.changed = changed
+        self.changed = changed or {}
         self.con = duckdb.connect()
         self.staging: set[str] = set()
         self.registered_keys: set[str] = set()
-        for name, schema in SCHEMAS.items():
-            self.con.register(f"changed_{name}", changed.get(name, schema.empty_table()))
+        if not full:
+            for name, schema in SCHEMAS.items():
+                self.con.register(f"changed_{name}", self.changed.get(name, schema.empty_table()))
 
     def __enter__(self) -> "Transform":
         return self
@@ -64,7 +69,10 @@ class Transform:
             if (shared := SHARED_KEYS_DIR / f"{name}_keys.sql").is_file():
                 self.con.register(f"{name}_keys", self.query(shared.read_text()))
                 self.registered_keys.add(name)
-        for name in set(re.findall(r"\bstaging_(\w+)", sql)) - self.staging:
+        staging = re.findall(r"\bstaging_(\w+)", sql)
+        if self.full:
+            staging += re.findall(r"\bchanged_(\w+)", sql)
+        for name in set(staging) - self.staging:
             table = load_table(f"staging.{name}")
             snapshot = table.current_snapshot() if table is not None else None
             if snapshot is None:
@@ -72,6 +80,8 @@ class Transform:
             else:
                 register_snapshot(self.con, f"staging_{name}", table, snapshot.snapshot_id)
             self.staging.add(name)
+            if self.full:
+                self.con.execute(f"create view changed_{name} as select * from staging_{name}")
         return self.con.sql(sql).to_arrow_table()
 
     def nothing_changed_for(self, sql: str) -> bool:
