@@ -53,12 +53,6 @@ class PipelineRun(models.Model):
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.status})"
 
-    @property
-    def duration(self):
-        if self.started_at and self.finished_at:
-            return self.finished_at - self.started_at
-        return None
-
 
 class PipelineStep(models.Model):
     class Status(models.TextChoices):

@@ -82,9 +82,12 @@ class CommaSeparatedSetField(models.CharField):
         unknown = [item for item in items if item not in self.options]
         if unknown:
             raise ValidationError(
-                "%(value)s is not one of %(options)s",
+                "%(value)s not one of %(options)s",
                 code="invalid_choice",
-                params={"value": ", ".join(unknown), "options": ", ".join(self.options)},
+                params={
+                    "value": ", ".join(map(repr, unknown)),
+                    "options": ", ".join(self.options),
+                },
             )
         return [option for option in self.options if option in items]
 

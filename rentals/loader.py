@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from rentals import bulk
@@ -298,11 +299,10 @@ def _parse_hex(text: str) -> bytes:
 
 
 def _parse_set(text: str, target: CommaSeparatedSetField) -> str:
-    items = [item for item in text.split(",") if item]
-    unknown = [item for item in items if item not in target.options]
-    if unknown:
-        raise ValueError(f"{', '.join(map(repr, unknown))} not one of {', '.join(target.options)}")
-    return ",".join(items)
+    try:
+        return target.get_prep_value(text)  # the field's own rule, as MySQL's SET
+    except ValidationError as error:
+        raise ValueError(error.messages[0]) from None
 
 
 def _parse_text(text: str, model_field: models.Field) -> str:

@@ -22,7 +22,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from lake.catalog import warehouse_uri
-from lake.pipeline.raw import RawWriter, extract_sqlite_adbc, extract_sqlite_python
+from lake.pipeline.raw import RawWriter, extract_sqlite_adbc, extract_sqlite_python, read_raw
 from lake.schemas import FULLY_EXTRACTED, staging_schema, table_name
 
 
@@ -98,11 +98,9 @@ def _extract_sqlite(plan: dict, read_at: datetime) -> dict[str, Extract]:
     extracts = {}
     for result in results:
         model, _, directory = plan[result["table"]]
-        raw = RawWriter(directory, staging_schema(model))
-        raw.files = result["files"]
         extracts[result["table"]] = Extract(
             table=result["table"],
-            rows=raw.read(),
+            rows=read_raw(directory, staging_schema(model), result["files"]),
             watermark=read_at,
             files=result["files"],
             started=datetime.fromtimestamp(result["started"]),

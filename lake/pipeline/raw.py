@@ -29,6 +29,7 @@ class RawWriter:
     """Writes one table's batches of one run as a Parquet file under ``directory_uri``."""
 
     def __init__(self, directory_uri: str, schema: pa.Schema) -> None:
+        self.directory_uri = directory_uri
         self.filesystem, self.directory = fs.FileSystem.from_uri(directory_uri)
         self.schema = schema
         self.writer: pq.ParquetWriter | None = None
@@ -56,10 +57,15 @@ class RawWriter:
 
     def read(self) -> pa.Table:
         """What was written, back as one table."""
-        if not self.files:
-            return self.schema.empty_table()
-        path = f"{self.directory}/part-00000.parquet"
-        return pq.read_table(path, filesystem=self.filesystem, schema=self.schema)
+        return read_raw(self.directory_uri, self.schema, self.files)
+
+
+def read_raw(directory_uri: str, schema: pa.Schema, files: int) -> pa.Table:
+    """The rows a RawWriter wrote under ``directory_uri`` (``files``: 0 or 1)."""
+    if not files:
+        return schema.empty_table()
+    filesystem, directory = fs.FileSystem.from_uri(directory_uri)
+    return pq.read_table(f"{directory}/part-00000.parquet", filesystem=filesystem, schema=schema)
 
 
 def extract_jobs(batches_for, jobs: list[dict]) -> list[dict]:
