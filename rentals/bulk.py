@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from django.core.management.color import no_style
 from django.db import connection, models
 
-from rentals.models import SAKILA_MODELS
+from rentals.models import SAKILA_MODELS, StaffProfile
 
 BATCH_SIZE = 5000
 
@@ -90,6 +90,8 @@ def empty_sakila_tables(*, replace: bool) -> None:
 def delete_sakila_rows() -> None:
     """Empty every Sakila table, children first (call inside a transaction)."""
     quote = connection.ops.quote_name
+    # Staff rows go, so the logins that worked as them lose their link.
+    StaffProfile.objects.all().delete()
     with connection.cursor() as cursor, foreign_key_checks_deferred():
         for model in reversed(SAKILA_MODELS):
             cursor.execute(f"DELETE FROM {quote(model._meta.db_table)}")

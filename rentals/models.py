@@ -12,9 +12,12 @@ from that file, on purpose:
   not created; ``Film.save`` keeps film_text in step instead.
 """
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from rentals.fields import CommaSeparatedSetField, FixedCharField, LastUpdateField, YearField
@@ -280,6 +283,27 @@ class Store(SakilaModel):
         return f"Store {self.store_id}"
 
 
+class InventoryQuerySet(SakilaQuerySet):
+    def out(self) -> "InventoryQuerySet":
+        """Copies that are rented out: they have a rental with no return date."""
+        return self.filter(Exists(Rental.objects.open().filter(inventory=OuterRef("pk"))))
+
+    def free(self, at: datetime | None = None) -> "InventoryQuerySet":
+        """Copies on the shelf, ready to rent.
+
+        With ``at`` (a backdated rental), also free since then: no rental of
+        the copy started after ``at`` or was returned after it.
+        """
+        busy = Rental.objects.filter(inventory=OuterRef("pk"))
+        if at is None:
+            busy = busy.open()
+        else:
+            busy = busy.filter(
+                Q(return_date__isnull=True) | Q(return_date__gt=at) | Q(rental_date__gte=at)
+            )
+        return self.exclude(Exists(busy))
+
+
 class Inventory(SakilaModel):
     """One physical copy of a film at a store."""
 
@@ -287,6 +311,8 @@ class Inventory(SakilaModel):
     film = models.ForeignKey(Film, models.PROTECT, related_name="inventory")
     store = models.ForeignKey(Store, models.PROTECT, related_name="inventory")
     last_update = LastUpdateField()
+
+    objects = InventoryQuerySet.as_manager()
 
     class Meta:
         db_table = "inventory"
@@ -322,6 +348,12 @@ class Customer(SakilaModel):
         return f"{self.first_name} {self.last_name}"
 
 
+class RentalQuerySet(SakilaQuerySet):
+    def open(self) -> "RentalQuerySet":
+        """Rentals not returned yet."""
+        return self.filter(return_date__isnull=True)
+
+
 class Rental(SakilaModel):
     rental_id = models.AutoField(primary_key=True)
     rental_date = models.DateTimeField()
@@ -330,6 +362,8 @@ class Rental(SakilaModel):
     return_date = models.DateTimeField(null=True, blank=True)
     staff = models.ForeignKey(Staff, models.PROTECT, related_name="rentals")
     last_update = LastUpdateField()
+
+    objects = RentalQuerySet.as_manager()
 
     class Meta:
         db_table = "rental"
@@ -343,6 +377,10 @@ class Rental(SakilaModel):
 
     def __str__(self) -> str:
         return f"Rental {self.rental_id}"
+
+    @property
+    def due_date(self) -> datetime:
+        return self.rental_date + timedelta(days=self.inventory.film.rental_duration)
 
 
 class Payment(SakilaModel):
@@ -383,3 +421,19 @@ SAKILA_MODELS: tuple[type[models.Model], ...] = (
     Rental,
     Payment,
 )
+
+
+class StaffProfile(models.Model):
+    """Links a Django user (who logs in) to the Sakila staff row they work as.
+
+    Not a Sakila table: Django users are not Sakila staff. Rentals and payments
+    are recorded with the logged-in user's staff and that staff's store.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_profile"
+    )
+    staff = models.OneToOneField(Staff, models.PROTECT, related_name="profile")
+
+    def __str__(self) -> str:
+        return f"{self.user} works as {self.staff}"

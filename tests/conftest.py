@@ -15,3 +15,47 @@ def real_sakila_dir() -> Path:
     if not (REAL_SAKILA_DIR / "rental.csv").is_file():
         pytest.skip(f"the real Sakila data is not at {REAL_SAKILA_DIR}")
     return REAL_SAKILA_DIR
+
+
+@pytest.fixture
+def store(db):
+    """A store (with its manager staff row)."""
+    from tests.factories import StoreFactory
+
+    return StoreFactory()
+
+
+def make_role_user(role: str, *, store=None, username: str | None = None):
+    """A login in ``role``; with ``store``, linked to a new staff row there."""
+    from rentals import services
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory(store=store) if store is not None else None
+    return services.staff_user_create(
+        username=username or f"{role.lower()}-{staff.pk if staff else 'nostaff'}",
+        password="pw-for-tests-only",
+        role=role,
+        staff=staff,
+    )
+
+
+@pytest.fixture
+def clerk(store):
+    from sakila_site.roles import CLERK
+
+    return make_role_user(CLERK, store=store, username="clerk")
+
+
+@pytest.fixture
+def manager(store):
+    from sakila_site.roles import MANAGER
+
+    return make_role_user(MANAGER, store=store, username="manager")
+
+
+@pytest.fixture
+def admin_role_user(store):
+    """A member of the Admin group (not a superuser)."""
+    from sakila_site.roles import ADMIN
+
+    return make_role_user(ADMIN, store=store, username="admin-role")

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 def test_home_needs_a_login(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("admin:login"))
+    assert response["Location"].startswith(reverse("login"))
 
 
 def test_home_says_what_is_where_and_counts_rows(admin_client):

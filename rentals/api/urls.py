@@ -1,0 +1,3 @@
+"""The rental API under /api/ (placeholder until the API lands)."""
+
+urlpatterns: list = []
