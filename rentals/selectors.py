@@ -143,4 +143,40 @@ def customer_balance_get(*, customer: Customer, as_of: datetime | None = None) -
     paid = customer.payments.filter(payment_date__lte=as_of).aggregate(total=Sum("amount"))[
         "total"
     ] or Decimal("0.00")
-    return charges - paid
+    # SQLite sums DECIMAL columns as floats; money is shown to the cent.
+    return (charges - Decimal(paid)).quantize(Decimal("0.01"))
+
+
+# Lists of the REST API (rentals/api): each with what its rows show, in one
+# query per page (plus one per prefetched relation), whatever the page size.
+
+
+def film_list() -> QuerySet[Film]:
+    """Films with their language and categories, by title."""
+    return (
+        Film.objects.select_related("language")
+        .prefetch_related("categories")
+        .order_by("title", "pk")
+    )
+
+
+def customer_list() -> QuerySet[Customer]:
+    """Customers with their address, by name."""
+    return Customer.objects.select_related("address__city__country").order_by(
+        "last_name", "first_name", "pk"
+    )
+
+
+def store_list() -> QuerySet[Store]:
+    """Stores with their address and manager."""
+    return Store.objects.select_related("address__city__country", "manager_staff").order_by("pk")
+
+
+def inventory_list() -> QuerySet[Inventory]:
+    """Copies with their film, and whether each is rented out now (``rented_out``)."""
+    return (
+        Inventory.objects.select_related("film")
+        .annotate(rented_out=Exists(Rental.objects.open().filter(inventory=OuterRef("pk"))))
+        .order_by("pk")
+    )
+

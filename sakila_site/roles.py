@@ -84,7 +84,11 @@ def sync_role_permissions(apps, schema_editor=None) -> None:
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+    role_groups_sync(apps)
 
+
+def role_groups_sync(apps) -> None:
+    """Create the role groups and give them their permissions (idempotent)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     models_by_app: dict[str, list[str]] = {}

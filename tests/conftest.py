@@ -27,9 +27,15 @@ def store(db):
 
 def make_role_user(role: str, *, store=None, username: str | None = None):
     """A login in ``role``; with ``store``, linked to a new staff row there."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
     from rentals import services
+    from sakila_site.roles import role_groups_sync
     from tests.factories import StaffFactory
 
+    if not Group.objects.filter(name=role).exists():  # see the role_groups fixture
+        role_groups_sync(apps)
     staff = StaffFactory(store=store) if store is not None else None
     return services.staff_user_create(
         username=username or f"{role.lower()}-{staff.pk if staff else 'nostaff'}",
@@ -59,3 +65,13 @@ def admin_role_user(store):
     from sakila_site.roles import ADMIN
 
     return make_role_user(ADMIN, store=store, username="admin-role")
+
+
+@pytest.fixture
+def role_groups(db) -> None:
+    """The role groups, which transactional tests' flushes remove with all rows."""
+    from django.apps import apps
+
+    from sakila_site.roles import role_groups_sync
+
+    role_groups_sync(apps)

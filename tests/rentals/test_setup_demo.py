@@ -4,6 +4,7 @@ from django.core.management import call_command
 
 from lake import selectors
 from rentals import bulk
+from rentals import selectors as rentals_selectors
 from tests.rentals.sakila_csv import write_sakila_csvs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,7 +17,7 @@ def lake(settings, tmp_path):
 
 
 def test_setup_demo_loads_data_fills_the_lake_and_creates_the_admin(
-    lake, tmp_path, monkeypatch, capsys
+    lake, role_groups, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("SAKILA_CSV_DIR", str(write_sakila_csvs(tmp_path / "csv")))
     monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-pass-123")
@@ -28,6 +29,13 @@ def test_setup_demo_loads_data_fills_the_lake_and_creates_the_admin(
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("demo-pass-123")
     assert "password 'demo-pass-123'" in capsys.readouterr().out
+    clerk = get_user_model().objects.get(username="clerk")
+    assert clerk.check_password("sakila-clerk") and not clerk.is_superuser
+    assert rentals_selectors.staff_for_user(clerk).store_id == 1
+    assert clerk.has_perm("rentals.add_rental") and not clerk.has_perm("lake.view_pipelinerun")
+    manager = get_user_model().objects.get(username="manager")
+    assert manager.check_password("sakila-manager")
+    assert manager.has_perm("lake.view_pipelinerun") and manager.has_perm("rentals.change_film")
 
     call_command("setup_demo")  # a second time keeps everything as it is
     out = capsys.readouterr().out

@@ -6,17 +6,25 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from lake import selectors
-from rentals import bulk
+from rentals import bulk, services
+from rentals.models import Staff, Store
+from sakila_site import roles
 
 DEFAULT_ADMIN_USERNAME = "admin"
 DEFAULT_ADMIN_PASSWORD = "sakila-admin"
+# Demo logins in the other roles: (role, username, password, staff row they work as).
+DEMO_ROLE_USERS = (
+    (roles.CLERK, "clerk", "sakila-clerk", "first staff member of store 1"),
+    (roles.MANAGER, "manager", "sakila-manager", "manager of store 2"),
+)
 
 
 class Command(BaseCommand):
     help = (
         "Prepare the embedded demo: load Sakila data if the database has none (the CSVs of "
         "SAKILA_CSV_DIR, else generated scale 1), fill the lake once if it is empty, and "
-        "create the demo admin user (DEMO_ADMIN_USERNAME / DEMO_ADMIN_PASSWORD)."
+        "create the demo users: an admin (DEMO_ADMIN_USERNAME / DEMO_ADMIN_PASSWORD), "
+        "a clerk and a manager linked to staff rows."
     )
 
     def handle(self, *args, **options):
@@ -30,6 +38,7 @@ class Command(BaseCommand):
             call_command("generate_sakila", scale=1, stdout=self.stdout)
         self.ensure_lake()
         self.ensure_admin()
+        self.ensure_role_users()
 
     def ensure_lake(self) -> None:
         if selectors.published_run() is not None:
@@ -52,3 +61,27 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Admin user created: username {username!r}, password {password!r}")
         )
+
+    def ensure_role_users(self) -> None:
+        stores = list(Store.objects.select_related("manager_staff").order_by("pk")[:2])
+        if not stores:
+            return
+        staff_of = {
+            roles.CLERK: Staff.objects.filter(store=stores[0]).order_by("pk").first(),
+            roles.MANAGER: stores[-1].manager_staff,
+        }
+        users = get_user_model().objects
+        for role, username, password, works_as in DEMO_ROLE_USERS:
+            if users.filter(username=username).exists():
+                self.stdout.write(f"{role} user: {username!r} exists already.")
+                continue
+            staff = staff_of[role]
+            if hasattr(staff, "profile"):  # that staff row already has a login
+                staff = None
+            services.staff_user_create(username=username, password=password, role=role, staff=staff)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{role} user created: username {username!r}, password {password!r}"
+                    + (f", works as {staff} ({works_as})" if staff else "")
+                )
+            )

@@ -1,0 +1,107 @@
+"""Forms of the rental desk. They check what was typed; the rules are services'."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from rentals import selectors
+from rentals.models import Customer, Film, Rental, Store
+from sakila_site.converters import MAX_ID
+
+UNKNOWN_CUSTOMER = "No customer has the id or email {value!r}."
+CUSTOMER_ID_OR_EMAIL = "Type a customer id (a number) or an email address."
+FILM_NOT_FREE = "That film has no free copy at your store; pick one from the list."
+UNKNOWN_RENTAL = "There is no rental number {value}."
+
+
+def add_service_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal on the form field it names, else on the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class CustomerField(forms.CharField):
+    """A customer typed as an id or an exact email address."""
+
+    def clean(self, value: str) -> Customer:
+        value = super().clean(value).strip()
+        if not (value.isdigit() or "@" in value):
+            raise ValidationError(CUSTOMER_ID_OR_EMAIL)
+        customer = selectors.customer_get_by_id_or_email(value=value)
+        if customer is None:
+            raise ValidationError(UNKNOWN_CUSTOMER.format(value=value))
+        return customer
+
+
+class RentForm(forms.Form):
+    customer = CustomerField(
+        label="Customer",
+        max_length=50,
+        help_text="Customer id or email; type a name to search.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+    film = forms.ModelChoiceField(
+        queryset=Film.objects.none(),
+        empty_label="Choose a film",
+        error_messages={"invalid_choice": FILM_NOT_FREE},
+    )
+    rental_date = forms.DateTimeField(
+        required=False,
+        label="Rental date",
+        help_text="Leave empty for now.",
+        widget=DateTimeLocalInput(),
+    )
+
+    def __init__(self, *args, store: Store, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["film"].queryset = selectors.film_available_list(store=store)
+        # Live lookups (htmx): matching customers under the field, films by title.
+        self.fields["customer"].widget.attrs.update(
+            {
+                "hx-get": reverse("desk:customer-search") + "?pick=1",
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#customer-matches",
+            }
+        )
+
+
+class RentalNumberField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+    def clean(self, value: str) -> Rental:
+        number = super().clean(value)
+        rental = selectors.rental_list().filter(pk=number).first()
+        if rental is None:
+            raise ValidationError(UNKNOWN_RENTAL.format(value=number))
+        return rental
+
+
+class ReturnForm(forms.Form):
+    rental = RentalNumberField(label="Rental number")
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(label="Customer", max_length=50, required=False)
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("999.99"),
+        label="Amount ($)",
+    )

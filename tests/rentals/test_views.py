@@ -1,0 +1,235 @@
+"""The rental desk (/desk/), as a clerk uses it."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from rentals import forms, services, views
+from rentals.models import Payment, Rental
+from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def desk(client, clerk) -> Client:
+    client.force_login(clerk)
+    return client
+
+
+@pytest.fixture
+def film(store):
+    film = FilmFactory(title="ACADEMY DINOSAUR", rental_duration=3, rental_rate=Decimal("0.99"))
+    InventoryFactory(film=film, store=store)
+    return film
+
+
+@pytest.fixture
+def customer(store):
+    return CustomerFactory(store=store, first_name="MARY", last_name="SMITH", email="mary@x.org")
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+def test_the_desk_needs_a_login(client):
+    response = client.get(reverse("desk:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_desk_is_for_users_who_may_rent(client):
+    client.force_login(get_user_model().objects.create_user("visitor", password="x"))
+    assert client.get(reverse("desk:index")).status_code == 403
+
+
+def test_a_login_without_a_staff_row_is_told_why(client):
+    from sakila_site.roles import CLERK
+    from tests.conftest import make_role_user
+
+    client.force_login(make_role_user(CLERK))
+    response = client.get(reverse("desk:index"))
+    assert response.status_code == 403
+    assert views.NOT_LINKED_TO_STAFF in page(response)
+
+
+def test_the_desk_offers_films_with_a_free_copy_at_the_clerks_store(desk, store, film, customer):
+    elsewhere = FilmFactory(title="ELSEWHERE ONLY")
+    InventoryFactory(film=elsewhere, store=StoreFactory())
+    all_out = FilmFactory(title="ALL OUT")
+    InventoryFactory(film=all_out, store=store)
+    services.rental_create(customer=customer, film=all_out, staff=store.manager_staff)
+
+    response = desk.get(reverse("desk:index"))
+
+    assert response.status_code == 200
+    offered = list(response.context["rent_form"].fields["film"].queryset)
+    assert offered == [film]
+    assert f"{store}" in page(response) and "ACADEMY DINOSAUR" in page(response)
+
+
+@pytest.mark.parametrize("typed", ["id", "email"])
+def test_renting_confirms_copy_due_date_and_amount(desk, clerk, film, customer, typed):
+    value = str(customer.pk) if typed == "id" else "MARY@X.ORG"
+
+    response = desk.post(reverse("desk:rent"), {"customer": value, "film": film.pk}, follow=True)
+
+    rental = Rental.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("desk:rental", args=[rental.pk])
+    assert rental.staff == clerk.staff_profile.staff and rental.customer == customer
+    text = page(response)
+    assert f"Rented: copy {rental.inventory_id} to MARY SMITH." in text
+    assert f"{rental.due_date:%Y-%m-%d %H:%M}" in text
+    assert "$0.99" in text
+
+
+def test_a_backdated_rental_shows_the_date_stored(desk, film, customer):
+    rented = datetime(2026, 1, 2, 15, 45)
+    response = desk.post(
+        reverse("desk:rent"),
+        {"customer": customer.pk, "film": film.pk, "rental_date": "2026-01-02T15:45"},
+        follow=True,
+    )
+    assert Rental.objects.get().rental_date == rented
+    assert "2026-01-02 15:45" in page(response) and "2026-01-05 15:45" in page(response)
+
+
+@pytest.mark.parametrize(
+    ("problem", "field", "message"),
+    [
+        ("unknown customer", "customer", forms.UNKNOWN_CUSTOMER.format(value="999")),
+        ("not an id or email", "customer", forms.CUSTOMER_ID_OR_EMAIL),
+        ("film not free here", "film", forms.FILM_NOT_FREE),
+        ("inactive customer", "customer", "is not an active customer"),
+        ("future date", "rental_date", "is in the future"),
+    ],
+)
+def test_renting_errors_are_shown_in_the_form_and_nothing_is_written(
+    desk, film, customer, problem, field, message
+):
+    data = {"customer": customer.pk, "film": film.pk}
+    if problem == "unknown customer":
+        data["customer"] = "999"
+    elif problem == "not an id or email":
+        data["customer"] = "Mary"
+    elif problem == "film not free here":
+        data["film"] = FilmFactory().pk
+    elif problem == "inactive customer":
+        customer.active = False
+        customer.save()
+    else:
+        data["rental_date"] = (services.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+
+    response = desk.post(reverse("desk:rent"), data)
+
+    assert response.status_code == 400
+    errors = response.context["rent_form"].errors[field]
+    assert any(message in error for error in errors)
+    assert message.replace("'", "&#x27;") in page(response)
+    assert not Rental.objects.exists() and not Payment.objects.exists()
+
+
+def test_returning_late_charges_the_fee_and_says_so(desk, clerk, film, customer):
+    rental = services.rental_create(
+        customer=customer,
+        film=film,
+        staff=clerk.staff_profile.staff,
+        rental_date=services.now() - timedelta(days=5),
+    )
+    response = desk.post(reverse("desk:return"), {"rental": rental.pk}, follow=True)
+
+    rental.refresh_from_db()
+    assert rental.return_date is not None
+    assert "after 5 days; late fee $2.00 charged." in page(response)
+    assert rental.payments.filter(amount=Decimal("2.00")).exists()
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [("424242", forms.UNKNOWN_RENTAL.format(value=424242)), ("99999999999", "less than or equal")],
+)
+def test_returning_an_unknown_rental_number_is_an_error(desk, number, message):
+    response = desk.post(reverse("desk:return"), {"rental": number})
+    assert response.status_code == 400
+    assert message in page(response)
+
+
+def test_returning_twice_is_an_error(desk, clerk, film, customer):
+    rental = services.rental_create(customer=customer, film=film, staff=clerk.staff_profile.staff)
+    desk.post(reverse("desk:return"), {"rental": rental.pk})
+    response = desk.post(reverse("desk:return"), {"rental": rental.pk})
+    assert response.status_code == 400
+    assert f"Rental {rental.pk} was already returned" in page(response)
+    assert rental.payments.count() == 1
+
+
+def test_the_customer_page_shows_balance_open_rentals_and_late_fees(desk, clerk, film, customer):
+    rental = services.rental_create(
+        customer=customer,
+        film=film,
+        staff=clerk.staff_profile.staff,
+        rental_date=services.now() - timedelta(days=4),
+    )
+    response = desk.get(reverse("desk:customer", args=[customer.pk]))
+    assert response.status_code == 200
+    assert response.context["balance"] == Decimal("0.00")
+    [out] = response.context["open_rentals"]
+    assert out == rental and out.late_fee_now == Decimal("1.00")
+    assert "ACADEMY DINOSAUR" in page(response) and "$1.00" in page(response)
+
+
+def test_taking_a_payment_lowers_the_balance(desk, customer):
+    response = desk.post(
+        reverse("desk:customer-pay", args=[customer.pk]), {"amount": "3.50"}, follow=True
+    )
+    payment = Payment.objects.get()
+    assert payment.amount == Decimal("3.50") and payment.customer == customer
+    assert f"Payment {payment.pk} of $3.50 recorded" in page(response)
+    assert response.context["balance"] == Decimal("-3.50")
+
+
+@pytest.mark.parametrize("amount", ["0", "abc", "1000"])
+def test_a_bad_payment_amount_is_an_error(desk, customer, amount):
+    response = desk.post(reverse("desk:customer-pay", args=[customer.pk]), {"amount": amount})
+    assert response.status_code == 400
+    assert response.context["payment_form"].errors["amount"]
+    assert not Payment.objects.exists()
+
+
+def test_customer_lookup_finds_by_name_email_or_id(desk, customer):
+    CustomerFactory(first_name="JOHN", last_name="DOE", email="john@x.org")
+    for query in ["mary", "smi", "mary@x", str(customer.pk)]:
+        response = desk.get(reverse("desk:customer-search"), {"q": query}, HTTP_HX_REQUEST="true")
+        assert list(response.context["customers"]) == [customer], query
+        assert "<html" not in page(response)  # a fragment for htmx
+    response = desk.get(reverse("desk:customer-search"), {"q": "nobody"}, HTTP_HX_REQUEST="true")
+    assert "No customer matches" in page(response)
+    full = desk.get(reverse("desk:customer-search"), {"q": "mary"})
+    assert "<html" in page(full) and reverse("desk:customer", args=[customer.pk]) in page(full)
+
+
+def test_film_search_lists_free_films_matching_the_title(desk, store, film):
+    other = FilmFactory(title="ZORRO RETURNS")
+    InventoryFactory(film=other, store=store)
+    response = desk.get(reverse("desk:film-options"), {"q": "zorro"}, HTTP_HX_REQUEST="true")
+    assert list(response.context["films"]) == [other]
+    assert f'<option value="{other.pk}">' in page(response)
+
+
+def test_unknown_and_oversized_ids_are_not_found(desk):
+    assert desk.get("/desk/customers/424242/").status_code == 404
+    assert desk.get("/desk/customers/99999999999999999999/").status_code == 404
+    assert desk.get("/desk/rentals/0/").status_code == 404
+
+
+def test_desk_posts_need_the_csrf_token(clerk, film, customer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(clerk)
+    response = client.post(reverse("desk:rent"), {"customer": customer.pk, "film": film.pk})
+    assert response.status_code == 403
+    assert not Rental.objects.exists()
