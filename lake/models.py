@@ -45,6 +45,14 @@ class PipelineRun(models.Model):
     # Lake table -> Iceberg snapshot id, recorded when the run succeeds.
     snapshots = models.JSONField(default=dict, blank=True)
     glue_run_id = models.CharField(max_length=255, blank=True)
+    # A cancel is a request: the engine stops the run at its next step boundary.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    retry_of = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -52,6 +60,63 @@ class PipelineRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class PipelineRunEvent(models.Model):
+    """The audit trail of a run: who triggered, cancelled or retried it, and how it ended."""
+
+    class Action(models.TextChoices):
+        TRIGGERED = "triggered"
+        STARTED = "started"
+        CANCEL_REQUESTED = "cancel requested"
+        CANCELLED = "cancelled"
+        RETRIED = "retried"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    run = models.ForeignKey(PipelineRun, models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} {self.action}"
+
+
+class PipelineLock(models.Model):
+    """One row that run starters lock, so at most one run is ever active.
+
+    It also holds the debounce state of event-driven refreshes: when a
+    refresh was last asked for, and when the pending refresh task is due.
+    """
+
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+    refresh_due_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return "pipeline lock"
+
+    @classmethod
+    def acquire(cls) -> "PipelineLock":
+        """Lock the row until the current transaction ends (call inside one)."""
+        cls.objects.get_or_create(pk=1)
+        return cls.objects.select_for_update().get(pk=1)
 
 
 class PipelineStep(models.Model):

@@ -12,3 +12,8 @@ def published_run() -> PipelineRun | None:
 def published_snapshots() -> dict[str, int]:
     run = published_run()
     return dict(run.snapshots) if run else {}
+
+
+def active_run() -> PipelineRun | None:
+    """The queued or running run, if any (there is at most one)."""
+    return PipelineRun.objects.filter(status__in=PipelineRun.ACTIVE).order_by("pk").first()

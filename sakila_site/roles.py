@@ -3,7 +3,7 @@
 - Clerk: the rental desk, the rental API, and the admin for rentals,
   payments and customers; reads the catalogue.
 - Manager: everything a clerk does, edits the catalogue and stores, runs the
-  lake and reads the reports.
+  lake (and edits its schedules) and reads the reports.
 - Admin: every permission, users and groups included.
 
 Pages and endpoints check permissions (``rentals.add_rental``,
@@ -55,9 +55,11 @@ def role_permission_codenames(role: str, models_by_app: dict[str, list[str]]) ->
     }
     if role == CLERK:
         return clerk
+    # The lake and its schedules: see and start runs, cancel and retry them.
     lake = {
-        f"lake.{action}_{model}"
-        for model in models_by_app.get("lake", [])
+        f"{app}.{action}_{model}"
+        for app in ("lake", "django_celery_beat")
+        for model in models_by_app.get(app, [])
         for action in ("view", "add", "change")
     }
     catalogue = {

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_celery_beat",
     "rentals",
     "lake",
 ]
@@ -202,6 +203,12 @@ LAKE_EXTRACT_OVERLAP_SECONDS = env_int("LAKE_EXTRACT_OVERLAP_SECONDS", 300)
 LAKE_EXTRACT_BATCH_ROWS = env_int("LAKE_EXTRACT_BATCH_ROWS", 100_000)
 # A running run whose heartbeat is older than this is taken for dead.
 LAKE_RUN_STALE_SECONDS = env_int("LAKE_RUN_STALE_SECONDS", 600)
+# Desk activity (a rental or payment committed) asks for an incremental run,
+# debounced: a burst of rentals within this many seconds makes one run.
+LAKE_REFRESH_ON_CHANGE = env_bool("LAKE_REFRESH_ON_CHANGE", True)
+LAKE_REFRESH_DEBOUNCE_SECONDS = env_int("LAKE_REFRESH_DEBOUNCE_SECONDS", 2)
+# The control panel warns when a lake table's last load is older than this.
+LAKE_FRESHNESS_SLA_MINUTES = env_int("LAKE_FRESHNESS_SLA_MINUTES", 90)
 # Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
 LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
 for _name, _value, _choices in (
@@ -214,6 +221,27 @@ for _name, _value, _choices in (
         raise ImproperlyConfigured(f"{_name} must be one of {', '.join(sorted(_choices))}")
 if LAKE_CATALOG == "sql" and not LAKE_CATALOG_URI:
     raise ImproperlyConfigured("LAKE_CATALOG_URI must be set when LAKE_WAREHOUSE is not a path")
+
+# Celery. The embedded default needs no server: kombu's filesystem transport
+# keeps messages under var/broker/. Production and CI use redis://.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _BROKER_DIR = VAR_DIR / "broker"
+    (_BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "store_processed": False,
+        "control_folder": str(_BROKER_DIR / "control"),
+        "polling_interval": 0.2,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True  # runs record their own state
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = False  # the site keeps naive local times (USE_TZ off)
 
 # The REST API: token or session login on every endpoint, model permissions
 # per role (read needs the view permission too), page-numbered lists.

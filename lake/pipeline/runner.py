@@ -24,7 +24,7 @@ from django.utils import timezone
 from lake import selectors
 from lake.catalog import current_snapshot_ids
 from lake.marts import SQL_MARTS
-from lake.models import PipelineRun, PipelineStep, Watermark
+from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.extract import extract_tables
 from lake.pipeline.stage import stage_table
@@ -50,21 +50,54 @@ class InjectedFault(Exception):
     """Raised by the fault-injection hook (tests of atomicity)."""
 
 
+class RunCancelled(Exception):
+    """Raised at a step boundary of a run whose cancellation was requested."""
+
+
 def pipeline_run_create(
-    *, full: bool = False, trigger: str = PipelineRun.Trigger.MANUAL, user=None
+    *,
+    full: bool = False,
+    trigger: str = PipelineRun.Trigger.MANUAL,
+    user=None,
+    retry_of: PipelineRun | None = None,
 ) -> PipelineRun:
-    """Queue a run, unless one is active (a dead one is marked failed first)."""
+    """Queue a run, unless one is active (a dead one is marked failed first).
+
+    The lock row serialises starters on every database, so two triggers at
+    the same moment make one run and one "already running".
+    """
     with transaction.atomic():
+        PipelineLock.acquire()
         pipeline_runs_reap()
-        active = PipelineRun.objects.select_for_update().filter(status__in=PipelineRun.ACTIVE)
-        if (run := active.first()) is not None:
+        if (run := selectors.active_run()) is not None:
             raise AlreadyRunning(run)
-        return PipelineRun.objects.create(
+        run = PipelineRun.objects.create(
             full=full or not selectors.published_snapshots(),  # the first run builds everything
             trigger=trigger,
             requested_by=user,
             engine=settings.LAKE_ENGINE,
+            retry_of=retry_of,
         )
+        run_event(run, PipelineRunEvent.Action.TRIGGERED, user=user, message=_trigger_text(run))
+        return run
+
+
+TRIGGER_TEXT = {
+    PipelineRun.Trigger.MANUAL: "from the control panel or the command line",
+    PipelineRun.Trigger.API: "through the API",
+    PipelineRun.Trigger.SCHEDULE: "by a schedule",
+    PipelineRun.Trigger.EVENT: "by desk activity",
+}
+
+
+def _trigger_text(run: PipelineRun) -> str:
+    kind = "Full" if run.full else "Incremental"
+    retry = f", retrying run {run.retry_of_id}" if run.retry_of_id else ""
+    return f"{kind} run triggered {TRIGGER_TEXT[run.trigger]}{retry}."
+
+
+def run_event(run: PipelineRun, action: str, *, user=None, message: str = "") -> None:
+    PipelineRunEvent.objects.create(run=run, action=action, user=user, message=message)
 
 
 def pipeline_runs_reap() -> int:
@@ -77,6 +110,7 @@ def pipeline_runs_reap() -> int:
             step = run.steps.filter(status=PipelineStep.Status.RUNNING).first()
             error = ERROR_PROCESS_GONE.format(step=step.name if step else "a step")
             _finish(run, PipelineRun.Status.FAILED, error)
+            run_event(run, PipelineRunEvent.Action.FAILED, message=error)
             run.steps.filter(status=PipelineStep.Status.RUNNING).update(
                 status=PipelineStep.Status.FAILED, finished_at=timezone.now(), error="stopped"
             )
@@ -95,10 +129,25 @@ def _process_alive(pid: int) -> bool:
 
 
 def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
-    """Run the whole pipeline for a queued run, in this process; return it finished."""
-    run.status = PipelineRun.Status.RUNNING
-    run.started_at = run.heartbeat_at = timezone.now()
-    run.host, run.pid = socket.gethostname(), os.getpid()
+    """Run the whole pipeline for a queued run, in this process; return it finished.
+
+    Claims the run first: a run already started elsewhere (a task delivered
+    twice) or cancelled while queued is returned as it is.
+    """
+    now = timezone.now()
+    claimed = PipelineRun.objects.filter(
+        pk=run.pk, status=PipelineRun.Status.QUEUED, cancel_requested_at__isnull=True
+    ).update(
+        status=PipelineRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+    )
+    run.refresh_from_db()
+    if not claimed:
+        return run
+    run_event(run, PipelineRunEvent.Action.STARTED, message=f"On {run.host}, process {run.pid}.")
     published = selectors.published_snapshots()
     full = run.full or not published
     watermarks = {} if full else {w.table: w.value for w in Watermark.objects.all()}
@@ -106,9 +155,16 @@ def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
     run.save()
     try:
         _execute(run, published, full, watermarks)
+    except RunCancelled:
+        _finish(run, PipelineRun.Status.CANCELLED, "Cancelled before it published anything.")
+        run_event(run, PipelineRunEvent.Action.CANCELLED, message=run.error)
     except Exception as error:
         logger.exception("pipeline run %s failed", run.pk)
         _finish(run, PipelineRun.Status.FAILED, f"{type(error).__name__}: {error}")
+        run_event(run, PipelineRunEvent.Action.FAILED, message=run.error)
+    else:
+        total = f"{run.seconds:.1f}" if run.seconds is not None else "?"
+        run_event(run, PipelineRunEvent.Action.SUCCEEDED, message=f"Published in {total} s.")
     return run
 
 
@@ -159,6 +215,7 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
         )
 
     _inject_fault("publish")
+    _raise_if_cancelled(run)
     with transaction.atomic():
         new_watermarks = {name: extract.watermark for name, extract in extracts.items()}
         for name, value in new_watermarks.items():
@@ -187,8 +244,13 @@ def _step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
     )  # fmt: skip
     PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
     try:
+        _raise_if_cancelled(run)
         _inject_fault(name)
         yield step
+    except RunCancelled:
+        step.status = PipelineStep.Status.SKIPPED
+        step.log = "Not run: the run was cancelled."
+        raise
     except Exception as error:
         step.status = PipelineStep.Status.FAILED
         step.error = "".join(traceback.format_exception_only(error)).strip()
@@ -199,6 +261,11 @@ def _step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
     finally:
         step.finished_at = timezone.now()
         step.save()
+
+
+def _raise_if_cancelled(run: PipelineRun) -> None:
+    if PipelineRun.objects.filter(pk=run.pk, cancel_requested_at__isnull=False).exists():
+        raise RunCancelled
 
 
 def _inject_fault(step_name: str) -> None:

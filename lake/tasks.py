@@ -1,0 +1,72 @@
+"""Celery tasks of the lake. Each passes ids to a service or an engine; no rules here."""
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from lake.engines import get_engine
+from lake.models import PipelineRun
+
+logger = logging.getLogger(__name__)
+
+# Database hiccups (a lock timeout, a dropped connection) are worth a retry.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+RETRY = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+POLL_FIRST_SECONDS = 5
+POLL_MAX_SECONDS = 60
+
+
+@shared_task(**RETRY)
+def pipeline_run_task(run_id: int) -> None:
+    """Start a queued run on its engine; poll it if it runs elsewhere."""
+    run = PipelineRun.objects.get(pk=run_id)
+    engine = get_engine(run.engine)
+    engine.start(run)
+    if engine.runs_elsewhere:
+        pipeline_run_poll_task.apply_async((run_id, 0), countdown=POLL_FIRST_SECONDS)
+
+
+@shared_task(**RETRY)
+def pipeline_run_poll_task(run_id: int, attempt: int = 0) -> None:
+    """Copy a remote run's state into the run, again later (with backoff) while it is active."""
+    run = PipelineRun.objects.get(pk=run_id)
+    run = get_engine(run.engine).refresh(run)
+    if run.is_active:
+        delay = min(POLL_FIRST_SECONDS * 2**attempt, POLL_MAX_SECONDS)
+        pipeline_run_poll_task.apply_async((run_id, attempt + 1), countdown=delay)
+
+
+@shared_task(**RETRY)
+def pipeline_runs_reap_task() -> int:
+    """Mark failed the runs whose worker died, so a new run can start."""
+    from lake.pipeline.runner import pipeline_runs_reap
+
+    return pipeline_runs_reap()
+
+
+@shared_task(**RETRY)
+def lake_refresh_task() -> None:
+    """The debounced refresh after desk activity: one incremental run."""
+    from lake import services
+
+    run = services.lake_refresh_start()
+    if run is not None:
+        pipeline_run_task(run.pk)
+
+
+@shared_task(**RETRY)
+def pipeline_run_scheduled_task(full: bool = False) -> None:
+    """A run started by a schedule (django-celery-beat); skipped while one is active."""
+    from lake import services
+
+    try:
+        services.pipeline_run_request(full=full, trigger=PipelineRun.Trigger.SCHEDULE)
+    except services.AlreadyRunning as error:
+        logger.info("scheduled run skipped: %s", error)
