@@ -9,6 +9,12 @@ ON_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 only_on_mysql = pytest.mark.skipif(not ON_MYSQL, reason="needs DATABASE_URL=mysql://...")
 
 
+@pytest.fixture(autouse=True)
+def no_lake_refresh_on_change(settings) -> None:
+    """Desk activity queues no lake refresh, except in tests that turn it on."""
+    settings.LAKE_REFRESH_ON_CHANGE = False
+
+
 @pytest.fixture
 def real_sakila_dir() -> Path:
     """The real Sakila CSVs (shared/sakila beside the checkout), or skip."""

@@ -1,0 +1,3 @@
+"""The lake's REST API under /api/lake/ (placeholder until it lands)."""
+
+urlpatterns: list = []

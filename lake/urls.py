@@ -1,0 +1,4 @@
+"""The lake control panel under /lake/ (placeholder until the panel lands)."""
+
+app_name = "lake"
+urlpatterns: list = []
