@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/sakila
+REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -37,14 +38,15 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ with a Celery worker and beat (Ctrl-C stops them all)"
+	HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
 
 test: install
 	$(PY) -m pytest
 
+# MariaDB, with the Celery tests on Redis (as production runs).
 test-mysql: install
-	DATABASE_URL=$(MYSQL_URL) $(PY) -m pytest
+	DATABASE_URL=$(MYSQL_URL) CELERY_BROKER_URL=$(REDIS_URL) $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

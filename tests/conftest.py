@@ -9,6 +9,18 @@ ON_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 only_on_mysql = pytest.mark.skipif(not ON_MYSQL, reason="needs DATABASE_URL=mysql://...")
 
 
+def database_url() -> str:
+    """DATABASE_URL of the test database, for a subprocess (a command, a worker)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}"
+    return f"mysql://{db['USER']}{password}@{host}/{db['NAME']}"
+
+
 @pytest.fixture(autouse=True)
 def no_lake_refresh_on_change(settings) -> None:
     """Desk activity queues no lake refresh, except in tests that turn it on."""

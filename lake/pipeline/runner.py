@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,7 +153,7 @@ def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
     full = run.full or not published
     watermarks = {} if full else {w.table: w.value for w in Watermark.objects.all()}
     run.watermarks_from = {table: value.isoformat(" ") for table, value in watermarks.items()}
-    run.save()
+    run.save(update_fields=["watermarks_from"])
     try:
         _execute(run, published, full, watermarks)
     except RunCancelled:
@@ -231,7 +232,8 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
 def _finish(run: PipelineRun, status: str, error: str = "") -> None:
     run.status, run.error = status, error
     run.finished_at = timezone.now()
-    run.save()
+    # Only what the run itself owns: a cancel request may have been saved meanwhile.
+    run.save(update_fields=["status", "error", "finished_at", "watermarks_to", "snapshots"])
 
 
 @contextmanager
@@ -269,10 +271,14 @@ def _raise_if_cancelled(run: PipelineRun) -> None:
 
 
 def _inject_fault(step_name: str) -> None:
-    """Fail on purpose at a step, for the atomicity tests: LAKE_FAULT_INJECTION
-    is "<step name>:raise" or "<step name>:kill" (the process kills itself)."""
+    """Fail on purpose at a step, for the atomicity and orchestration tests:
+    LAKE_FAULT_INJECTION is "<step name>:raise", "<step name>:kill" (the
+    process kills itself) or "<step name>:sleep=<seconds>" (a slow step)."""
     target, _, action = settings.LAKE_FAULT_INJECTION.rpartition(":")
     if not target or target != step_name:
+        return
+    if action.startswith("sleep="):
+        time.sleep(float(action.removeprefix("sleep=")))
         return
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)

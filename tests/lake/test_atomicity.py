@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from lake import selectors
 from lake.models import PipelineRun, PipelineStep, Watermark
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
 from rentals.generator import generate_sakila
+from tests.conftest import database_url
 from tests.lake.conftest import lake_query, marts_contents, run_pipeline
 from tests.lake.test_incremental import make_desk_changes
 
@@ -48,14 +48,6 @@ def test_a_failed_step_changes_nothing_readers_see_and_the_next_run_catches_up(
     caught_up = marts_contents(run_pipeline().snapshots)
     run_pipeline(full=True)
     assert caught_up == marts_contents()
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"mysql://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
 
 
 @pytest.mark.slow
