@@ -140,9 +140,9 @@ class Film(SakilaModel):
     class Rating(models.TextChoices):
         G = "G"
         PG = "PG"
-        PG_13 = "PG-13"
+        PG_13 = "PG-13", "PG-13"
         R = "R"
-        NC_17 = "NC-17"
+        NC_17 = "NC-17", "NC-17"
 
     SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
 
@@ -367,7 +367,12 @@ class Rental(SakilaModel):
 
     class Meta:
         db_table = "rental"
-        indexes = [last_update_index("rental")]
+        indexes = [
+            last_update_index("rental"),
+            # Whether a copy is out, and which rentals are open, without a scan.
+            models.Index(fields=["inventory", "return_date"], name="idx_rental_inventory_return"),
+            models.Index(fields=["return_date"], name="idx_rental_return_date"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["rental_date", "inventory", "customer"],

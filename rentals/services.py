@@ -29,6 +29,10 @@ CUSTOMER_INACTIVE = "{customer} is not an active customer, so cannot rent."
 RENTAL_DATE_IN_FUTURE = "The rental date {date:%Y-%m-%d %H:%M} is in the future."
 FILM_NOT_STOCKED = "{store} has no copies of {film}."
 NO_FREE_COPY = "Every copy of {film} at {store} is rented out."
+STAFF_NOT_LINKED = (
+    "Your login is not linked to a staff member, so it cannot record rentals or payments. "
+    "Ask an administrator to link it to your staff row on your user page."
+)
 STAFF_INACTIVE = "{staff} is not active staff and cannot record rentals or payments."
 ALREADY_RETURNED = "Rental {rental_id} was already returned on {date:%Y-%m-%d %H:%M}."
 RETURN_DATE_IN_FUTURE = "The return date {date:%Y-%m-%d %H:%M} is in the future."

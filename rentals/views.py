@@ -24,11 +24,6 @@ from rentals.forms import (
 )
 from rentals.models import Customer
 
-NOT_LINKED_TO_STAFF = (
-    "Your login is not linked to a staff member, so you cannot rent or take payments. "
-    "Ask an administrator to link it to your staff record."
-)
-
 
 def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Login, the permission to rent, and a staff row (``request.staff``)."""
@@ -41,7 +36,7 @@ def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         request.staff = selectors.staff_for_user(request.user)
         if request.staff is None:
             return render(
-                request, "desk/not_staff.html", {"message": NOT_LINKED_TO_STAFF}, status=403
+                request, "desk/not_staff.html", {"message": services.STAFF_NOT_LINKED}, status=403
             )
         return view(request, *args, **kwargs)
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from rentals import forms, services, views
+from rentals import forms, services
 from rentals.models import Payment, Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StoreFactory
 
@@ -55,7 +55,7 @@ def test_a_login_without_a_staff_row_is_told_why(client):
     client.force_login(make_role_user(CLERK))
     response = client.get(reverse("desk:index"))
     assert response.status_code == 403
-    assert views.NOT_LINKED_TO_STAFF in page(response)
+    assert services.STAFF_NOT_LINKED in page(response)
 
 
 def test_the_desk_offers_films_with_a_free_copy_at_the_clerks_store(desk, store, film, customer):
