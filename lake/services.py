@@ -124,15 +124,20 @@ def lake_refresh_start() -> PipelineRun | None:
 def lake_refresh_on_commit() -> None:
     """Request a refresh once the current transaction commits (desk activity).
 
-    Freshness is best effort: a broker that is down must not fail the rental
-    that was just committed; the hourly schedule catches up.
+    Once per transaction, however many rentals and payments it saved.
     """
+    if not settings.LAKE_REFRESH_ON_CHANGE:
+        return
+    connection = transaction.get_connection()
+    if any(func is _refresh_request_safely for _, func, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_refresh_request_safely)
 
-    def request() -> None:
-        try:
-            lake_refresh_request()
-        except Exception:
-            logger.exception("could not request a lake refresh")
 
-    if settings.LAKE_REFRESH_ON_CHANGE:
-        transaction.on_commit(request)
+def _refresh_request_safely() -> None:
+    # Freshness is best effort: a broker that is down must not fail the rental
+    # that was just committed; the hourly schedule catches up.
+    try:
+        lake_refresh_request()
+    except Exception:
+        logger.exception("could not request a lake refresh")

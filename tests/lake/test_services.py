@@ -1,0 +1,109 @@
+"""Orchestration services: one run at a time, cancel, retry, debounced refreshes.
+
+The Celery side is checked end to end in test_tasks.py; here the queueing of
+tasks is recorded instead, to check what is asked for and how often.
+"""
+
+import pytest
+from django.db import transaction
+
+from lake import services, tasks
+from lake.models import PipelineLock, PipelineRun, PipelineRunEvent
+from rentals import services as rental_services
+from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[tuple[str, tuple, dict]]:
+    """The tasks queued, as (task name, args, options)."""
+    calls = []
+    for task in (tasks.pipeline_run_task, tasks.lake_refresh_task):
+
+        def record(*args, _name=task.name, **kwargs):
+            calls.append((_name, args, kwargs))
+
+        monkeypatch.setattr(task, "delay", record)
+        monkeypatch.setattr(
+            task,
+            "apply_async",
+            lambda args=(), _name=task.name, **kw: calls.append((_name, args, kw)),
+        )
+    return calls
+
+
+def test_a_requested_run_is_queued_after_commit(queued, manager):
+    with transaction.atomic():
+        run = services.pipeline_run_request(full=True, user=manager)
+        assert queued == []  # a worker must not look before the run is committed
+    assert queued == [("lake.tasks.pipeline_run_task", (run.pk,), {})]
+    event = run.events.get()
+    assert (event.action, event.user) == (PipelineRunEvent.Action.TRIGGERED, manager)
+    assert event.message == "Full run triggered from the control panel or the command line."
+
+
+def test_one_run_at_a_time(queued):
+    first = services.pipeline_run_request()
+    with pytest.raises(services.AlreadyRunning) as refused:
+        services.pipeline_run_request()
+    assert refused.value.run == first
+    assert PipelineRun.objects.count() == 1
+
+
+def test_cancelling_a_queued_run_ends_it_at_once(queued, manager):
+    run = services.pipeline_run_request()
+    cancelled = services.pipeline_run_cancel(run=run, user=manager)
+    assert cancelled.status == PipelineRun.Status.CANCELLED
+    assert cancelled.cancel_requested_by == manager
+    with pytest.raises(services.RunStateError) as refused:
+        services.pipeline_run_cancel(run=run, user=manager)
+    assert str(refused.value) == services.ERROR_NOT_ACTIVE.format(run_id=run.pk, status="cancelled")
+    services.pipeline_run_request()  # no longer in the way
+
+
+def test_only_failed_or_cancelled_runs_are_retried(queued, manager):
+    done = PipelineRun.objects.create(status=PipelineRun.Status.SUCCEEDED, full=True)
+    with pytest.raises(services.RunStateError):
+        services.pipeline_run_retry(run=done, user=manager)
+    failed = PipelineRun.objects.create(status=PipelineRun.Status.FAILED, full=True)
+    retry = services.pipeline_run_retry(run=failed, user=manager)
+    assert (retry.retry_of, retry.full, retry.status) == (failed, True, PipelineRun.Status.QUEUED)
+    assert failed.events.get().message == f"Retried as run {retry.pk}."
+
+
+def test_a_burst_of_requests_schedules_one_refresh(queued, settings):
+    settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 5
+    for _ in range(10):
+        services.lake_refresh_request()
+    assert queued == [("lake.tasks.lake_refresh_task", (), {"countdown": 5})]
+
+    run = services.lake_refresh_start()
+
+    assert run.trigger == PipelineRun.Trigger.EVENT and run.status == PipelineRun.Status.QUEUED
+    lock = PipelineLock.objects.get()
+    assert lock.refresh_requested_at is None and lock.refresh_due_at is None
+    services.lake_refresh_request()  # the next burst schedules again
+    assert len(queued) == 2
+
+
+def test_a_refresh_waits_for_the_active_run(queued, settings):
+    settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
+    PipelineRun.objects.create(status=PipelineRun.Status.RUNNING)
+    services.lake_refresh_request()
+    assert services.lake_refresh_start() is None
+    assert queued[-1] == ("lake.tasks.lake_refresh_task", (), {"countdown": 2})
+    assert PipelineLock.objects.get().refresh_requested_at is not None
+
+
+def test_a_rental_asks_for_one_refresh_per_transaction(queued, settings, store):
+    settings.LAKE_REFRESH_ON_CHANGE = True
+    film = FilmFactory()
+    InventoryFactory(film=film, store=store)
+    staff = StaffFactory(store=store)
+    queued.clear()
+
+    rental_services.rental_create(customer=CustomerFactory(), film=film, staff=staff)
+
+    assert [name for name, *_ in queued] == ["lake.tasks.lake_refresh_task"]
+    assert PipelineLock.objects.get().refresh_requested_at is not None
