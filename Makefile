@@ -10,7 +10,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps run test test-mysql lint format bench clean
+.PHONY: install system-deps run test test-mysql lint format bench bench-lake bench-api bench-freshness clean
 
 install: $(INSTALLED)
 
@@ -58,6 +58,15 @@ format: install
 
 bench: install
 	$(PY) bench/load.py
+
+bench-lake: install
+	$(PY) bench/lake.py
+
+bench-api: install
+	$(PY) bench/api.py
+
+bench-freshness: install
+	$(PY) bench/freshness.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

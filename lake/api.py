@@ -1,3 +1,276 @@
-"""The lake's REST API under /api/lake/ (placeholder until it lands)."""
+"""The lake's REST API under /api/lake/: pipeline runs, to list, start, cancel and retry.
 
-urlpatterns: list = []
+Reading needs ``lake.view_pipelinerun``, starting a run ``lake.add_pipelinerun``
+(``sakila_site.api.ModelPermissions``), cancelling and retrying
+``lake.change_pipelinerun``. A run is started by a worker once it is queued;
+poll its detail to follow it.
+"""
+
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from lake import selectors, services
+from lake.forms import PipelineRunFilter
+from lake.models import PipelineRun, PipelineStep
+from sakila_site.api import permission_required
+
+# --- Serializers -------------------------------------------------------------------------
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field documented as one named enum, wherever it appears.
+
+    Runs and steps both have a ``status`` with different choices; drf-spectacular
+    would otherwise name one of them after a hash (and warn).
+    """
+
+    def __init__(self, *, enum_name: str, **kwargs) -> None:
+        self.enum_name = enum_name
+        super().__init__(**kwargs)
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+
+    def map_serializer_field(self, auto_schema, direction) -> dict:
+        field = self.target
+        component = ResolvedComponent(
+            name=field.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.enum_name,
+            schema={"type": "string", "enum": list(field.choices)},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+class PipelineStepSerializer(serializers.ModelSerializer):
+    status = NamedChoiceField(
+        choices=PipelineStep.Status.choices, enum_name="PipelineStepStatusEnum", read_only=True
+    )
+    seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PipelineStep
+        fields = [
+            "name",
+            "position",
+            "status",
+            "started_at",
+            "finished_at",
+            "seconds",
+            "rows",
+            "files_written",
+            "log",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class PipelineRunSerializer(serializers.ModelSerializer):
+    status = NamedChoiceField(
+        choices=PipelineRun.Status.choices, enum_name="PipelineRunStatusEnum", read_only=True
+    )
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    seconds = serializers.FloatField(read_only=True, allow_null=True)
+    rows_read = serializers.IntegerField(
+        read_only=True, help_text="Rows the extract read from the rental database."
+    )
+    rows_written = serializers.IntegerField(
+        read_only=True, help_text="Rows the staging and mart steps wrote."
+    )
+    url = serializers.HyperlinkedIdentityField(view_name="api-lake-run-detail")
+
+    class Meta:
+        model = PipelineRun
+        fields = [
+            "id",
+            "url",
+            "status",
+            "trigger",
+            "engine",
+            "full",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "seconds",
+            "rows_read",
+            "rows_written",
+            "error",
+            "retry_of",
+        ]
+        read_only_fields = fields
+
+
+class PipelineRunDetailSerializer(PipelineRunSerializer):
+    cancel_requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    steps = PipelineStepSerializer(many=True, read_only=True)
+    watermarks_from = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="Source table: read from."
+    )
+    watermarks_to = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="Source table: read up to."
+    )
+    snapshots = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Lake table: the Iceberg snapshot id this run published.",
+    )
+
+    class Meta(PipelineRunSerializer.Meta):
+        fields = [
+            *PipelineRunSerializer.Meta.fields,
+            "cancel_requested_at",
+            "cancel_requested_by",
+            "glue_run_id",
+            "watermarks_from",
+            "watermarks_to",
+            "snapshots",
+            "steps",
+        ]
+        read_only_fields = fields
+
+
+class PipelineRunCreateSerializer(serializers.Serializer):
+    full = serializers.BooleanField(
+        default=False,
+        help_text="Rebuild everything from the rental database (the first run always does).",
+    )
+
+
+class ActiveRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    url = serializers.URLField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    active_run = ActiveRunSerializer(required=False, help_text="The run that is active.")
+
+
+# --- Views -------------------------------------------------------------------------------
+
+CONFLICT = OpenApiResponse(ConflictSerializer, description="The run's state does not allow it.")
+FORBIDDEN = OpenApiResponse(description="No login, or not allowed to run the lake.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Pipeline runs, newest first"),
+    retrieve=extend_schema(summary="A pipeline run, with its steps"),
+)
+class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PipelineRunFilter
+    lookup_value_regex = r"[0-9]{1,10}"
+
+    def get_queryset(self):
+        if self.action == "list":
+            return selectors.pipeline_run_list()
+        return selectors.pipeline_run_detail_list().prefetch_related("steps")
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return PipelineRunSerializer
+        return PipelineRunDetailSerializer
+
+    def _run_response(self, run: PipelineRun, code: int = status.HTTP_200_OK) -> Response:
+        stored = selectors.pipeline_run_detail_list().prefetch_related("steps").get(pk=run.pk)
+        serializer = PipelineRunDetailSerializer(stored, context=self.get_serializer_context())
+        return Response(serializer.data, status=code)
+
+    def _conflict(self, error: Exception, run: PipelineRun | None = None) -> Response:
+        body: dict = {"detail": str(error)}
+        if run is not None:
+            url = reverse("api-lake-run-detail", args=[run.pk])
+            body["active_run"] = {
+                "id": run.pk,
+                "status": run.status,
+                "url": self.request.build_absolute_uri(url),
+            }
+        return Response(body, status=status.HTTP_409_CONFLICT)
+
+    @extend_schema(
+        summary="Start a run",
+        description=(
+            "Queues an incremental run (or a full one) for a worker. Only one run is active "
+            "at a time: while one is, the answer is 409 with the active run."
+        ),
+        request=PipelineRunCreateSerializer,
+        responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    def create(self, request: Request) -> Response:
+        body = PipelineRunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = services.pipeline_run_request(
+                full=body.validated_data["full"], trigger=PipelineRun.Trigger.API, user=request.user
+            )
+        except services.AlreadyRunning as error:
+            return self._conflict(error, error.run)
+        return self._run_response(run, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a run",
+        description=(
+            "A queued run is cancelled at once; a running one stops at its next step boundary "
+            "(its status turns to cancelled then) and publishes nothing."
+        ),
+        request=None,
+        responses={200: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permission_required("lake.change_pipelinerun")],
+    )
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        run = self.get_object()
+        try:
+            run = services.pipeline_run_cancel(run=run, user=request.user)
+        except services.RunStateError as error:
+            return self._conflict(error)
+        return self._run_response(run)
+
+    @extend_schema(
+        summary="Retry a failed or cancelled run",
+        description="Queues a new run like it (``retry_of`` names the run it retries).",
+        request=None,
+        responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")],
+    )
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        run = self.get_object()
+        try:
+            retry = services.pipeline_run_retry(
+                run=run, user=request.user, trigger=PipelineRun.Trigger.API
+            )
+        except services.RunStateError as error:
+            return self._conflict(error)
+        except services.AlreadyRunning as error:
+            return self._conflict(error, error.run)
+        return self._run_response(retry, status.HTTP_201_CREATED)
+
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("runs", PipelineRunViewSet, basename="api-lake-run")
+
+urlpatterns = router.urls

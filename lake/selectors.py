@@ -1,6 +1,19 @@
-"""Read queries over pipeline runs."""
+"""Read queries over pipeline runs, the lake's freshness, its catalog and schedules."""
 
-from lake.models import PipelineRun
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from lake.catalog import lake_tables, load_table
+from lake.marts import MARTS
+from lake.models import CrawledTable, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
+from lake.schemas import STAGED_MODELS, table_name
 
 
 def published_run() -> PipelineRun | None:
@@ -17,3 +30,474 @@ def published_snapshots() -> dict[str, int]:
 def active_run() -> PipelineRun | None:
     """The queued or running run, if any (there is at most one)."""
     return PipelineRun.objects.filter(status__in=PipelineRun.ACTIVE).order_by("pk").first()
+
+
+# --- The control panel and the API ---------------------------------------------------------
+
+# The per-table "extract <table>" steps break the "extract" step's rows down; the
+# crawl step counts partitions. Rows written are those of the stage and mart steps.
+EXTRACT_STEP = "extract"
+CRAWL_STEP = "crawl"
+DURATION_TREND_RUNS = 30
+SNAPSHOTS_SHOWN = 50
+
+
+def pipeline_run_list() -> QuerySet[PipelineRun]:
+    """Runs, newest first, with who asked and the rows each read and wrote.
+
+    The row counts are correlated subqueries on the (run, name) unique index,
+    so a page of runs costs one query and counting them joins nothing.
+    """
+    steps = PipelineStep.objects.filter(run=OuterRef("pk"))
+    written = (
+        steps.exclude(name__startswith=EXTRACT_STEP)
+        .exclude(name=CRAWL_STEP)
+        .values("run")
+        .annotate(total=Sum("rows"))
+        .values("total")
+    )
+    return (
+        PipelineRun.objects.select_related("requested_by")
+        .annotate(
+            rows_read=Coalesce(
+                Subquery(steps.filter(name=EXTRACT_STEP).values("rows")[:1]), Value(0)
+            ),
+            rows_written=Coalesce(Subquery(written[:1]), Value(0)),
+        )
+        .order_by("-pk")
+    )
+
+
+def pipeline_run_filter(
+    runs: QuerySet[PipelineRun],
+    *,
+    status: str = "",
+    trigger: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[PipelineRun]:
+    """Runs of one status and trigger, requested between two days (both included)."""
+    if status:
+        runs = runs.filter(status=status)
+    if trigger:
+        runs = runs.filter(trigger=trigger)
+    if date_from:
+        runs = runs.filter(created_at__gte=datetime.combine(date_from, time.min))
+    if date_to:
+        runs = runs.filter(created_at__lt=datetime.combine(date_to + timedelta(days=1), time.min))
+    return runs
+
+
+def pipeline_run_detail_list() -> QuerySet[PipelineRun]:
+    """Runs with what their detail page and the API's detail show about them."""
+    return pipeline_run_list().select_related("cancel_requested_by", "retry_of")
+
+
+def pipeline_step_list(*, run: PipelineRun) -> QuerySet[PipelineStep]:
+    return PipelineStep.objects.filter(run=run).order_by("position", "pk")
+
+
+def pipeline_run_event_list(
+    *, run: PipelineRun | None = None, action: str = "", user=None
+) -> QuerySet[PipelineRunEvent]:
+    """The audit trail, newest first: of one run, or filtered by action and user."""
+    events = PipelineRunEvent.objects.select_related("user", "run").order_by("-at", "-pk")
+    if run is not None:
+        events = events.filter(run=run)
+    if action:
+        events = events.filter(action=action)
+    if user is not None:
+        events = events.filter(user=user)
+    return events
+
+
+def pipeline_run_event_users() -> QuerySet:
+    """The users who appear in the audit trail (for its user filter)."""
+    users = get_user_model().objects.filter(
+        pk__in=PipelineRunEvent.objects.filter(user__isnull=False).values("user")
+    )
+    return users.order_by(get_user_model().USERNAME_FIELD)
+
+
+def pipeline_run_retry_list(*, run: PipelineRun) -> list[PipelineRun]:
+    return list(PipelineRun.objects.filter(retry_of=run).order_by("pk"))
+
+
+def pipeline_run_recent_list(*, limit: int = DURATION_TREND_RUNS) -> list[PipelineRun]:
+    """The latest runs that started, oldest first (the duration trend)."""
+    runs = PipelineRun.objects.filter(started_at__isnull=False).order_by("-pk")[:limit]
+    return list(reversed(runs.only("pk", "status", "full", "trigger", "started_at", "finished_at")))
+
+
+# --- Freshness ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableFreshness:
+    """How current one lake table is, as readers see it."""
+
+    identifier: str  # "marts.fact_sales"
+    snapshot_id: int | None  # the published snapshot (None: never published)
+    rows: int | None
+    # When the published snapshot was written, and the run that wrote it.
+    changed_at: datetime | None
+    changed_by: int | None
+    # The time the source rows were read up to (the watermark): its age is the staleness.
+    data_as_of: datetime | None
+    age: timedelta | None
+    stale: bool
+
+    @property
+    def zone(self) -> str:
+        return self.identifier.partition(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.identifier.partition(".")[2]
+
+
+@dataclass(frozen=True)
+class LakeFreshness:
+    now: datetime
+    published: PipelineRun | None
+    latest: PipelineRun | None  # the latest run that ended, to tell why the lake is stale
+    sla: timedelta
+    tables: list[TableFreshness]
+    watermarks: list[Watermark]
+
+    @property
+    def stale_tables(self) -> list[TableFreshness]:
+        return [table for table in self.tables if table.stale]
+
+    @property
+    def stale_groups(self) -> list[tuple[datetime | None, list[TableFreshness]]]:
+        """Stale tables by the time they are as of (None: not published), marts first:
+        a run brings every table to the same time, so there is one group as a rule."""
+        groups: dict[datetime | None, list[TableFreshness]] = {}
+        readers_first = sorted(  # the marts, facts first: what reports read
+            self.stale_tables, key=lambda t: (t.zone != "marts", not t.name.startswith("fact_"))
+        )
+        for table in readers_first:
+            groups.setdefault(table.data_as_of, []).append(table)
+        return sorted(groups.items(), key=lambda group: (group[0] is None, group[0] or 0))
+
+    @property
+    def sla_minutes(self) -> int:
+        return int(self.sla.total_seconds() // 60)
+
+    @property
+    def data_as_of(self) -> datetime | None:
+        """The oldest time a published table is as of."""
+        return min((t.data_as_of for t in self.tables if t.data_as_of), default=None)
+
+
+def lake_table_identifiers() -> list[str]:
+    """The lake tables a run publishes: staging, then the marts."""
+    return [f"staging.{table_name(model)}" for model in STAGED_MODELS] + [
+        mart.identifier for mart in MARTS
+    ]
+
+
+def lake_freshness_get(*, now: datetime | None = None) -> LakeFreshness:
+    """Each lake table's published snapshot, rows, last change and staleness.
+
+    A table is as fresh as the source rows it was built from: a run that finds
+    nothing new still brings it up to date. Staging tables are as of their
+    source table's watermark, marts as of the oldest watermark (a run reads
+    every table in one snapshot, so they are all the same in practice).
+    Rows come from the Iceberg snapshot summaries (metadata only, no scan).
+    """
+    now = now or timezone.now()
+    sla = timedelta(minutes=settings.LAKE_FRESHNESS_SLA_MINUTES)
+    run = published_run()
+    snapshots = dict(run.snapshots) if run else {}
+    watermarks = list(Watermark.objects.order_by("table"))
+    by_table = {watermark.table: watermark.value for watermark in watermarks}
+    oldest = min(by_table.values(), default=None)
+    identifiers = lake_table_identifiers()
+    identifiers += sorted(set(snapshots) - set(identifiers))
+
+    written: dict[str, tuple[int | None, datetime | None]] = {}
+    for identifier in identifiers:
+        snapshot = _snapshot(identifier, snapshots.get(identifier))
+        written[identifier] = (
+            _total_records(snapshot),
+            _snapshot_time(snapshot) if snapshot else None,
+        )
+    writers = _runs_at([at for _, at in written.values() if at is not None])
+
+    tables = []
+    for identifier in identifiers:
+        zone, _, name = identifier.partition(".")
+        as_of = by_table.get(name, oldest) if zone == "staging" else oldest
+        if identifier not in snapshots:
+            as_of = None
+        rows, changed_at = written[identifier]
+        age = now - as_of if as_of else None
+        writer = writers.get(changed_at) if changed_at else None
+        tables.append(
+            TableFreshness(
+                identifier=identifier,
+                snapshot_id=snapshots.get(identifier),
+                rows=rows,
+                changed_at=changed_at,
+                changed_by=writer[0] if writer else None,
+                data_as_of=as_of,
+                age=age,
+                stale=age is None or age > sla,
+            )
+        )
+    latest = (
+        PipelineRun.objects.filter(finished_at__isnull=False, started_at__isnull=False)
+        .order_by("-pk")
+        .first()
+    )
+    return LakeFreshness(now, run, latest, sla, tables, watermarks)
+
+
+# --- The catalog ---------------------------------------------------------------------------
+
+ZONES = ("staging", "marts", "raw")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    snapshot_id: int
+    parent_id: int | None
+    at: datetime
+    operation: str
+    records: int | None
+    added_records: int | None
+    deleted_records: int | None
+    files: int | None
+    run_id: int | None  # the run during which it was written
+    run_status: str
+    published: bool  # a run recorded it: readers saw (or see) it
+    current: bool  # the one readers see now
+
+
+@dataclass
+class CatalogTable:
+    zone: str
+    name: str
+    location: str
+    columns: list[Column]
+    partitioning: list[str] = field(default_factory=list)
+    rows: int | None = None
+    snapshot_count: int = 0
+    updated_at: datetime | None = None
+    published_snapshot_id: int | None = None
+    current_snapshot_id: int | None = None
+    snapshots: list[SnapshotInfo] = field(default_factory=list)
+    # Raw zone (the crawler's entry): schema version, its changes, partitions.
+    schema_version: int | None = None
+    schema_changes: list[dict] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.zone}.{self.name}"
+
+
+def catalog_table_list() -> list[CatalogTable]:
+    """Every table of the lake: the Iceberg tables of staging and marts (their
+    metadata only), then the raw zone as the crawler found it."""
+    published = published_snapshots()
+    tables = []
+    for identifier in lake_tables():
+        table = load_table(identifier)
+        if table is not None:
+            tables.append(_iceberg_table(identifier, table, published))
+    tables += [_crawled_table(crawled) for crawled in CrawledTable.objects.order_by("name")]
+    return tables
+
+
+def catalog_table_get(*, zone: str, name: str) -> CatalogTable | None:
+    """One table with its schema and its latest snapshots, each with its run."""
+    if zone == "raw":
+        crawled = CrawledTable.objects.filter(name=name).first()
+        return _crawled_table(crawled) if crawled else None
+    if zone not in ZONES or f"{zone}.{name}" not in lake_tables():
+        return None
+    table = load_table(f"{zone}.{name}")
+    if table is None:
+        return None
+    identifier = f"{zone}.{name}"
+    info = _iceberg_table(identifier, table, published_snapshots())
+    snapshots = sorted(table.snapshots(), key=lambda s: (s.timestamp_ms, s.sequence_number or 0))
+    shown = list(reversed(snapshots))[:SNAPSHOTS_SHOWN]
+    times = {snapshot.snapshot_id: _snapshot_time(snapshot) for snapshot in shown}
+    runs = _runs_at(list(times.values()))
+    recorded = dict(
+        PipelineRun.objects.filter(
+            pk__in={run[0] for run in runs.values()}, status=PipelineRun.Status.SUCCEEDED
+        ).values_list("pk", "snapshots")
+    )
+    for snapshot in shown:
+        run = runs.get(times[snapshot.snapshot_id])
+        published = run is not None and (recorded.get(run[0]) or {}).get(identifier) == (
+            snapshot.snapshot_id
+        )
+        summary = snapshot.summary
+        info.snapshots.append(
+            SnapshotInfo(
+                snapshot_id=snapshot.snapshot_id,
+                parent_id=snapshot.parent_snapshot_id,
+                at=times[snapshot.snapshot_id],
+                operation=summary.operation.value if summary else "",
+                records=_total_records(snapshot),
+                added_records=_summary_int(snapshot, "added-records"),
+                deleted_records=_summary_int(snapshot, "deleted-records"),
+                files=_summary_int(snapshot, "total-data-files"),
+                run_id=run[0] if run else None,
+                run_status=run[1] if run else "",
+                published=published or snapshot.snapshot_id == info.published_snapshot_id,
+                current=snapshot.snapshot_id == info.published_snapshot_id,
+            )
+        )
+    return info
+
+
+def _iceberg_table(identifier: str, table, published: dict[str, int]) -> CatalogTable:
+    zone, _, name = identifier.partition(".")
+    schema = table.schema()
+    columns = [Column(f.name, str(f.field_type), f.required) for f in schema.fields]
+    partitioning = [
+        f"{spec_field.transform}({schema.find_field(spec_field.source_id).name})"
+        for spec_field in table.spec().fields
+    ]
+    snapshot_id = published.get(identifier)
+    shown = _snapshot(identifier, snapshot_id, table=table)
+    current = table.current_snapshot()
+    return CatalogTable(
+        zone=zone,
+        name=name,
+        location=table.metadata.location,
+        columns=columns,
+        partitioning=partitioning,
+        rows=_total_records(shown),
+        snapshot_count=len(table.snapshots()),
+        updated_at=_snapshot_time(current) if current else None,
+        published_snapshot_id=snapshot_id,
+        current_snapshot_id=current.snapshot_id if current else None,
+    )
+
+
+def _crawled_table(crawled: CrawledTable) -> CatalogTable:
+    return CatalogTable(
+        zone="raw",
+        name=crawled.name,
+        location=crawled.location,
+        columns=[Column(column["name"], column["type"]) for column in crawled.columns],
+        partitioning=["run_id"],
+        updated_at=crawled.last_crawled_at,
+        schema_version=crawled.schema_version,
+        schema_changes=list(crawled.schema_changes),
+        partitions=list(crawled.partitions),
+    )
+
+
+def _snapshot(identifier: str, snapshot_id: int | None, table=None):
+    if snapshot_id is None:
+        return None
+    table = table or load_table(identifier)
+    return table.snapshot_by_id(snapshot_id) if table is not None else None
+
+
+def _summary_int(snapshot, key: str) -> int | None:
+    value = snapshot.summary.get(key) if snapshot is not None and snapshot.summary else None
+    return int(value) if value is not None else None
+
+
+def _total_records(snapshot) -> int | None:
+    return _summary_int(snapshot, "total-records")
+
+
+def _snapshot_time(snapshot) -> datetime:
+    """When a snapshot was committed, as a naive local time like the site's."""
+    at = datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC)
+    return timezone.make_naive(at, timezone.get_default_timezone())
+
+
+def _runs_at(times: list[datetime]) -> dict[datetime, tuple[int, str]]:
+    """The run (id, status) that was running at each of ``times``, if any.
+
+    Runs never overlap, so this is one query over the runs of that period.
+    """
+    if not times:
+        return {}
+    runs = list(
+        PipelineRun.objects.filter(started_at__isnull=False, started_at__lte=max(times))
+        .filter(Q(finished_at__gte=min(times)) | Q(finished_at__isnull=True))
+        .order_by("started_at", "pk")
+        .values_list("pk", "status", "started_at", "finished_at")
+    )
+    found = {}
+    for at in times:
+        for pk, status, started_at, finished_at in reversed(runs):
+            if started_at <= at and (finished_at is None or at <= finished_at):
+                found[at] = (pk, status)
+                break
+    return found
+
+
+# --- Schedules ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    task: PeriodicTask
+    description: str  # the schedule in words
+    last_run_at: datetime | None  # naive local time
+    next_run_at: datetime | None  # naive local time; None when disabled or never again
+
+
+def schedule_list(*, now: datetime | None = None) -> list[Schedule]:
+    """The Celery beat schedules, with their next run time as beat computes it."""
+    tasks = PeriodicTask.objects.select_related("crontab", "interval", "solar", "clocked")
+    return [_schedule(task, now) for task in tasks.order_by("name")]
+
+
+def _schedule(task: PeriodicTask, now: datetime | None) -> Schedule:
+    local = timezone.get_default_timezone()
+    tz_aware = getattr(settings, "DJANGO_CELERY_BEAT_TZ_AWARE", True)
+    last_run = task.last_run_at
+    if last_run is not None and timezone.is_naive(last_run):
+        # Without DJANGO_CELERY_BEAT_TZ_AWARE, beat stores utcnow() (naive UTC).
+        last_run = last_run.replace(tzinfo=UTC)
+    last_run_local = timezone.make_naive(last_run, local) if last_run else None
+    description = str(task.scheduler) if task.scheduler else "no schedule"
+    if task.crontab is not None:
+        description = task.crontab.human_readable
+        if not tz_aware:  # beat reads the crontab in the site's time zone, not its own
+            description = description.removesuffix(f" {task.crontab.timezone}")
+    next_run = None
+    if task.enabled and task.scheduler is not None and not (task.one_off and task.total_run_count):
+        if task.clocked is not None:
+            next_run = task.clocked.clocked_time
+        else:
+            next_run = _next_run(task, last_run, now)
+    return Schedule(task, description, last_run_local, next_run)
+
+
+def _next_run(task: PeriodicTask, last_run: datetime | None, now: datetime | None) -> datetime:
+    """When beat will next send the task: ``remaining_estimate`` from its last run."""
+    local = timezone.get_default_timezone()
+    schedule = task.schedule
+    now_aware = timezone.make_aware(now, local) if now else schedule.now()
+    if hasattr(schedule, "nowfun"):
+        schedule.nowfun = lambda: now_aware
+    remaining = schedule.remaining_estimate(last_run or now_aware)
+    due = now_aware + max(remaining, timedelta(0))
+    if task.start_time is not None:
+        start = task.start_time
+        start = timezone.make_aware(start, local) if timezone.is_naive(start) else start
+        due = max(due, start)
+    return timezone.make_naive(due, local)

@@ -5,13 +5,16 @@ here; the Celery tasks of ``lake.tasks`` do the work, queued only once the
 transaction that asked for it has committed.
 """
 
+import json
 import logging
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from lake import selectors, tasks
 from lake.engines import get_engine
@@ -33,6 +36,7 @@ __all__ = [
     "pipeline_run_cancel",
     "pipeline_run_request",
     "pipeline_run_retry",
+    "schedule_save",
 ]
 
 
@@ -49,8 +53,22 @@ def pipeline_run_request(
 ) -> PipelineRun:
     """Queue a run and hand it to a worker; ``AlreadyRunning`` if one is active."""
     run = pipeline_run_create(full=full, trigger=trigger, user=user, retry_of=retry_of)
-    transaction.on_commit(partial(tasks.pipeline_run_task.delay, run.pk))
+    transaction.on_commit(partial(_run_send, run))
     return run
+
+
+def _run_send(run: PipelineRun) -> None:
+    """Hand a committed run to the workers; a run that cannot be sent fails at
+    once rather than stay queued and block every later run."""
+    try:
+        tasks.pipeline_run_task.delay(run.pk)
+    except Exception as error:
+        logger.exception("could not queue run %s", run.pk)
+        message = f"Could not reach the task queue: {type(error).__name__}: {error}"
+        PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.QUEUED).update(
+            status=PipelineRun.Status.FAILED, finished_at=timezone.now(), error=message
+        )
+        run_event(run, PipelineRunEvent.Action.FAILED, message=message)
 
 
 def pipeline_run_cancel(*, run: PipelineRun, user=None) -> PipelineRun:
@@ -141,3 +159,16 @@ def _refresh_request_safely() -> None:
         lake_refresh_request()
     except Exception:
         logger.exception("could not request a lake refresh")
+
+
+def schedule_save(*, task: PeriodicTask, user) -> None:
+    """Save a schedule turned on or off, noted in its admin history (who and when)."""
+    with transaction.atomic():
+        task.save()  # PeriodicTask.save tells beat that the schedules changed
+        LogEntry.objects.log_actions(
+            user_id=user.pk,
+            queryset=[task],
+            action_flag=CHANGE,
+            change_message=json.dumps([{"changed": {"fields": ["Enabled"]}}]),
+            single_object=True,
+        )

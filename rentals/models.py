@@ -401,7 +401,10 @@ class Payment(SakilaModel):
 
     class Meta:
         db_table = "payment"
-        indexes = [last_update_index("payment")]
+        indexes = [
+            last_update_index("payment"),
+            models.Index(fields=["payment_date"], name="idx_payment_date"),
+        ]
 
     def __str__(self) -> str:
         return f"Payment {self.payment_id}"

@@ -179,4 +179,3 @@ def inventory_list() -> QuerySet[Inventory]:
         .annotate(rented_out=Exists(Rental.objects.open().filter(inventory=OuterRef("pk"))))
         .order_by("pk")
     )
-

@@ -22,6 +22,12 @@ def database_url() -> str:
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Tests make many logins; PBKDF2 would cost a quarter second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def no_lake_refresh_on_change(settings) -> None:
     """Desk activity queues no lake refresh, except in tests that turn it on."""
     settings.LAKE_REFRESH_ON_CHANGE = False

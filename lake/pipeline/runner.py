@@ -35,6 +35,7 @@ from lake.schemas import STAGED_MODELS, table_name
 logger = logging.getLogger(__name__)
 
 ERROR_ALREADY_RUNNING = "Run {run_id} is already running (started {started})."
+ERROR_NEVER_STARTED = "No worker started it (is a Celery worker running?)."
 ERROR_PROCESS_GONE = "The process running it stopped (killed or crashed) during {step}."
 
 
@@ -102,9 +103,16 @@ def run_event(run: PipelineRun, action: str, *, user=None, message: str = "") ->
 
 
 def pipeline_runs_reap() -> int:
-    """Mark failed the running runs whose process is gone or silent too long."""
+    """Mark failed the running runs whose process is gone or silent too long,
+    and the queued runs no worker picked up in that time."""
     reaped = 0
     stale_before = timezone.now() - timedelta(seconds=settings.LAKE_RUN_STALE_SECONDS)
+    for run in PipelineRun.objects.filter(
+        status=PipelineRun.Status.QUEUED, created_at__lt=stale_before
+    ):
+        _finish(run, PipelineRun.Status.FAILED, ERROR_NEVER_STARTED)
+        run_event(run, PipelineRunEvent.Action.FAILED, message=ERROR_NEVER_STARTED)
+        reaped += 1
     for run in PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING):
         dead = run.host == socket.gethostname() and run.pid and not _process_alive(run.pid)
         if dead or (run.heartbeat_at and run.heartbeat_at < stale_before):

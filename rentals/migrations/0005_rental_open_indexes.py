@@ -1,4 +1,4 @@
-"""Indexes for open rentals (is a copy out?) and readable rating labels."""
+"""Indexes for open rentals (is a copy out?) and payment dates; readable rating labels."""
 
 from django.db import migrations, models
 
@@ -14,6 +14,10 @@ class Migration(migrations.Migration):
             model_name='film',
             name='rating',
             field=models.CharField(blank=True, choices=[('G', 'G'), ('PG', 'Pg'), ('PG-13', 'PG-13'), ('R', 'R'), ('NC-17', 'NC-17')], db_default='G', default='G', max_length=5, null=True),
+        ),
+        migrations.AddIndex(
+            model_name='payment',
+            index=models.Index(fields=['payment_date'], name='idx_payment_date'),
         ),
         migrations.AddIndex(
             model_name='rental',

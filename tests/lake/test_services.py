@@ -4,11 +4,14 @@ The Celery side is checked end to end in test_tasks.py; here the queueing of
 tasks is recorded instead, to check what is asked for and how often.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 
 from lake import services, tasks
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent
+from lake.pipeline.runner import ERROR_NEVER_STARTED, pipeline_runs_reap
 from rentals import services as rental_services
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StaffFactory
 
@@ -107,3 +110,27 @@ def test_a_rental_asks_for_one_refresh_per_transaction(queued, settings, store):
 
     assert [name for name, *_ in queued] == ["lake.tasks.lake_refresh_task"]
     assert PipelineLock.objects.get().refresh_requested_at is not None
+
+
+def test_a_run_the_queue_cannot_take_fails_at_once(monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(tasks.pipeline_run_task, "delay", broker_down)
+    run = services.pipeline_run_request()
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == "Could not reach the task queue: ConnectionError: Connection refused"
+    services.pipeline_run_request(full=True)  # not blocked by it
+
+
+def test_the_reaper_fails_queued_runs_no_worker_took(queued, settings):
+    settings.LAKE_RUN_STALE_SECONDS = 60
+    fresh = services.pipeline_run_request()
+    assert pipeline_runs_reap() == 0
+    PipelineRun.objects.filter(pk=fresh.pk).update(
+        created_at=fresh.created_at - timedelta(minutes=5)
+    )
+    assert pipeline_runs_reap() == 1
+    fresh.refresh_from_db()
+    assert (fresh.status, fresh.error) == (PipelineRun.Status.FAILED, ERROR_NEVER_STARTED)

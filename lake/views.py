@@ -1,0 +1,439 @@
+"""The lake control panel (/lake/): runs, freshness, catalog, schedules, audit.
+
+Views check the permission, validate input, call one service or selector and
+render. Seeing the panel needs ``lake.view_pipelinerun``; triggering a run
+``lake.add_pipelinerun``; cancelling and retrying ``lake.change_pipelinerun``;
+turning a schedule on or off ``django_celery_beat.change_periodictask``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from math import floor, log10
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_POST
+from django_celery_beat.models import PeriodicTask
+from django_htmx.http import HttpResponseClientRefresh
+
+from lake import selectors, services
+from lake.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
+from lake.models import PipelineRun, PipelineStep
+
+VIEW_RUNS = "lake.view_pipelinerun"
+ADD_RUN = "lake.add_pipelinerun"
+CHANGE_RUN = "lake.change_pipelinerun"
+VIEW_SCHEDULES = "django_celery_beat.view_periodictask"
+CHANGE_SCHEDULES = "django_celery_beat.change_periodictask"
+
+NO_PERMISSION = "The lake control panel is for managers."
+ALREADY_RUNNING = '{error} <a href="{url}">Watch run {run_id}</a>.'
+RUNS_PER_PAGE = 25
+EVENTS_PER_PAGE = 50
+RETRYABLE = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
+
+
+def lake_view(*perms: str) -> Callable:
+    """Login, ``lake.view_pipelinerun`` and ``perms``: else the login page, or 403.
+
+    A live part polled after the session ended reloads its page (which then
+    goes to the login page) rather than showing the login form inside itself.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        def allowed(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perms((VIEW_RUNS, *perms)):
+                raise PermissionDenied(NO_PERMISSION)
+            return view(request, *args, **kwargs)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.htmx and not request.user.is_authenticated:
+                return HttpResponseClientRefresh()
+            return allowed(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# --- Runs ----------------------------------------------------------------------------------
+
+
+@lake_view()
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    """Runs, filtered by the URL's status, trigger and dates; live while one is active."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    run_filter = PipelineRunFilter(params or None, queryset=selectors.pipeline_run_list())
+    page = Paginator(run_filter.qs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "section": "runs",
+        "filter": run_filter,
+        "filtered": bool(params),
+        "page": page,
+        "active": selectors.active_run(),
+        "chart": duration_chart(selectors.pipeline_run_recent_list()),
+        "trigger_form": TriggerForm(),
+    }
+    template = "lake/_runs_live.html" if request.htmx else "lake/runs.html"
+    return render(request, template, context, status=400 if run_filter.errors else 200)
+
+
+@lake_view(ADD_RUN)
+@require_POST
+def run_trigger(request: HttpRequest) -> HttpResponse:
+    form = TriggerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an incremental or a full run.")
+        return redirect("lake:runs")
+    try:
+        run = services.pipeline_run_request(
+            full=form.full, trigger=PipelineRun.Trigger.MANUAL, user=request.user
+        )
+    except services.AlreadyRunning as error:
+        url = reverse("lake:run", args=[error.run.pk])
+        messages.warning(
+            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
+        )
+        return redirect("lake:runs")
+    kind = "full" if run.full else "incremental"
+    messages.success(request, f"Run {run.pk} ({kind}) queued: a worker starts it shortly.")
+    return redirect("lake:run", run_id=run.pk)
+
+
+def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
+    steps = list(selectors.pipeline_step_list(run=run))
+    # "extract <table>" steps break the extract step down: shown apart, under it.
+    extracts = [step for step in steps if step.name.startswith("extract ")]
+    main = [step for step in steps if not step.name.startswith("extract ")]
+    user = request.user
+    now = timezone.now()
+    return {
+        "section": "runs",
+        "run": run,
+        "elapsed": (now - run.started_at).total_seconds() if run.started_at else None,
+        "timeline": step_timeline(run, main),
+        "extracts": extracts,
+        "events": selectors.pipeline_run_event_list(run=run),
+        "retries": selectors.pipeline_run_retry_list(run=run),
+        "can_cancel": run.is_active and user.has_perm(CHANGE_RUN),
+        "can_retry": run.status in RETRYABLE and user.has_perm(CHANGE_RUN),
+        "watermarks": _watermark_rows(run),
+        "snapshots": [
+            (*identifier.partition(".")[::2], identifier, snapshot_id)
+            for identifier, snapshot_id in sorted(run.snapshots.items())
+        ],
+    }
+
+
+@lake_view()
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(selectors.pipeline_run_detail_list(), pk=run_id)
+    return render(request, "lake/run_detail.html", _run_context(request, run))
+
+
+@lake_view()
+@require_GET
+def run_live(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The live part of a run's page (htmx polls it every second while the run is active;
+    once it has ended, the fragment comes back without the polling attributes)."""
+    run = get_object_or_404(selectors.pipeline_run_detail_list(), pk=run_id)
+    return render(request, "lake/_run_live.html", _run_context(request, run))
+
+
+@lake_view(CHANGE_RUN)
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    try:
+        run = services.pipeline_run_cancel(run=run, user=request.user)
+    except services.RunStateError as error:
+        messages.error(request, str(error))
+    else:
+        if run.status == PipelineRun.Status.CANCELLED:
+            messages.success(request, f"Run {run.pk} cancelled.")
+        else:
+            messages.success(
+                request, f"Cancel requested: run {run.pk} stops at its next step boundary."
+            )
+    return redirect("lake:run", run_id=run.pk)
+
+
+@lake_view(ADD_RUN, CHANGE_RUN)
+@require_POST
+def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    try:
+        retry = services.pipeline_run_retry(
+            run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL
+        )
+    except services.RunStateError as error:
+        messages.error(request, str(error))
+        return redirect("lake:run", run_id=run.pk)
+    except services.AlreadyRunning as error:
+        url = reverse("lake:run", args=[error.run.pk])
+        messages.warning(
+            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
+        )
+        return redirect("lake:run", run_id=run.pk)
+    messages.success(request, f"Run {run.pk} retried as run {retry.pk}.")
+    return redirect("lake:run", run_id=retry.pk)
+
+
+# --- Freshness, schedules, audit, catalog -------------------------------------------------
+
+
+@lake_view()
+@require_GET
+def freshness(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "lake/freshness.html",
+        {
+            "section": "freshness",
+            "lake": selectors.lake_freshness_get(),
+            "trigger_form": TriggerForm(),
+        },
+    )
+
+
+@lake_view(VIEW_SCHEDULES)
+@require_GET
+def schedule_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "lake/schedules.html",
+        {
+            "section": "schedules",
+            "schedules": selectors.schedule_list(),
+            "time_zone": settings.TIME_ZONE,
+            "can_change": request.user.has_perm(CHANGE_SCHEDULES),
+        },
+    )
+
+
+@lake_view(VIEW_SCHEDULES, CHANGE_SCHEDULES)
+@require_POST
+def schedule_toggle(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(PeriodicTask, pk=task_id)
+    form = ScheduleToggleForm(request.POST, instance=task)
+    if not form.is_valid():
+        messages.error(request, f"Choose on or off for “{task.name}”.")
+        return redirect("lake:schedules")
+    try:
+        services.schedule_save(task=form.instance, user=request.user)
+    except ValidationError as error:
+        messages.error(request, f"“{task.name}” cannot be saved: {' '.join(error.messages)}")
+    else:
+        state = "on" if task.enabled else "off"
+        messages.success(request, f"“{task.name}” is {state}.")
+    return redirect("lake:schedules")
+
+
+@lake_view()
+@require_GET
+def audit(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = EventFilterForm(params or None)
+    form.is_valid()  # a bad value is reported; the other filters still apply
+    chosen = getattr(form, "cleaned_data", {})
+    events = selectors.pipeline_run_event_list(
+        action=chosen.get("action") or "", user=chosen.get("user")
+    )
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "lake/audit.html",
+        {"section": "audit", "form": form, "page": page, "filtered": bool(params)},
+        status=400 if form.errors else 200,
+    )
+
+
+@lake_view()
+@require_GET
+def catalog(request: HttpRequest) -> HttpResponse:
+    tables = selectors.catalog_table_list()
+    zones = [(zone, [table for table in tables if table.zone == zone]) for zone in selectors.ZONES]
+    return render(request, "lake/catalog.html", {"section": "catalog", "zones": zones})
+
+
+@lake_view()
+@require_GET
+def catalog_table(request: HttpRequest, zone: str, name: str) -> HttpResponse:
+    table = selectors.catalog_table_get(zone=zone, name=name)
+    if table is None:
+        raise Http404(f"No table {zone}.{name} in the lake's catalog.")
+    return render(request, "lake/catalog_table.html", {"section": "catalog", "table": table})
+
+
+# --- Pictures: the duration trend and the step timeline -----------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    run_id: int
+    status: str
+    seconds: float
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str  # the run id under the bar, or "" where labels would overlap
+
+    @property
+    def center(self) -> float:
+        return round(self.x + self.width / 2, 1)
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    top: int
+    bottom: float  # y of the x axis
+    right: float
+    bars: list[Bar]
+    ticks: list[Tick]
+    statuses: list[str]
+
+
+CHART_WIDTH, CHART_HEIGHT = 1000, 230
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 64, 12, 26, 34
+
+
+def duration_chart(runs: list[PipelineRun], *, now: datetime | None = None) -> Chart | None:
+    """Bars of the runs' durations (a running run: so far), oldest on the left.
+
+    Drawn as SVG by the template: coordinates are computed here, in pixels.
+    """
+    now = now or timezone.now()
+    timed = [
+        (run, ((run.finished_at or now) - run.started_at).total_seconds())
+        for run in runs
+        if run.started_at is not None
+    ]
+    if not timed:
+        return None
+    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    axis_max, step = _nice_axis(max(seconds for _, seconds in timed))
+    slot = plot_width / max(len(timed), 10)
+    label_every = 1 if slot >= 26 else 2 if slot >= 13 else 5
+    bars = []
+    for index, (run, seconds) in enumerate(timed):
+        height = max(plot_height * seconds / axis_max, 1.0)
+        bars.append(
+            Bar(
+                run_id=run.pk,
+                status=run.status,
+                seconds=seconds,
+                x=round(CHART_LEFT + index * slot + slot * 0.15, 1),
+                y=round(CHART_TOP + plot_height - height, 1),
+                width=round(slot * 0.7, 1),
+                height=round(height, 1),
+                label=str(run.pk) if (len(timed) - 1 - index) % label_every == 0 else "",
+            )
+        )
+    ticks = []
+    value = 0.0
+    while value <= axis_max + step / 1000:
+        y = CHART_TOP + plot_height - plot_height * value / axis_max
+        ticks.append(Tick(round(y, 1), _seconds_label(value)))
+        value += step
+    return Chart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        left=CHART_LEFT,
+        top=CHART_TOP,
+        bottom=CHART_TOP + plot_height,
+        right=CHART_WIDTH - CHART_RIGHT,
+        bars=bars,
+        ticks=ticks,
+        statuses=sorted({bar.status for bar in bars}),
+    )
+
+
+def _nice_axis(largest: float) -> tuple[float, float]:
+    """An axis maximum at or above ``largest`` and a round tick step (1, 2 or 5 x 10**n)."""
+    largest = max(largest, 1.0)
+    raw = largest / 4
+    magnitude = 10 ** floor(log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    count = -(-largest // step)  # ceil
+    return count * step, step
+
+
+def _seconds_label(seconds: float) -> str:
+    if seconds >= 120:
+        minutes = seconds / 60
+        return f"{minutes:.0f} min" if minutes == int(minutes) else f"{minutes:.1f} min"
+    return f"{seconds:g} s"
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    step: PipelineStep
+    left: float  # percent of the run's duration
+    width: float
+
+    @property
+    def short_log(self) -> str:
+        """A one-line log, shown as it is (longer ones fold away)."""
+        log = self.step.log
+        return log if len(log) <= 120 and "\n" not in log else ""
+
+
+def step_timeline(
+    run: PipelineRun, steps: list[PipelineStep], *, now: datetime | None = None
+) -> list[TimelineRow]:
+    """Each step placed on the run's time axis (a running step: up to now)."""
+    now = now or timezone.now()
+    start = run.started_at
+    end = run.finished_at or now
+    if start is None:
+        return [TimelineRow(step, 0.0, 0.0) for step in steps]
+    total = max((end - start).total_seconds(), 0.001)
+    rows = []
+    for step in steps:
+        if step.started_at is None:
+            rows.append(TimelineRow(step, 0.0, 0.0))
+            continue
+        finished = step.finished_at or now
+        left = max((step.started_at - start).total_seconds(), 0) / total * 100
+        width = max((finished - step.started_at).total_seconds(), 0) / total * 100
+        width = max(min(width, 100 - min(left, 99.6)), 0.4)
+        rows.append(TimelineRow(step, round(min(left, 99.6), 2), round(width, 2)))
+    return rows
+
+
+def _watermark_rows(run: PipelineRun) -> list[tuple[list[str], str, str]]:
+    """(tables, from, to) of a run's watermarks: where it read from and up to, tables
+    with the same pair together (a run reads every table in one snapshot)."""
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for table in sorted(set(run.watermarks_from) | set(run.watermarks_to)):
+        start = run.watermarks_from.get(table, "")[:19]  # to the second
+        end = run.watermarks_to.get(table, "")[:19]
+        pairs.setdefault((start, end), []).append(table)
+    return [(tables, start, end) for (start, end), tables in pairs.items()]
