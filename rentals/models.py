@@ -441,7 +441,9 @@ class StaffProfile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_profile"
     )
-    staff = models.OneToOneField(Staff, models.PROTECT, related_name="profile")
+    # No database constraint: on a database made by MySQL's own DDL, staff_id
+    # is TINYINT UNSIGNED and an INT column may not reference it.
+    staff = models.OneToOneField(Staff, models.PROTECT, related_name="profile", db_constraint=False)
 
     def __str__(self) -> str:
         return f"{self.user} works as {self.staff}"

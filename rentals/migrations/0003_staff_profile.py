@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             name='StaffProfile',
             fields=[
                 ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('staff', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='profile', to='rentals.staff')),
+                ('staff', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='profile', to='rentals.staff')),
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='staff_profile', to=settings.AUTH_USER_MODEL)),
             ],
         ),
