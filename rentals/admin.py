@@ -38,6 +38,7 @@ from django.utils.html import format_html, format_html_join
 
 from rentals import selectors, services
 from rentals.fields import CommaSeparatedSetField
+from rentals.forms import add_service_error
 from rentals.models import (
     Actor,
     Address,
@@ -156,15 +157,6 @@ class SafeAutocompleteMixin:
 
 
 # The service forms -------------------------------------------------------------------------------
-
-
-def add_service_error(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's refusal on the field it names, or at the top of the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class ServiceAddForm(forms.ModelForm):
