@@ -26,16 +26,12 @@ from sakila_site.api import (
     permission_required,
 )
 
-NO_STAFF_LINK = (
-    "Your login is not linked to a staff member, so it cannot record rentals or payments."
-)
-
 
 def request_staff(request: Request) -> Staff:
     """The staff row the logged-in user works as; 403 without one."""
     staff = selectors.staff_for_user(request.user)
     if staff is None:
-        raise PermissionDenied(NO_STAFF_LINK)
+        raise PermissionDenied(services.STAFF_NOT_LINKED)
     return staff
 
 

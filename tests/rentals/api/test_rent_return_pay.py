@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from rentals import services
-from rentals.api.views import NO_STAFF_LINK
 from rentals.models import Payment, Rental
 from sakila_site.roles import CLERK
 from tests.conftest import make_role_user
@@ -194,7 +193,7 @@ def test_a_login_without_a_staff_row_gets_a_clear_403(film, customer):
     ]:
         response = client.post(url, body, format="json")
         assert response.status_code == 403, url
-        assert response.json() == {"detail": NO_STAFF_LINK}
+        assert response.json() == {"detail": services.STAFF_NOT_LINKED}
     assert_nothing_written(rentals=1)
     assert Rental.objects.get().return_date is None
 
