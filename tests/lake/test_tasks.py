@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.test import Client
+from django.urls import reverse
 from kombu import pools
 
 from lake import selectors, services, tasks
@@ -90,8 +92,24 @@ def sakila(lake, role_groups):
     generate_sakila(scale=0.02, seed=11)
 
 
-def test_a_triggered_run_succeeds_on_the_worker_with_its_steps(sakila, celery_worker, manager):
-    run = finished(services.pipeline_run_request(user=manager))
+def trigger(door: str, user) -> PipelineRun:
+    """Start an incremental run as ``user`` through the API or the control panel page."""
+    client = Client()
+    client.force_login(user)
+    if door == "api":
+        response = client.post("/api/lake/runs/", {"full": False}, content_type="application/json")
+        assert response.status_code == 201, response.content
+        return PipelineRun.objects.get(pk=response.json()["id"])
+    response = client.post(reverse("lake:trigger"), {"mode": "incremental"})
+    assert response.status_code == 302
+    return PipelineRun.objects.get()
+
+
+@pytest.mark.parametrize("door", ["api", "page"])
+def test_a_triggered_run_succeeds_on_the_worker_with_its_steps(
+    sakila, celery_worker, manager, door
+):
+    run = finished(trigger(door, manager))
 
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
     assert run.steps.filter(name="fact_sales", status=PipelineStep.Status.SUCCEEDED).exists()

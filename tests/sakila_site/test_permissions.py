@@ -99,7 +99,7 @@ CHECKS: list[Check] = [
     ("desk:film-options", "get", lambda w: "/desk/films/?q=a", NO_BODY, DESK),
     # The lake control panel
     ("lake:runs", "get", lambda w: "/lake/", NO_BODY, LAKE),
-    ("lake:trigger", "post", lambda w: "/lake/runs/trigger/", lambda w: {"full": ""}, LAKE_POST),
+    ("lake:trigger", "post", lambda w: "/lake/runs/trigger/", lambda w: {"mode": "full"}, LAKE_POST),
     ("lake:run", "get", lambda w: f"/lake/runs/{w.failed_run.pk}/", NO_BODY, LAKE),
     ("lake:run-live", "get", lambda w: f"/lake/runs/{w.failed_run.pk}/live/", NO_BODY, LAKE),
     ("lake:run-cancel", "post", lambda w: f"/lake/runs/{w.queued_run().pk}/cancel/", NO_BODY,
