@@ -10,20 +10,17 @@ import pyarrow as pa
 
 from lake import selectors
 from lake.catalog import load_table, snapshot_dataset
+from lake.query.base import QueryEngine, QueryError
 
 ERROR_NOT_ONE_SELECT = "Only a single SELECT statement can run on the lake (found: {found})."
 ERROR_NO_DATA = "The lake has no data yet: run the pipeline first (python manage.py lake run)."
 
 
-class QueryError(Exception):
-    """The query was refused or failed; the message says why."""
-
-
-class DuckDBQueryEngine:
+class DuckDBQueryEngine(QueryEngine):
     name = "duckdb"
 
     def __init__(self, snapshots: dict[str, int] | None = None) -> None:
-        self.snapshots = selectors.published_snapshots() if snapshots is None else snapshots
+        super().__init__(selectors.published_snapshots() if snapshots is None else snapshots)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         marts = {k: v for k, v in self.snapshots.items() if k.startswith("marts.")}
@@ -55,3 +52,7 @@ def check_single_select(sql: str) -> None:
     kinds = [statement.type.name for statement in statements]
     if kinds != ["SELECT"]:
         raise QueryError(ERROR_NOT_ONE_SELECT.format(found=", ".join(kinds) or "nothing"))
+
+
+ENGINE = DuckDBQueryEngine
+__all__ = ["ENGINE", "DuckDBQueryEngine", "QueryError", "check_single_select"]
