@@ -12,10 +12,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("desk/", include("rentals.urls")),
     path("lake/", include("lake.urls")),
+    path("reports/", include("lake.report_urls")),
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/lake/", include("lake.api")),
+    path("api/reports/", include("lake.report_api")),
     path("api/", include("rentals.api.urls")),
 ]

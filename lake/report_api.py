@@ -1,0 +1,3 @@
+"""The reports API under /api/reports/ (placeholder until it lands)."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Report pages under /reports/ (placeholder until they land)."""
+
+app_name = "reports"
+urlpatterns: list = []
