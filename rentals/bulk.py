@@ -129,3 +129,15 @@ def reset_sequences() -> None:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+
+
+def refresh_statistics() -> None:
+    """Have MySQL re-read the tables' statistics after a bulk load (outside a
+    transaction: ANALYZE TABLE commits). Without it, the first queries after
+    millions of new rows pick plans made for empty tables (a 10 s search)."""
+    if connection.vendor != "mysql" or connection.in_atomic_block:
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in SAKILA_MODELS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE TABLE {tables}")
+        cursor.fetchall()

@@ -193,6 +193,7 @@ def generate_sakila(
             if progress:
                 progress(model._meta.db_table, writer.count)
         bulk.reset_sequences()
+    bulk.refresh_statistics()
     return GenerationReport(rows)
 
 

@@ -63,6 +63,7 @@ def load_sakila(directory: Path, *, replace: bool = False) -> LoadReport:
             report.rows[model._meta.db_table] = bulk.insert_rows(model, table.columns, table.rows())
         keys.check_deferred_references()
         bulk.reset_sequences()
+    bulk.refresh_statistics()
     return report
 
 
