@@ -10,7 +10,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps run test test-mysql lint format bench bench-lake bench-api bench-freshness clean
+.PHONY: install system-deps run test test-mysql lint format bench bench-lake bench-api bench-freshness bench-reports clean
 
 install: $(INSTALLED)
 
@@ -67,6 +67,9 @@ bench-api: install
 
 bench-freshness: install
 	$(PY) bench/freshness.py
+
+bench-reports: install
+	$(PY) bench/reports.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -1,3 +1,167 @@
-"""The reports API under /api/reports/ (placeholder until it lands)."""
+"""The reports API under /api/reports/: the report list with its parameter
+schemas, and one report's rows as JSON.
 
-urlpatterns: list = []
+Managers only (``lake.view_pipelinerun``, like the lake's other doors). The
+view validates the query string, calls ``report_run`` and renders; money is
+a string, exact to the cent, as elsewhere in the API.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lake.query import QueryError
+from lake.reports import (
+    REPORTS,
+    Report,
+    ReportNotFound,
+    report_get,
+    report_params_clean,
+    report_run,
+    report_run_get,
+)
+from sakila_site.api import permission_required
+
+REPORT_PERMISSION = "lake.view_pipelinerun"
+TRUE = {"1", "true", "yes", "on"}
+
+
+class LakeUnavailable(APIException):
+    """The lake cannot answer yet (no data, or the run asked for has none): a
+    state of the lake, not an error of the server, so 409 as the CSV export."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "lake_unavailable"
+
+
+# --- Serializers (they document and shape the answers) ------------------------------------
+
+
+class ReportParamSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["date", "store", "int"])
+    label = serializers.CharField()
+    default = serializers.JSONField(allow_null=True)
+    min = serializers.IntegerField(source="minimum", allow_null=True)
+    max = serializers.IntegerField(source="maximum", allow_null=True)
+
+
+class ChartSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["bar", "line", "pie"])
+    x = serializers.CharField()
+    y = serializers.ListField(child=serializers.CharField())
+
+
+class ReportSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    chart = ChartSerializer()
+    params = ReportParamSerializer(many=True)
+
+
+class ReportResultSerializer(serializers.Serializer):
+    report = serializers.CharField()
+    params = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        help_text="The cleaned parameters; null where not given (no filter).",
+    )
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(
+        child=serializers.DictField(child=serializers.JSONField(allow_null=True)),
+        help_text="One object per row, keyed by column; money as a string.",
+    )
+    run_id = serializers.IntegerField(help_text="The pipeline run whose snapshots were read.")
+    as_of = serializers.DateTimeField(help_text="When that run published them.")
+    cached_at = serializers.DateTimeField(help_text="When the rows were computed.")
+    from_cache = serializers.BooleanField()
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- Views ---------------------------------------------------------------------------------
+
+
+class ReportListApi(APIView):
+    permission_classes = [permission_required(REPORT_PERMISSION)]
+
+    @extend_schema(
+        tags=["reports"],
+        summary="The reports, with their parameters and charts",
+        responses=ReportSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ReportSerializer(list(REPORTS.values()), many=True).data)
+
+
+class ReportDetailApi(APIView):
+    permission_classes = [permission_required(REPORT_PERMISSION)]
+
+    @extend_schema(
+        tags=["reports"],
+        summary="One report's rows, at the published snapshot or an earlier run's",
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, description="First rental date."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last rental date (included)."),
+            OpenApiParameter("store", OpenApiTypes.INT, description="The rented copy's store."),
+            OpenApiParameter("top", OpenApiTypes.INT, description="How many (top_ reports)."),
+            OpenApiParameter(
+                "as_of_run", OpenApiTypes.INT, description="Read as of this pipeline run."
+            ),
+            OpenApiParameter("refresh", OpenApiTypes.BOOL, description="Recompute, not cached."),
+        ],
+        responses={
+            200: ReportResultSerializer,
+            400: OpenApiResponse(description="Bad parameters, keyed by name."),
+            404: OpenApiResponse(description="No such report."),
+            409: OpenApiResponse(description="The lake has no data yet, or the query failed."),
+        },
+    )
+    def get(self, request: Request, name: str) -> Response:
+        try:
+            report: Report = report_get(name)
+        except ReportNotFound as error:
+            raise NotFound(str(error)) from None
+        query = request.query_params
+        params = report_params_clean(report, query.dict())  # ValidationError: a 400
+        as_of_run = report_run_get(query["as_of_run"]) if query.get("as_of_run") else None
+        try:
+            result = report_run(
+                report,
+                params,
+                as_of_run=as_of_run,
+                refresh=query.get("refresh", "").lower() in TRUE,
+            )
+        except QueryError as error:
+            raise LakeUnavailable(str(error)) from None
+        data = {
+            "report": report.name,
+            "params": {key: _json_value(value) for key, value in result.params.items()},
+            "columns": result.columns,
+            "rows": [{k: _json_value(v) for k, v in row.items()} for row in result.rows],
+            "run_id": result.run_id,
+            "as_of": result.as_of,
+            "cached_at": result.cached_at,
+            "from_cache": result.from_cache,
+        }
+        return Response(ReportResultSerializer(data).data)
+
+
+urlpatterns = [
+    path("", ReportListApi.as_view(), name="api-report-list"),
+    path("<str:name>/", ReportDetailApi.as_view(), name="api-report-detail"),
+]

@@ -7,11 +7,20 @@ never pasted into it. Results are cached per (report, parameters, snapshot),
 so a new pipeline run invalidates them by itself.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from lake import selectors
+from lake.models import PipelineRun
+from lake.query import QueryError, get_query_engine
+from lake.query.duckdb import ERROR_NO_DATA
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "reports"
 
@@ -82,6 +91,58 @@ REPORTS: dict[str, Report] = {
             "the figures of Sakila's sales_by_store view.",
             Chart("bar", x="store", y=("total_sales",)),
         ),
+        Report(
+            "sales_by_film_category",
+            "Sales by film category",
+            "Revenue per film category: the figures of Sakila's sales_by_film_category view.",
+            Chart("bar", x="category", y=("total_sales",)),
+        ),
+        Report(
+            "sales_by_month",
+            "Sales by month",
+            "Rentals and revenue per month of the rental date.",
+            Chart("line", x="month", y=("revenue", "rentals")),
+        ),
+        Report(
+            "top_films",
+            "Top films",
+            "The films that brought the most revenue, with their number of rentals.",
+            Chart("bar", x="title", y=("revenue",)),
+            params=(*PERIOD, TOP),
+        ),
+        Report(
+            "top_customers",
+            "Top customers",
+            "The customers who paid the most for their rentals, with their number of rentals.",
+            Chart("bar", x="customer", y=("revenue",)),
+            params=(*PERIOD, TOP),
+        ),
+        Report(
+            "weekday_vs_weekend",
+            "Weekdays and weekends",
+            "Rentals and revenue on weekdays (Monday to Friday) and at weekends.",
+            Chart("pie", x="day_type", y=("revenue",)),
+        ),
+        Report(
+            "holiday_sales",
+            "Holiday sales",
+            "Rentals and revenue on each US federal holiday, and on the other days together "
+            "(days: the days of the period with rentals).",
+            Chart("bar", x="holiday", y=("revenue",)),
+        ),
+        Report(
+            "rentals_by_weekday",
+            "Rentals by day of the week",
+            "Rentals and revenue per day of the week, Monday to Sunday.",
+            Chart("bar", x="day_name", y=("rentals",)),
+        ),
+        Report(
+            "late_returns_by_category",
+            "Late returns by category",
+            "Per film category: rentals returned, those returned after the film's rental "
+            "duration, and their share.",
+            Chart("bar", x="category", y=("late_share",)),
+        ),
     )
 }
 
@@ -93,6 +154,18 @@ class ReportNotFound(Exception):
 ERROR_UNKNOWN_REPORT = "There is no report called {name!r}."
 ERROR_BAD_DATE = "Enter a date as YYYY-MM-DD, not {value!r}."
 ERROR_END_BEFORE_START = "The end date {end} is before the start date {start}."
+ERROR_UNKNOWN_STORE = "There is no store {value}."
+ERROR_BAD_STORE = "Enter a store number, not {value!r}."
+ERROR_BAD_INT = "Enter a whole number, not {value!r}."
+ERROR_INT_RANGE = "Enter a number from {minimum} to {maximum}."
+ERROR_UNKNOWN_RUN = "There is no pipeline run {value}."
+ERROR_RUN_NOT_READABLE = (
+    "Run {run} cannot be read: only a succeeded run that published snapshots can ({status})."
+)
+
+# Results live until evicted: their key names the snapshots, which never change.
+CACHE_TIMEOUT = 7 * 24 * 3600
+CACHE_PREFIX = "report"
 
 
 def report_get(name: str) -> Report:
@@ -106,22 +179,20 @@ def report_params_clean(report: Report, raw: dict[str, str]) -> dict:
     """Typed parameters from strings (a query string, a command line).
 
     Raises ``ValidationError`` keyed by parameter name. Unknown names are
-    ignored; missing ones take their default (None: no filter).
+    ignored; missing ones take their default (None: no filter). A store must
+    be one of the lake's stores (at the published snapshot).
     """
     cleaned: dict = {}
     errors: dict[str, str] = {}
     for param in report.params:
-        value = (raw.get(param.name) or "").strip()
+        value = str(raw.get(param.name) or "").strip()
         if not value:
             cleaned[param.name] = param.default
             continue
-        if param.kind == "date":
-            try:
-                cleaned[param.name] = date.fromisoformat(value)
-            except ValueError:
-                errors[param.name] = ERROR_BAD_DATE.format(value=value)
-        else:
-            raise NotImplementedError(param.kind)  # store and int: see the issue
+        try:
+            cleaned[param.name] = _clean_value(param, value)
+        except ValueError as error:
+            errors[param.name] = str(error)
     start, end = cleaned.get("start"), cleaned.get("end")
     if start and end and end < start:
         errors["end"] = ERROR_END_BEFORE_START.format(start=start, end=end)
@@ -130,6 +201,117 @@ def report_params_clean(report: Report, raw: dict[str, str]) -> dict:
     return cleaned
 
 
-def report_run(report: Report, params: dict, *, as_of_run=None, refresh: bool = False):
-    """The report's rows at the published snapshots (or ``as_of_run``'s), cached."""
-    raise NotImplementedError
+def _clean_value(param: Param, value: str):
+    if param.kind == "date":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(ERROR_BAD_DATE.format(value=value)) from None
+    if param.kind == "store":
+        try:
+            store = int(value)
+        except ValueError:
+            raise ValueError(ERROR_BAD_STORE.format(value=value)) from None
+        stores = report_store_list()
+        if stores and store not in stores:  # no lake yet: running the report says so
+            raise ValueError(ERROR_UNKNOWN_STORE.format(value=store))
+        return store
+    if param.kind == "int":
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(ERROR_BAD_INT.format(value=value)) from None
+        low = param.minimum if param.minimum is not None else number
+        high = param.maximum if param.maximum is not None else number
+        if not low <= number <= high:
+            raise ValueError(ERROR_INT_RANGE.format(minimum=low, maximum=high))
+        return number
+    raise NotImplementedError(param.kind)
+
+
+def report_store_list() -> dict[int, str]:
+    """The stores of the lake at the published snapshot: {store_id: "city, country"}
+    (empty when the lake has no data). Cached per snapshot like the reports."""
+    snapshots = selectors.published_snapshots()
+    if "marts.dim_store" not in snapshots:
+        return {}
+    key = f"{CACHE_PREFIX}:stores:{snapshots['marts.dim_store']}"
+    stores = cache.get(key)
+    if stores is None:
+        rows = get_query_engine({"marts.dim_store": snapshots["marts.dim_store"]}).execute(
+            "select store_id, city || ', ' || country as store from dim_store order by store_id"
+        )
+        stores = {row["store_id"]: row["store"] for row in rows.to_pylist()}
+        cache.set(key, stores, CACHE_TIMEOUT)
+    return stores
+
+
+def report_run_get(run_id) -> PipelineRun:
+    """The run to read a report as of (time travel); ``ValidationError`` keyed
+    ``as_of_run`` when there is no such run or it published nothing."""
+    try:
+        run = PipelineRun.objects.get(pk=int(run_id))
+    except (TypeError, ValueError, PipelineRun.DoesNotExist):
+        raise ValidationError({"as_of_run": ERROR_UNKNOWN_RUN.format(value=run_id)}) from None
+    try:
+        _check_readable(run)
+    except QueryError as error:
+        raise ValidationError({"as_of_run": str(error)}) from None
+    return run
+
+
+def _check_readable(run: PipelineRun) -> None:
+    if run.status != PipelineRun.Status.SUCCEEDED or not run.snapshots:
+        status = run.get_status_display().lower()
+        if run.status == PipelineRun.Status.SUCCEEDED:
+            status = "it has no snapshots"
+        raise QueryError(ERROR_RUN_NOT_READABLE.format(run=run.pk, status=status))
+
+
+def report_cache_key(report: Report, params: dict, snapshots: dict[str, int]) -> str:
+    """(report, cleaned parameters, snapshot ids), hashed: a new run means new keys."""
+    identity = json.dumps(
+        [report.name, params, sorted(snapshots.items())], default=str, sort_keys=True
+    )
+    return f"{CACHE_PREFIX}:{report.name}:{hashlib.sha256(identity.encode()).hexdigest()}"
+
+
+def report_run(
+    report: Report, params: dict, *, as_of_run: PipelineRun | None = None, refresh: bool = False
+) -> ReportResult:
+    """The report's rows at the published snapshots (or ``as_of_run``'s), cached.
+
+    ``params`` are cleaned (``report_params_clean``); ``refresh`` recomputes and
+    replaces the cached rows. Raises ``QueryError`` when the lake has no data,
+    the run cannot be read, or the query fails.
+    """
+    run = as_of_run if as_of_run is not None else selectors.published_run()
+    if run is None:
+        raise QueryError(ERROR_NO_DATA)
+    _check_readable(run)
+    snapshots = dict(run.snapshots)
+    bound = {param.name: params.get(param.name, param.default) for param in report.params}
+    key = report_cache_key(report, bound, snapshots)
+    cached = None if refresh else cache.get(key)
+    if cached is None:
+        table = get_query_engine(snapshots).execute(report.sql, bound)
+        cached = {
+            "columns": table.column_names,
+            "rows": table.to_pylist(),
+            "cached_at": timezone.now(),
+        }
+        cache.set(key, cached, CACHE_TIMEOUT)
+        from_cache = False
+    else:
+        from_cache = True
+    return ReportResult(
+        report=report,
+        params=bound,
+        columns=cached["columns"],
+        rows=cached["rows"],
+        run_id=run.pk,
+        as_of=run.finished_at,
+        cached_at=cached["cached_at"],
+        from_cache=from_cache,
+        meta={"snapshots": snapshots},
+    )

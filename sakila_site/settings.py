@@ -243,6 +243,24 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = False  # the site keeps naive local times (USE_TZ off)
 
+# The cache (report results): a file cache under VAR_DIR, shared by every
+# process of the embedded default; CACHE_URL=redis://... uses Redis instead.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # The REST API: token or session login on every endpoint, model permissions
 # per role (read needs the view permission too), page-numbered lists.
 REST_FRAMEWORK = {

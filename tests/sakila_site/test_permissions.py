@@ -114,6 +114,14 @@ CHECKS: list[Check] = [
     ("lake:audit", "get", lambda w: "/lake/audit/", NO_BODY, LAKE),
     ("lake:catalog", "get", lambda w: "/lake/catalog/", NO_BODY, LAKE),
     ("lake:catalog-table", "get", lambda w: "/lake/catalog/raw/rental/", NO_BODY, LAKE),
+    ("lake:sql", "get", lambda w: "/lake/sql/", NO_BODY, LAKE),
+    ("lake:sql", "post", lambda w: "/lake/sql/", lambda w: {"sql": "select 1"},
+     expect(LOGIN, 403, 403, 400, 400)),  # 400: the lake has no data yet
+    # Reports (an empty lake: the pages say so, the CSV export is a 409)
+    ("reports:dashboard", "get", lambda w: "/reports/", NO_BODY, LAKE),
+    ("reports:report", "get", lambda w: "/reports/sales_by_store/", NO_BODY, LAKE),
+    ("reports:csv", "get", lambda w: "/reports/sales_by_store/csv/", NO_BODY,
+     expect(LOGIN, 403, 403, 409, 409)),
     # The admin (a sample per kind of page; the admin's own tests cover the rest)
     ("admin:index", "get", lambda w: "/admin/", NO_BODY,
      expect(ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200)),
@@ -159,6 +167,9 @@ CHECKS: list[Check] = [
     ("api-payment-list", "post", lambda w: "/api/payments/",
      lambda w: {"customer": w.customer.pk, "amount": "1.00"}, expect(401, 403, 201, 201, 201)),
     ("api-payment-detail", "get", lambda w: f"/api/payments/{w.payment_id}/", NO_BODY, API_CLERK),
+    ("api-report-list", "get", lambda w: "/api/reports/", NO_BODY, API_LAKE),
+    ("api-report-detail", "get", lambda w: "/api/reports/sales_by_store/", NO_BODY,
+     expect(401, 403, 403, 409, 409)),  # 409: the lake has no data yet
     ("api-lake-run-list", "get", lambda w: "/api/lake/runs/", NO_BODY, API_LAKE),
     ("api-lake-run-list", "post", lambda w: "/api/lake/runs/", lambda w: {"full": False},
      expect(401, 403, 403, 201, 201)),

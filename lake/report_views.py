@@ -1,0 +1,605 @@
+"""Report pages (/reports/) and the SQL console (/lake/sql/), for managers.
+
+Reports read the lake, never the rental database: the registry's reports
+(``lake.reports``) and, for the dashboard's headline figures, one query of
+our own (``lake/sql/dashboard.sql``). Filters live in the URL, so a page,
+its CSV export and a bookmark show the same rows. Charts are SVG drawn by
+the templates from coordinates computed here (no JavaScript).
+"""
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import wraps
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from lake import console, selectors
+from lake.models import PipelineRun
+from lake.query import QueryError, get_query_engine
+from lake.query.duckdb import ERROR_NO_DATA
+from lake.reports import (
+    PERIOD,
+    REPORTS,
+    Chart,
+    Report,
+    ReportNotFound,
+    ReportResult,
+    report_get,
+    report_params_clean,
+    report_run,
+    report_run_get,
+)
+from lake.views import VIEW_RUNS, lake_view
+
+NO_PERMISSION = "Reports are for managers."
+TIME_TRAVEL_RUNS = 50  # the latest succeeded runs offered as "as of"
+DASHBOARD_SQL = Path(__file__).resolve().parent / "sql" / "dashboard.sql"
+# The dashboard's period filters: the reports' own, validated the same way.
+DASHBOARD = Report(
+    "dashboard", "Dashboard", "Headline figures.", Chart("line", "month", ()), PERIOD
+)
+DASHBOARD_TREND = "sales_by_month"
+DASHBOARD_STORES = "sales_by_store"
+
+
+def reports_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login (else the login page) and ``lake.view_pipelinerun`` (else 403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.has_perm(VIEW_RUNS):
+            raise PermissionDenied(NO_PERMISSION)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --- Filters ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FilterField:
+    name: str
+    label: str
+    kind: str  # "date", "store", "int" or "run"
+    value: str
+    errors: list[str] = field(default_factory=list)
+    options: list[tuple[str, str]] = field(default_factory=list)  # (value, label) of a select
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass
+class Filters:
+    """What the URL asks for, cleaned; the form's fields with their errors."""
+
+    fields: list[FilterField]
+    params: dict  # the cleaned report parameters ({} when there are errors)
+    as_of_run: PipelineRun | None
+    stores: dict[int, str]
+    errors: dict[str, list[str]]
+
+    @property
+    def description(self) -> str:
+        """The filters in words, for the page and the CSV's notes."""
+        params = self.params
+        start, end = params.get("start"), params.get("end")
+        if start and end:
+            period = f"rentals from {start} to {end}"
+        elif start or end:
+            period = f"rentals from {start}" if start else f"rentals up to {end}"
+        else:
+            period = "all rentals"
+        parts = [period] if "start" in params or "end" in params else []
+        if "store" in params:
+            store = params["store"]
+            name = self.stores.get(store, "?")
+            parts.append(f"store {store} ({name})" if store else "all stores")
+        parts += [
+            f"{param} {value}"
+            for param, value in params.items()
+            if param not in ("start", "end", "store") and value is not None
+        ]
+        return ", ".join(parts)
+
+    @property
+    def slug(self) -> str:
+        """The filters in a file name."""
+        params = self.params
+        parts = [
+            f"{params.get('start') or 'first'}_to_{params.get('end') or 'last'}"
+            if "start" in params
+            else "",
+            f"store-{params['store']}" if params.get("store") else "",
+            f"top-{params['top']}" if params.get("top") else "",
+        ]
+        return "_".join(part for part in parts if part)
+
+
+def _time_travel_runs() -> list[PipelineRun]:
+    """Succeeded runs with snapshots, newest first: what a report can be shown as of."""
+    runs = selectors.pipeline_run_list().filter(status=PipelineRun.Status.SUCCEEDED)
+    return list(runs.exclude(snapshots={})[:TIME_TRAVEL_RUNS])
+
+
+def _store_names(snapshots: dict) -> dict[int, str]:
+    """The lake's stores (dim_store at ``snapshots``): id -> "city, country"."""
+    try:
+        rows = get_query_engine(snapshots).execute(
+            "select store_id, city || ', ' || country as name from dim_store order by store_id"
+        )
+    except QueryError:
+        return {}
+    return {row["store_id"]: row["name"] for row in rows.to_pylist()}
+
+
+def filters_clean(report: Report, raw, *, time_travel: bool = True) -> Filters:
+    """The report's parameters and the run to read, from the query string."""
+    errors: dict[str, list[str]] = {}
+    runs = _time_travel_runs() if time_travel else []
+    as_of_run = None
+    run_value = (raw.get("as_of_run") or "").strip()
+    if run_value and time_travel:
+        try:
+            as_of_run = report_run_get(run_value)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    try:
+        params = report_params_clean(report, raw)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        params = {}
+    published = runs[0] if runs else selectors.published_run()
+    snapshots = (as_of_run or published).snapshots if (as_of_run or published) else {}
+    stores = _store_names(snapshots) if any(p.kind == "store" for p in report.params) else {}
+
+    fields = []
+    for param in report.params:
+        value = raw.get(param.name)
+        if value is None:
+            value = "" if param.default is None else str(param.default)
+        options = [(str(pk), f"{pk}: {name}") for pk, name in stores.items()]
+        fields.append(
+            FilterField(
+                name=param.name,
+                label=param.label,
+                kind=param.kind,
+                value=value.strip(),
+                errors=errors.get(param.name, []),
+                options=options if param.kind == "store" else [],
+                minimum=param.minimum,
+                maximum=param.maximum,
+            )
+        )
+    if time_travel:
+        if as_of_run is not None and as_of_run not in runs:
+            runs.append(as_of_run)  # older than those offered, asked for by its id
+        options = [(str(run.pk), f"Run {run.pk}, {run.finished_at:%Y-%m-%d %H:%M}") for run in runs]
+        fields.append(
+            FilterField(
+                "as_of_run", "As of", "run", run_value, errors.get("as_of_run", []), options
+            )
+        )
+    return Filters(fields, {} if errors else params, as_of_run, stores, errors)
+
+
+# --- Tables and charts --------------------------------------------------------------------
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal | float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def table_rows(columns: list[str], rows: list[dict]) -> list[list[tuple[str, bool]]]:
+    """Each cell as (text, is a number) for the page's table."""
+    return [[(cell_text(row[c]), is_number(row[c])) for c in columns] for row in rows]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A bar, a point or a pie slice, in SVG pixels."""
+
+    label: str  # the x value
+    value: str  # the y value, formatted
+    x: float = 0
+    y: float = 0
+    width: float = 0
+    height: float = 0
+    path: str = ""  # a pie slice
+    colour: int = 0  # palette index
+    share: float = 0  # a pie slice: percent of the total
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float  # y of a horizontal grid line, x of a vertical one
+    label: str
+
+
+@dataclass
+class Picture:
+    """One chart of one value column: coordinates computed here, drawn by _chart.html."""
+
+    kind: str  # "bar" (horizontal bars), "line" or "pie"
+    title: str
+    width: int
+    height: int
+    left: float
+    top: float
+    right: float
+    bottom: float
+    marks: list[Mark]
+    ticks: list[Tick] = field(default_factory=list)
+    x_labels: list[Tick] = field(default_factory=list)
+    points: str = ""  # the line's polyline
+
+    @property
+    def label_x(self) -> float:
+        return self.left - 8
+
+
+PALETTE = 8
+BAR_ROW = 26
+
+
+def column_title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def chart_pictures(
+    chart: Chart, columns: list[str], rows: list[dict], *, width: int = 1000, small: bool = False
+) -> list[Picture]:
+    """One picture per value column of the report's chart (they have different units)."""
+    if not rows or chart.x not in columns:
+        return []
+    labels = [cell_text(row[chart.x]) for row in rows]
+    pictures = []
+    for y in chart.y:
+        if y not in columns:
+            continue
+        values = [float(row[y] or 0) for row in rows]
+        texts = [cell_text(row[y]) for row in rows]
+        title = column_title(y)
+        if chart.kind == "line":
+            pictures.append(_line(title, labels, values, texts, width, small))
+        elif chart.kind == "pie" and all(value >= 0 for value in values) and sum(values) > 0:
+            pictures.append(_pie(title, labels, values, texts, width))
+            break  # a pie shows one column
+        else:
+            pictures.append(_bars(title, labels, values, texts, width, small))
+    return pictures
+
+
+def _value_ticks(largest: float) -> tuple[float, list[float]]:
+    """An axis maximum at or above ``largest`` and round ticks (1, 2 or 5 x 10**n apart);
+    like the run-duration chart's axis, but for fractions too (a late share of 0.15)."""
+    if largest <= 0:
+        return 1.0, [0.0, 1.0]
+    raw = largest / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    count = math.ceil(largest / step - 1e-9)
+    return count * step, [step * index for index in range(count + 1)]
+
+
+def _tick_label(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    if value >= 10_000:
+        return f"{value / 1000:g}k"
+    return f"{value:,g}"
+
+
+def _bars(title, labels, values, texts, width, small) -> Picture:
+    """Horizontal bars: category labels read on the left, however long."""
+    longest = max(len(label) for label in labels)
+    left = min(max(longest * 7.2 + 16, 60), width * 0.4)
+    right = width - (70 if small else 90)
+    top, row = 24, (20 if small else BAR_ROW)
+    bottom = top + row * len(labels)
+    axis_max, steps = _value_ticks(max(max(values), 0))
+    scale = (right - left) / axis_max
+    marks = [
+        Mark(
+            label=label,
+            value=text,
+            x=round(left, 1),
+            y=round(top + index * row + row * 0.15, 1),
+            width=round(max(value, 0) * scale, 1),
+            height=round(row * 0.7, 1),
+            colour=index % PALETTE,
+        )
+        for index, (label, value, text) in enumerate(zip(labels, values, texts, strict=True))
+    ]
+    ticks = [Tick(round(left + step * scale, 1), _tick_label(step)) for step in steps]
+    return Picture("bar", title, width, int(bottom + 8), left, top, right, bottom, marks, ticks)
+
+
+def _line(title, labels, values, texts, width, small) -> Picture:
+    height = 200 if small else 260
+    left, right, top, bottom = 64, width - 36, 20, height - 30
+    axis_max, steps = _value_ticks(max(max(values), 0))
+    slot = (right - left) / max(len(values) - 1, 1)
+    marks = []
+    for index, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
+        x = left + slot * index if len(values) > 1 else (left + right) / 2
+        y = bottom - (bottom - top) * max(value, 0) / axis_max
+        marks.append(Mark(label=label, value=text, x=round(x, 1), y=round(y, 1)))
+    every = max(1, math.ceil(len(marks) / max((right - left) // 70, 1)))
+    x_labels = [
+        Tick(mark.x, mark.label)
+        for index, mark in enumerate(marks)
+        if (len(marks) - 1 - index) % every == 0
+    ]
+    ticks = [
+        Tick(round(bottom - (bottom - top) * step / axis_max, 1), _tick_label(step))
+        for step in steps
+    ]
+    points = " ".join(f"{mark.x},{mark.y}" for mark in marks)
+    return Picture(
+        "line", title, width, height, left, top, right, bottom, marks, ticks, x_labels, points
+    )
+
+
+def _pie(title, labels, values, texts, width) -> Picture:
+    size = 240
+    radius, cx, cy = size / 2 - 10, size / 2, size / 2
+    total = sum(values)
+    marks, angle = [], -math.pi / 2
+    for index, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
+        sweep = 2 * math.pi * value / total
+        if value >= total:  # one slice: a whole circle cannot be one arc
+            path = (
+                f"M {cx - radius} {cy} a {radius} {radius} 0 1 0 {2 * radius} 0 "
+                f"a {radius} {radius} 0 1 0 {-2 * radius} 0 Z"
+            )
+        else:
+            x1, y1 = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+            x2, y2 = cx + radius * math.cos(angle + sweep), cy + radius * math.sin(angle + sweep)
+            large = 1 if sweep > math.pi else 0
+            path = (
+                f"M {cx} {cy} L {x1:.2f} {y1:.2f} "
+                f"A {radius} {radius} 0 {large} 1 {x2:.2f} {y2:.2f} Z"
+            )
+        marks.append(
+            Mark(
+                label=label,
+                value=text,
+                path=path,
+                colour=index % PALETTE,
+                share=round(100 * value / total, 1),
+                x=size + 24,
+                y=20 + index * 22,
+            )
+        )
+        angle += sweep
+    height = max(size, 20 + 22 * len(marks))
+    return Picture("pie", title, min(width, 640), int(height), 0, 0, size, size, marks)
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+def _report_or_404(name: str) -> Report:
+    try:
+        return report_get(name)
+    except ReportNotFound as error:
+        raise Http404(str(error)) from None
+
+
+def _base_context(request: HttpRequest) -> dict:
+    return {"section": "reports", "reports": list(REPORTS.values())}
+
+
+def _no_data(request: HttpRequest, context: dict) -> HttpResponse:
+    context["no_data"] = True
+    return render(request, context["template"], context)
+
+
+def _run_params(report: Report, params: dict) -> dict:
+    """The period filters as a report of the registry takes them (it may have more)."""
+    return {param.name: params.get(param.name, param.default) for param in report.params}
+
+
+@reports_view
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Headline figures for the chosen period and store, small charts, every report."""
+    filters = filters_clean(DASHBOARD, request.GET, time_travel=False)
+    published = selectors.published_run()
+    context = _base_context(request) | {
+        "template": "reports/dashboard.html",
+        "filters": filters,
+        "published": published,
+    }
+    if published is None:
+        return _no_data(request, context)
+    if filters.errors:
+        return render(request, context["template"], context, status=400)
+    params = filters.params
+    try:
+        figures = (
+            get_query_engine(published.snapshots)
+            .execute(
+                DASHBOARD_SQL.read_text(),
+                {"start": params["start"], "end": params["end"], "store": params["store"]},
+            )
+            .to_pylist()[0]
+        )
+    except QueryError as error:
+        if str(error) == ERROR_NO_DATA:
+            return _no_data(request, context)
+        context["error"] = str(error)
+        return render(request, context["template"], context, status=500)
+    charts = []
+    for name in (DASHBOARD_TREND, DASHBOARD_STORES):
+        report = REPORTS.get(name)
+        if report is None:
+            continue
+        try:
+            result = report_run(report, _run_params(report, params))
+        except (QueryError, NotImplementedError):
+            continue
+        y = "revenue" if "revenue" in report.chart.y else report.chart.y[0]
+        chart = Chart(report.chart.kind, report.chart.x, (y,))
+        pictures = chart_pictures(chart, result.columns, result.rows, width=520, small=True)
+        charts.append((report, pictures[0] if pictures else None))
+    context |= {"figures": figures, "charts": charts, "query": request.GET.urlencode()}
+    return render(request, context["template"], context)
+
+
+@reports_view
+@require_http_methods(["GET", "POST"])
+def report_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """A report with its filters, chart, table, as-of run, cache age and SQL.
+
+    POST recomputes it (the refresh button) and comes back to the same URL.
+    """
+    report = _report_or_404(name)
+    filters = filters_clean(report, request.GET)
+    context = _base_context(request) | {
+        "template": "reports/report.html",
+        "report": report,
+        "filters": filters,
+        "published": selectors.published_run(),
+    }
+    if context["published"] is None:
+        return _no_data(request, context)
+    if filters.errors:
+        return render(request, context["template"], context, status=400)
+    refresh = request.method == "POST"
+    try:
+        result = report_run(report, filters.params, as_of_run=filters.as_of_run, refresh=refresh)
+    except QueryError as error:
+        if str(error) == ERROR_NO_DATA:
+            return _no_data(request, context)
+        context["error"] = str(error)
+        return render(request, context["template"], context, status=500)
+    if refresh:
+        url = reverse("reports:report", args=[report.name])
+        return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
+    context |= {
+        "result": result,
+        "as_of": _as_of_run(result, filters),
+        "travelled": result.run_id != context["published"].pk,
+        "table": table_rows(result.columns, result.rows),
+        "headers": [
+            (column_title(c), c, bool(result.rows) and is_number(result.rows[0][c]))
+            for c in result.columns
+        ],
+        "pictures": chart_pictures(report.chart, result.columns, result.rows),
+        "meta": {key: value for key, value in result.meta.items() if key != "snapshots"},
+        "query": request.GET.urlencode(),
+        "refresh_url": request.get_full_path(),
+    }
+    return render(request, context["template"], context)
+
+
+def _as_of_run(result: ReportResult, filters: Filters) -> PipelineRun | None:
+    if filters.as_of_run is not None:
+        return filters.as_of_run
+    return PipelineRun.objects.filter(pk=result.run_id).first()
+
+
+@reports_view
+@require_GET
+def report_csv(request: HttpRequest, name: str) -> HttpResponse:
+    """The rows and columns the report page shows, after notes of its filters and run."""
+    report = _report_or_404(name)
+    filters = filters_clean(report, request.GET)
+    if filters.errors:
+        lines = [f"{key}: {' '.join(messages)}" for key, messages in filters.errors.items()]
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain")
+    try:
+        result = report_run(report, filters.params, as_of_run=filters.as_of_run)
+    except QueryError as error:
+        return HttpResponse(str(error), status=409, content_type="text/plain")
+    run = _as_of_run(result, filters)
+    finished = f", finished {run.finished_at:%Y-%m-%d %H:%M:%S}" if run and run.finished_at else ""
+    parts = (report.name, filters.slug, f"run-{result.run_id}")
+    filename = "_".join(part for part in parts if part)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([f"# {report.title} ({report.name})"])
+    writer.writerow([f"# Filters: {filters.description}"])
+    writer.writerow([f"# Data as of run {result.run_id}{finished}"])
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in result.columns])
+    return response
+
+
+# --- The SQL console -------------------------------------------------------------------------
+
+EXAMPLE_SQL = (
+    "select s.city, count(*) as rentals, sum(f.amount) as revenue\n"
+    "from fact_sales f\njoin dim_store s using (store_id)\ngroup by s.city\norder by revenue desc"
+)
+
+
+@lake_view()
+@require_http_methods(["GET", "POST"])
+def sql_console(request: HttpRequest) -> HttpResponse:
+    """One read-only SELECT on the marts; POST runs it (format=csv downloads it)."""
+    sql = request.POST.get("sql", "") if request.method == "POST" else EXAMPLE_SQL
+    context = {
+        "section": "sql",
+        "sql": sql,
+        "marts": console.console_mart_list(),
+        "row_limit": console.ROW_LIMIT,
+        "export_row_limit": console.EXPORT_ROW_LIMIT,
+        "timeout": console.TIMEOUT_SECONDS,
+        "published": selectors.published_run(),
+    }
+    if request.method == "GET":
+        return render(request, "lake/sql_console.html", context)
+    as_csv = request.POST.get("format") == "csv"
+    limit = console.EXPORT_ROW_LIMIT if as_csv else console.ROW_LIMIT
+    try:
+        result = console.console_query_run(sql, limit=limit)
+    except QueryError as error:
+        context["error"] = str(error)
+        return render(request, "lake/sql_console.html", context, status=400)
+    if as_csv:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        capped = f"_first-{limit}-rows" if result.capped else ""
+        response["Content-Disposition"] = f'attachment; filename="lake-query{capped}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(result.columns)
+        writer.writerows(["" if value is None else value for value in row] for row in result.rows)
+        return response
+    first = result.rows[0] if result.rows else ()
+    context |= {
+        "result": result,
+        "headers": [(c, is_number(v)) for c, v in zip(result.columns, first, strict=False)],
+        "table": [[(cell_text(v), is_number(v)) for v in row] for row in result.rows],
+    }
+    return render(request, "lake/sql_console.html", context)

@@ -1,0 +1,247 @@
+"""The report pages (/reports/): dashboard, one page per report, CSV export."""
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.core.cache import cache
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils.html import strip_tags
+
+from lake.report_views import chart_pictures
+from lake.reports import ERROR_BAD_DATE, ERROR_END_BEFORE_START, Chart
+from rentals.generator import generate_sakila
+from rentals.models import Payment, Rental
+from sakila_site.roles import MANAGER
+from tests.conftest import make_role_user
+from tests.lake.conftest import money, run_pipeline
+from tests.lake.test_incremental import make_desk_changes
+
+DASHBOARD = reverse("reports:dashboard")
+SALES_BY_STORE = reverse("reports:report", args=["sales_by_store"])
+SALES_BY_MONTH = reverse("reports:report", args=["sales_by_month"])
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+
+
+def text(response) -> str:
+    """The page's words, without tags, whitespace made single spaces."""
+    return " ".join(unescape(strip_tags(response.content.decode())).split())
+
+
+def oltp_figures(*, start: date | None = None, end: date | None = None, store=None) -> dict:
+    """The dashboard's figures, computed on the rental database."""
+    rentals = Rental.objects.all()
+    if start:
+        rentals = rentals.filter(rental_date__gte=datetime.combine(start, time.min))
+    if end:
+        rentals = rentals.filter(rental_date__lt=datetime.combine(end + timedelta(1), time.min))
+    if store:
+        rentals = rentals.filter(inventory__store_id=store)
+    payments = Payment.objects.filter(rental__in=rentals)
+    revenue = payments.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return {
+        "revenue": money(revenue),
+        "rentals": rentals.count(),
+        "active_customers": rentals.values("customer").distinct().count(),
+    }
+
+
+def page_figures(response) -> dict:
+    figures = response.context["figures"]
+    return {
+        "revenue": money(figures["revenue"]),
+        "rentals": figures["rentals"],
+        "active_customers": figures["active_customers"],
+    }
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+# --- Who may see them -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_anonymous_users_go_to_the_login_page(client):
+    for url in (DASHBOARD, SALES_BY_STORE, reverse("reports:csv", args=["sales_by_store"])):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_clerks_may_not_see_reports(client, clerk, lake):
+    client.force_login(clerk)
+    for url in (DASHBOARD, SALES_BY_STORE, reverse("reports:csv", args=["sales_by_store"])):
+        assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_empty_lake_says_run_the_pipeline(client, manager, lake):
+    client.force_login(manager)
+    for url in (DASHBOARD, SALES_BY_STORE):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "The lake has no data yet: run the pipeline" in text(response)
+        assert f'href="{reverse("lake:runs")}"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unknown_report_is_not_found(client, manager, lake):
+    client.force_login(manager)
+    assert client.get(reverse("reports:report", args=["no_such_report"])).status_code == 404
+    assert client.get(reverse("reports:csv", args=["no_such_report"])).status_code == 404
+
+
+# --- With a lake ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_report_pages_on_a_real_lake(client, lake):
+    """Dashboard figures, filters, a report's page, CSV, refresh and time travel (one lake,
+    two runs, to keep the suite fast)."""
+    generate_sakila(scale=0.02, seed=11)
+    first = run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+
+    # The dashboard: the whole history, then a period, then a store; as the rental database.
+    response = client.get(DASHBOARD)
+    assert response.status_code == 200
+    assert page_figures(response) == oltp_figures()
+    page = text(response)
+    assert f"Data as of run {first.pk}" in page
+    html = response.content.decode()
+    assert html.count("<svg") == 2  # the small charts
+    for name in ("sales_by_store", "sales_by_month", "top_films"):
+        assert reverse("reports:report", args=[name]) in html
+
+    first_day = Rental.objects.order_by("rental_date").first().rental_date.date()
+    start, end = first_day, first_day + timedelta(days=20)
+    response = client.get(DASHBOARD, {"start": start, "end": end})
+    assert response.status_code == 200
+    assert page_figures(response) == oltp_figures(start=start, end=end)
+    assert page_figures(response) != oltp_figures()
+    response = client.get(DASHBOARD, {"store": 1})
+    assert page_figures(response) == oltp_figures(store=1)
+    assert page_figures(response) != oltp_figures()
+
+    # Bad dates: 400 with the message, on the dashboard and a report.
+    response = client.get(DASHBOARD, {"start": "2005-13-01"})
+    assert response.status_code == 400
+    assert ERROR_BAD_DATE.format(value="2005-13-01") in text(response)
+    response = client.get(SALES_BY_MONTH, {"start": "2005-07-01", "end": "2005-06-01"})
+    assert response.status_code == 400
+    message = ERROR_END_BEFORE_START.format(start=date(2005, 7, 1), end=date(2005, 6, 1))
+    assert message in text(response)
+    assert client.get(SALES_BY_STORE, {"as_of_run": "999999"}).status_code == 400
+
+    # A report's page: chart, table, as of, cache age, SQL; filters applied.
+    cache.clear()  # the dashboard's charts ran sales_by_store with these filters
+    response = client.get(SALES_BY_STORE)
+    assert response.status_code == 200
+    page = text(response)
+    result = response.context["result"]
+    assert result.run_id == first.pk and not result.from_cache
+    assert "<svg" in response.content.decode() and "Computed just now" in page
+    assert "an earlier run" not in page
+    assert f"Data as of run {first.pk}" in page
+    assert "The SQL behind this report" in page and "from fact_sales" in page
+    all_stores = sum(row["total_sales"] for row in result.rows)
+    assert money(all_stores) == oltp_figures()["revenue"]
+    filtered = client.get(SALES_BY_STORE, {"start": start, "end": end}).context["result"]
+    assert (
+        money(sum(row["total_sales"] for row in filtered.rows))
+        == oltp_figures(start=start, end=end)["revenue"]
+    )
+    assert filtered.rows != result.rows
+
+    # The cache, and the refresh button recomputing it.
+    response = client.get(SALES_BY_STORE)
+    assert response.context["result"].from_cache
+    assert "From the cache: computed" in text(response)
+    cached_at = response.context["result"].cached_at
+    response = client.post(f"{SALES_BY_STORE}?start={start}")
+    assert response.status_code == 302 and response.url == f"{SALES_BY_STORE}?start={start}"
+    response = client.post(SALES_BY_STORE)
+    assert response.status_code == 302
+    refreshed = client.get(SALES_BY_STORE).context["result"]
+    assert refreshed.cached_at > cached_at and refreshed.rows == result.rows
+
+    # CSV: the rows and columns shown, after notes of the report, filters and run.
+    response = client.get(
+        reverse("reports:csv", args=["sales_by_month"]), {"start": start, "end": end}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"sales_by_month_{start}_to_{end}_run-{first.pk}.csv" in response["Content-Disposition"]
+    shown = client.get(SALES_BY_MONTH, {"start": start, "end": end}).context["result"]
+    lines = csv_rows(response)
+    assert lines[0] == ["# Sales by month (sales_by_month)"]
+    assert lines[1] == [f"# Filters: rentals from {start} to {end}, all stores"]
+    assert lines[2][0].startswith(f"# Data as of run {first.pk}, finished ")
+    assert lines[3] == shown.columns
+    assert lines[4:] == [[str(row[c]) for c in shown.columns] for row in shown.rows]
+    response = client.get(reverse("reports:csv", args=["sales_by_month"]), {"end": "junk"})
+    assert response.status_code == 400
+
+    # Time travel: new rentals, a second run; as of the first run shows the old total.
+    make_desk_changes()
+    second = run_pipeline()
+    now = client.get(SALES_BY_STORE).context["result"]
+    assert now.run_id == second.pk
+    assert money(sum(row["total_sales"] for row in now.rows)) == oltp_figures()["revenue"]
+    assert now.rows != result.rows
+    response = client.get(SALES_BY_STORE, {"as_of_run": first.pk})
+    assert response.status_code == 200
+    before = response.context["result"]
+    assert before.run_id == first.pk and before.rows == result.rows
+    page = text(response)
+    assert f"Data as of run {first.pk}" in page and "an earlier run" in page
+    assert f'<option value="{first.pk}" selected>' in response.content.decode()
+    assert f'<option value="{second.pk}">' in response.content.decode()
+    assert "an earlier run" not in text(client.get(SALES_BY_STORE, {"as_of_run": second.pk}))
+    dashboard = client.get(DASHBOARD)
+    assert page_figures(dashboard) == oltp_figures()
+    assert f"Data as of run {second.pk}" in text(dashboard)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_report_page_renders(client, lake):
+    generate_sakila(scale=0.02, seed=12)
+    run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+    from lake.reports import REPORTS
+
+    for name, report in REPORTS.items():
+        response = client.get(reverse("reports:report", args=[name]))
+        assert response.status_code == 200, name
+        assert report.title in text(response)
+        assert response.context["result"].rows, name
+        assert response.context["pictures"], name
+        export = client.get(reverse("reports:csv", args=[name]))
+        assert export.status_code == 200
+        assert len(csv_rows(export)) == 4 + len(response.context["result"].rows)
+
+
+def test_charts_are_drawn_by_kind():
+    rows = [{"name": "a", "v": Decimal("3.00")}, {"name": "b", "v": Decimal("1.00")}]
+    bars, line, pie = (
+        chart_pictures(Chart(kind, "name", ("v",)), ["name", "v"], rows)[0]
+        for kind in ("bar", "line", "pie")
+    )
+    assert [mark.value for mark in bars.marks] == ["3.00", "1.00"]
+    assert bars.marks[0].width == pytest.approx(3 * bars.marks[1].width, abs=0.5)
+    assert line.points.count(",") == 2 and line.marks[0].y < line.marks[1].y
+    assert [mark.share for mark in pie.marks] == [75.0, 25.0]
+    whole = chart_pictures(Chart("pie", "name", ("v",)), ["name", "v"], rows[:1])[0]
+    assert whole.marks[0].share == 100.0  # drawn as a circle, not an empty arc
+    assert chart_pictures(Chart("bar", "name", ("v",)), ["name", "v"], []) == []
