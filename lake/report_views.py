@@ -38,6 +38,7 @@ from lake.reports import (
     report_params_clean,
     report_run,
     report_run_get,
+    report_store_list,
 )
 from lake.views import VIEW_RUNS, lake_view
 
@@ -134,14 +135,11 @@ def _time_travel_runs() -> list[PipelineRun]:
 
 
 def _store_names(snapshots: dict) -> dict[int, str]:
-    """The lake's stores (dim_store at ``snapshots``): id -> "city, country"."""
+    """The lake's stores at ``snapshots``: id -> "city, country" (none if unreadable)."""
     try:
-        rows = get_query_engine(snapshots).execute(
-            "select store_id, city || ', ' || country as name from dim_store order by store_id"
-        )
+        return report_store_list(snapshots)
     except QueryError:
         return {}
-    return {row["store_id"]: row["name"] for row in rows.to_pylist()}
 
 
 def filters_clean(report: Report, raw, *, time_travel: bool = True) -> Filters:
@@ -457,15 +455,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if str(error) == ERROR_NO_DATA:
             return _no_data(request, context)
         context["error"] = str(error)
-        return render(request, context["template"], context, status=500)
+        return render(request, context["template"], context, status=409)
     charts = []
     for name in (DASHBOARD_TREND, DASHBOARD_STORES):
-        report = REPORTS.get(name)
-        if report is None:
-            continue
+        report = REPORTS[name]
         try:
             result = report_run(report, _run_params(report, params))
-        except (QueryError, NotImplementedError):
+        except QueryError:
             continue
         y = "revenue" if "revenue" in report.chart.y else report.chart.y[0]
         chart = Chart(report.chart.kind, report.chart.x, (y,))
@@ -501,7 +497,7 @@ def report_detail(request: HttpRequest, name: str) -> HttpResponse:
         if str(error) == ERROR_NO_DATA:
             return _no_data(request, context)
         context["error"] = str(error)
-        return render(request, context["template"], context, status=500)
+        return render(request, context["template"], context, status=409)
     if refresh:
         url = reverse("reports:report", args=[report.name])
         return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)

@@ -23,6 +23,7 @@ from lake.query import QueryError, get_query_engine
 from lake.query.duckdb import ERROR_NO_DATA
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "reports"
+STORE_NAMES_SQL = SQL_DIR.parent / "store_names.sql"
 
 
 @dataclass(frozen=True)
@@ -229,17 +230,18 @@ def _clean_value(param: Param, value: str):
     raise NotImplementedError(param.kind)
 
 
-def report_store_list() -> dict[int, str]:
-    """The stores of the lake at the published snapshot: {store_id: "city, country"}
-    (empty when the lake has no data). Cached per snapshot like the reports."""
-    snapshots = selectors.published_snapshots()
+def report_store_list(snapshots: dict[str, int] | None = None) -> dict[int, str]:
+    """The stores of the lake at ``snapshots`` (the published ones by default):
+    {store_id: "city, country"}; empty when the lake has no data. Cached per
+    snapshot like the reports."""
+    snapshots = selectors.published_snapshots() if snapshots is None else snapshots
     if "marts.dim_store" not in snapshots:
         return {}
     key = f"{CACHE_PREFIX}:stores:{snapshots['marts.dim_store']}"
     stores = cache.get(key)
     if stores is None:
         rows = get_query_engine({"marts.dim_store": snapshots["marts.dim_store"]}).execute(
-            "select store_id, city || ', ' || country as store from dim_store order by store_id"
+            STORE_NAMES_SQL.read_text()
         )
         stores = {row["store_id"]: row["store"] for row in rows.to_pylist()}
         cache.set(key, stores, CACHE_TIMEOUT)

@@ -45,16 +45,17 @@ def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 def _desk_page(request: HttpRequest, **forms) -> HttpResponse:
     store = request.staff.store
+    rent_form = forms.pop("rent_form", None) or RentForm(store=store)
     context = {
         "staff": request.staff,
         "store": store,
-        "rent_form": RentForm(store=store),
+        "rent_form": rent_form,
         "return_form": ReturnForm(),
         "search_form": CustomerSearchForm(),
-        "available_films": selectors.film_available_list(store=store).count(),
+        "available_films": rent_form.read_film_choices(),
         **forms,
     }
-    status = 400 if any(form.errors for form in forms.values()) else 200
+    status = 400 if rent_form.errors or any(form.errors for form in forms.values()) else 200
     return render(request, "desk/index.html", context, status=status)
 
 

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from lake.marts import MARTS
@@ -17,6 +18,14 @@ def lake(settings, tmp_path):
     settings.LAKE_CATALOG_URI = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
     settings.LAKE_FAULT_INJECTION = ""
     return tmp_path / "lake"
+
+
+@pytest.fixture
+def empty_cache():
+    """No report results cached by an earlier test (the cache outlives tests)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def run_pipeline(*, full: bool = False) -> PipelineRun:

@@ -4,7 +4,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from lake.models import PipelineRun
@@ -16,16 +15,9 @@ from tests.conftest import make_role_user
 from tests.lake.conftest import run_pipeline
 from tests.lake.test_reports import add_rental
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 REPORTS_URL = "/api/reports/"
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def client_for(role: str) -> APIClient:

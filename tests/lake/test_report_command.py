@@ -6,7 +6,6 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from lake.models import PipelineRun
@@ -16,14 +15,7 @@ from rentals.generator import generate_sakila
 from tests.lake.conftest import run_pipeline
 from tests.lake.test_reports import add_rental
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 
 @pytest.fixture

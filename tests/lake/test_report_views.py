@@ -25,10 +25,7 @@ DASHBOARD = reverse("reports:dashboard")
 SALES_BY_STORE = reverse("reports:report", args=["sales_by_store"])
 SALES_BY_MONTH = reverse("reports:report", args=["sales_by_month"])
 
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")
 
 
 def text(response) -> str:

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import holidays
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -24,7 +23,7 @@ from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
 from tests.lake.conftest import money, run_pipeline
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 ZERO = Decimal("0.00")
 
@@ -64,13 +63,6 @@ RENTALS = """
     left join film_category as fc on f.film_id = fc.film_id
     left join category as cat on fc.category_id = cat.category_id
 """
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
