@@ -5,12 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+SPARK_INSTALLED := $(VENV)/.spark-installed
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/sakila
 REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps run test test-mysql lint format bench bench-lake bench-api bench-freshness bench-reports clean
+.PHONY: install system-deps chromium run test test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports clean
 
 install: $(INSTALLED)
 
@@ -47,6 +48,29 @@ test: install
 # MariaDB, with the Celery tests on Redis (as production runs).
 test-mysql: install
 	DATABASE_URL=$(MYSQL_URL) CELERY_BROKER_URL=$(REDIS_URL) $(PY) -m pytest
+
+# The browser journeys (tests/e2e) against make run's stack, in Debian's Chromium.
+test-e2e: install chromium
+	$(PY) -m pytest -m e2e tests/e2e
+
+chromium:
+	@if ! [ -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "The browser journeys need Debian's Chromium: sudo apt-get install chromium"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# The Glue jobs' transform on local PySpark (Java 17), compared with DuckDB.
+test-spark: $(SPARK_INSTALLED)
+	$(PY) -m pytest -m spark tests/lake/glue_jobs
+
+$(SPARK_INSTALLED): $(INSTALLED) requirements-spark.txt
+	$(PY) -m pip install --quiet -r requirements-spark.txt
+	touch $(SPARK_INSTALLED)
 
 lint: install
 	$(VENV)/bin/ruff check .

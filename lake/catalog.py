@@ -26,6 +26,14 @@ NAMESPACES = ("staging", "marts")
 TABLE_PROPERTIES = {"write.target-file-size-bytes": str(32 * 1024 * 1024)}
 
 
+def catalog_namespace(namespace: str) -> str:
+    """The catalog's name for a lake namespace ("staging", "marts", "raw"): as
+    is in the SQL catalog, "<GLUE_DATABASE>_<namespace>" as a Glue database."""
+    if settings.LAKE_CATALOG == "glue":
+        return f"{settings.GLUE_DATABASE}_{namespace}"
+    return namespace
+
+
 def warehouse_uri() -> str:
     warehouse = settings.LAKE_WAREHOUSE
     if "://" in warehouse:

@@ -41,6 +41,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -212,15 +222,61 @@ LAKE_FRESHNESS_SLA_MINUTES = env_int("LAKE_FRESHNESS_SLA_MINUTES", 90)
 # Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
 LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
 for _name, _value, _choices in (
-    ("LAKE_ENGINE", LAKE_ENGINE, {"local"}),
-    ("LAKE_CATALOG", LAKE_CATALOG, {"sql"}),
-    ("QUERY_ENGINE", QUERY_ENGINE, {"duckdb"}),
+    ("LAKE_ENGINE", LAKE_ENGINE, {"local", "glue"}),
+    ("LAKE_CATALOG", LAKE_CATALOG, {"sql", "glue"}),
+    ("QUERY_ENGINE", QUERY_ENGINE, {"duckdb", "athena"}),
 ):
-    # glue and athena arrive with the AWS work; until then they are refused here.
     if _value not in _choices:
         raise ImproperlyConfigured(f"{_name} must be one of {', '.join(sorted(_choices))}")
 if LAKE_CATALOG == "sql" and not LAKE_CATALOG_URI:
     raise ImproperlyConfigured("LAKE_CATALOG_URI must be set when LAKE_WAREHOUSE is not a path")
+
+# Production on AWS (README "Running on AWS"): LAKE_ENGINE=glue runs the ETL
+# as a Glue workflow, LAKE_CATALOG=glue keeps the Iceberg tables in the Glue
+# Data Catalog, QUERY_ENGINE=athena runs reports on Athena. Nothing here is
+# read unless one of them is set. Credentials come from boto3's own chain
+# (environment, instance or task role), never from these settings.
+AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION"))
+# Tests point every client at moto's server; production leaves it empty.
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
+# Glue databases are "<GLUE_DATABASE>_staging", "_marts" and "_raw" (the crawler's).
+GLUE_DATABASE = env_str("GLUE_DATABASE", "sakila")
+GLUE_NAME_PREFIX = env_str("GLUE_NAME_PREFIX", "sakila-lake")  # jobs, crawler, workflow...
+GLUE_ROLE_ARN = env_str("GLUE_ROLE_ARN")  # the role the jobs and the crawler run as
+GLUE_VERSION = env_str("GLUE_VERSION", "5.0")
+GLUE_WORKER_TYPE = env_str("GLUE_WORKER_TYPE", "G.1X")
+GLUE_WORKERS = env_int("GLUE_WORKERS", 2)
+# The JDBC connection to the RDS MySQL database; the login is a Secrets
+# Manager secret (username, password), never a setting.
+GLUE_JDBC_URL = env_str("GLUE_JDBC_URL")
+GLUE_JDBC_SECRET_ID = env_str("GLUE_JDBC_SECRET_ID")
+GLUE_SUBNET_ID = env_str("GLUE_SUBNET_ID")
+GLUE_SECURITY_GROUP_IDS = env_list("GLUE_SECURITY_GROUP_IDS")
+GLUE_AVAILABILITY_ZONE = env_str("GLUE_AVAILABILITY_ZONE")
+# Job scripts, the SQL and the job library are uploaded under this prefix.
+GLUE_ASSETS_URI = env_str(
+    "GLUE_ASSETS_URI", f"{LAKE_WAREHOUSE.rstrip('/')}/_glue" if "://" in LAKE_WAREHOUSE else ""
+)
+ATHENA_WORKGROUP = env_str("ATHENA_WORKGROUP", "sakila-lake")
+ATHENA_S3_STAGING_DIR = env_str(
+    "ATHENA_S3_STAGING_DIR",
+    f"{LAKE_WAREHOUSE.rstrip('/')}/_athena" if "://" in LAKE_WAREHOUSE else "",
+)
+# Athena reuses a query's earlier result up to this age (0: never).
+ATHENA_RESULT_REUSE_MINUTES = env_int("ATHENA_RESULT_REUSE_MINUTES", 60)
+# What Athena charges per TB scanned (USD), for the cost shown on reports.
+ATHENA_PRICE_PER_TB = env_float("ATHENA_PRICE_PER_TB", 5.0)
+_aws_parts = {"LAKE_ENGINE": LAKE_ENGINE, "LAKE_CATALOG": LAKE_CATALOG, "QUERY_ENGINE": QUERY_ENGINE}
+if _uses_aws := [f"{name}={value}" for name, value in _aws_parts.items() if value in ("glue", "athena")]:
+    _needed = {"AWS_REGION": AWS_REGION}
+    if LAKE_ENGINE == "glue" or LAKE_CATALOG == "glue":
+        _needed["LAKE_WAREHOUSE (an s3:// URI)"] = LAKE_WAREHOUSE.startswith("s3://")
+    if QUERY_ENGINE == "athena":
+        _needed["ATHENA_S3_STAGING_DIR"] = ATHENA_S3_STAGING_DIR
+    if _missing := [name for name, value in _needed.items() if not value]:
+        raise ImproperlyConfigured(
+            f"{', '.join(_uses_aws)} needs {', '.join(_missing)} (see README, Running on AWS)"
+        )
 
 # Celery. The embedded default needs no server: kombu's filesystem transport
 # keeps messages under var/broker/. Production and CI use redis://.

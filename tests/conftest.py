@@ -99,3 +99,39 @@ def role_groups(db) -> None:
     from sakila_site.roles import role_groups_sync
 
     role_groups_sync(apps)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's AWS server on 127.0.0.1 (a free port), for the whole session: its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, settings, monkeypatch):
+    """Every AWS client of the app and of boto3 pointed at a fresh moto server.
+
+    Fake credentials in the environment make sure nothing can reach real AWS.
+    Yields the server's URL.
+    """
+    import requests
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    settings.AWS_REGION = "us-east-1"
+    settings.AWS_ENDPOINT_URL = moto_server
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    yield moto_server

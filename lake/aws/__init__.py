@@ -1,0 +1,1 @@
+"""AWS: clients configured from settings, and provisioning (``deploy``)."""

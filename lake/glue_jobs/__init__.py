@@ -1,0 +1,19 @@
+"""The PySpark jobs Glue runs in production (``LAKE_ENGINE=glue``).
+
+A Glue workflow (``lake deploy``) chains them: ``extract`` (JDBC from RDS
+into the raw zone and the staging Iceberg tables), then ``marts`` (the
+date dimension and the marts, from the same SQL files transpiled to Spark
+SQL), then the crawler over the raw zone. Entry scripts are
+``<job>_job.py``; what they share is importable and imports no Django, so
+the transform part runs on local PySpark in tests.
+
+Workflow run properties, the contract with ``lake/engines/glue.py``:
+
+- set by the app when it starts a run: ``run_id``, ``full`` ("true" or
+  "false"), ``watermarks_from`` (JSON {table: ISO timestamp}),
+  ``published_snapshots`` (JSON {"staging.rental": snapshot id, ...}: what
+  the last successful run published, the base that changes are found from);
+- set by the extract job: ``watermarks_to`` (JSON {table: ISO timestamp}),
+  ``extract_rows`` (JSON {table: rows read});
+- set by the marts job: ``mart_rows`` (JSON {mart: rows written}).
+"""

@@ -1,0 +1,1 @@
+"""Glue job entry script (filled in by the glue_jobs work)."""
