@@ -16,7 +16,16 @@ PRODUCTION = {
 SETTING_NAMES = (
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
+    "LAKE_ENGINE", "LAKE_CATALOG", "QUERY_ENGINE", "LAKE_WAREHOUSE", "LAKE_CATALOG_URI",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "ATHENA_S3_STAGING_DIR",
 )  # fmt: skip
+ON_AWS = {
+    "LAKE_ENGINE": "glue",
+    "LAKE_CATALOG": "glue",
+    "QUERY_ENGINE": "athena",
+    "LAKE_WAREHOUSE": "s3://sakila-lake-prod/lake",
+    "AWS_REGION": "eu-west-1",
+}
 
 
 def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
@@ -53,6 +62,9 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'"),
         ("DATABASE_URL", "postgres://u@h/db", "DATABASE_URL must be sqlite:// or mysql://"),
         ("SECURE_HSTS_SECONDS", "a year", "SECURE_HSTS_SECONDS must be a whole number"),
+        ("LAKE_ENGINE", "spark", "LAKE_ENGINE must be one of glue, local"),
+        ("QUERY_ENGINE", "trino", "QUERY_ENGINE must be one of athena, duckdb"),
+        ("ATHENA_PRICE_PER_TB", "five", "ATHENA_PRICE_PER_TB must be a number, not 'five'"),
     ],
 )
 def test_bad_values_are_named(tmp_path, name, value, message):
@@ -79,3 +91,35 @@ def test_embedded_default_is_sqlite_under_var(tmp_path):
     script = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
     result = manage("shell", "-v", "0", "-c", script, tmp_path=tmp_path)
     assert result.stdout.strip() == str(tmp_path / "sakila.sqlite3")
+
+
+def test_aws_settings_derive_the_glue_and_athena_locations(tmp_path):
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.GLUE_ASSETS_URI, s.ATHENA_S3_STAGING_DIR, s.LAKE_CATALOG_URI or '-')"
+    )
+    result = manage("shell", "-v", "0", "-c", script, tmp_path=tmp_path, **ON_AWS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "s3://sakila-lake-prod/lake/_glue", "s3://sakila-lake-prod/lake/_athena", "-",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {**ON_AWS, "AWS_REGION": ""},
+            "LAKE_ENGINE=glue, LAKE_CATALOG=glue, QUERY_ENGINE=athena needs AWS_REGION",
+        ),
+        (
+            {**ON_AWS, "LAKE_WAREHOUSE": "/srv/lake", "LAKE_CATALOG_URI": "sqlite:///c.db"},
+            "needs LAKE_WAREHOUSE (an s3:// URI), ATHENA_S3_STAGING_DIR",
+        ),
+        ({"QUERY_ENGINE": "athena"}, "QUERY_ENGINE=athena needs AWS_REGION, ATHENA_S3_STAGING_DIR"),
+    ],
+)
+def test_aws_engines_name_what_they_miss(tmp_path, env, message):
+    result = manage("check", tmp_path=tmp_path, **env)
+    assert result.returncode != 0
+    assert message in result.stderr
