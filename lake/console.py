@@ -2,29 +2,24 @@
 published snapshots, with a row limit and a time limit.
 
 The query engine does the refusing: one SELECT only (``check_single_select``),
-DuckDB with external access off and its configuration locked, and only the
-marts registered, so a query cannot write, read files or URLs, or reach the
-rental database. DuckDB has no statement timeout: the query runs in a thread
-and is interrupted when the time is up.
+and only the marts can be read. On DuckDB external access is off and its
+configuration locked, so a query cannot write, read files or URLs, or reach
+the rental database; on Athena every table must be a mart, pinned to its
+snapshot. A query still running at the time limit is stopped (DuckDB
+interrupted, Athena's query stopped).
 """
 
-import threading
 import time
-from dataclasses import dataclass
-
-import duckdb
-import pyarrow as pa
+from dataclasses import dataclass, field
 
 from lake.marts import MARTS
-from lake.query.base import QueryError
-from lake.query.duckdb import DuckDBQueryEngine, check_single_select
+from lake.query import QueryError, get_query_engine
 
 ROW_LIMIT = 1000  # rows shown on the page
 EXPORT_ROW_LIMIT = 100_000  # rows in a CSV download
 TIMEOUT_SECONDS = 10
 
 ERROR_EMPTY = "Write a SELECT to run."
-ERROR_TIMEOUT = "The query was stopped after {seconds:g} s (the console's time limit)."
 
 
 @dataclass(frozen=True)
@@ -34,6 +29,7 @@ class ConsoleResult:
     capped: bool  # the query returned more than ``limit`` rows; only the first are here
     limit: int
     seconds: float
+    statistics: dict = field(default_factory=dict)  # the engine's figures (Athena: cost)
 
 
 @dataclass(frozen=True)
@@ -57,33 +53,10 @@ def console_query_run(
     timeout = TIMEOUT_SECONDS if timeout is None else timeout
     if not sql.strip():
         raise QueryError(ERROR_EMPTY)
-    check_single_select(sql)
-    query = _without_trailing_semicolon(sql)
-    con = DuckDBQueryEngine().connect()
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            # The relation wraps the query as a subquery: LIMIT limit + 1 tells "more".
-            outcome["table"] = con.sql(query).limit(limit + 1).to_arrow_table()
-        except duckdb.Error as error:
-            outcome["error"] = error
-
     started = time.monotonic()
-    worker = threading.Thread(target=run, name="sql-console", daemon=True)
-    try:
-        worker.start()
-        worker.join(timeout)
-        if worker.is_alive():
-            con.interrupt()
-            worker.join(5)  # an interrupted query stops within milliseconds
-            raise QueryError(ERROR_TIMEOUT.format(seconds=timeout))
-    finally:
-        if not worker.is_alive():
-            con.close()
-    if "error" in outcome:
-        raise QueryError(str(outcome["error"]).split("\n")[0])
-    table: pa.Table = outcome["table"]
+    engine = get_query_engine()
+    # One row past the limit tells whether there were more.
+    table = engine.execute_capped(sql, limit=limit + 1, timeout=timeout)
     rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True))
     return ConsoleResult(
         columns=table.column_names,
@@ -91,16 +64,5 @@ def console_query_run(
         capped=len(rows) > limit,
         limit=limit,
         seconds=time.monotonic() - started,
+        statistics=engine.last_statistics,
     )
-
-
-def _without_trailing_semicolon(sql: str) -> str:
-    """The query without the ``;`` and comments after it (they break a subquery)."""
-    end = len(sql)
-    for position, kind in reversed(duckdb.tokenize(sql)):
-        text = sql[position:end].strip()
-        if kind.name == "comment" or (kind.name == "operator" and text == ";"):
-            end = position
-        else:
-            break
-    return sql[:end].rstrip()

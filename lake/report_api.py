@@ -68,6 +68,26 @@ class ReportSerializer(serializers.Serializer):
     params = ReportParamSerializer(many=True)
 
 
+class ReportMetaSerializer(serializers.Serializer):
+    """What the engine says of the query; the Athena figures only on Athena."""
+
+    snapshots = serializers.DictField(
+        child=serializers.IntegerField(), help_text="The Iceberg snapshot read, per table."
+    )
+    engine = serializers.CharField(required=False, help_text="The engine that ran the query.")
+    query_execution_id = serializers.CharField(required=False, help_text="Athena's query id.")
+    bytes_scanned = serializers.IntegerField(required=False, help_text="Bytes Athena scanned.")
+    result_reused = serializers.BooleanField(
+        required=False, help_text="Athena reused an earlier result of the same query."
+    )
+    cost_usd = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=None,
+        required=False,
+        help_text="Estimated cost in USD (ATHENA_PRICE_PER_TB, 10 MB minimum per query).",
+    )
+
+
 class ReportResultSerializer(serializers.Serializer):
     report = serializers.CharField()
     params = serializers.DictField(
@@ -83,6 +103,7 @@ class ReportResultSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(help_text="When that run published them.")
     cached_at = serializers.DateTimeField(help_text="When the rows were computed.")
     from_cache = serializers.BooleanField()
+    meta = ReportMetaSerializer()
 
 
 def _json_value(value):
@@ -157,6 +178,7 @@ class ReportDetailApi(APIView):
             "as_of": result.as_of,
             "cached_at": result.cached_at,
             "from_cache": result.from_cache,
+            "meta": result.meta,
         }
         return Response(ReportResultSerializer(data).data)
 

@@ -296,11 +296,14 @@ def report_run(
     key = report_cache_key(report, bound, snapshots)
     cached = None if refresh else cache.get(key)
     if cached is None:
-        table = get_query_engine(snapshots).execute(report.sql, bound)
+        engine = get_query_engine(snapshots)
+        table = engine.execute(report.sql, bound)
         cached = {
             "columns": table.column_names,
             "rows": table.to_pylist(),
             "cached_at": timezone.now(),
+            # The query's figures (Athena: bytes scanned, cost), shown with the rows.
+            "statistics": dict(engine.last_statistics),
         }
         cache.set(key, cached, CACHE_TIMEOUT)
         from_cache = False
@@ -315,5 +318,5 @@ def report_run(
         as_of=run.finished_at,
         cached_at=cached["cached_at"],
         from_cache=from_cache,
-        meta={"snapshots": snapshots},
+        meta={"snapshots": snapshots, **cached.get("statistics", {})},
     )

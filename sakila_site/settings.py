@@ -246,6 +246,8 @@ GLUE_ROLE_ARN = env_str("GLUE_ROLE_ARN")  # the role the jobs and the crawler ru
 GLUE_VERSION = env_str("GLUE_VERSION", "5.0")
 GLUE_WORKER_TYPE = env_str("GLUE_WORKER_TYPE", "G.1X")
 GLUE_WORKERS = env_int("GLUE_WORKERS", 2)
+# A stuck job is stopped (and billed) after this long; Glue's own default is 48 h.
+GLUE_JOB_TIMEOUT_MINUTES = env_int("GLUE_JOB_TIMEOUT_MINUTES", 120)
 # The JDBC connection to the RDS MySQL database; the login is a Secrets
 # Manager secret (username, password), never a setting.
 GLUE_JDBC_URL = env_str("GLUE_JDBC_URL")
@@ -266,13 +268,21 @@ ATHENA_S3_STAGING_DIR = env_str(
 ATHENA_RESULT_REUSE_MINUTES = env_int("ATHENA_RESULT_REUSE_MINUTES", 60)
 # What Athena charges per TB scanned (USD), for the cost shown on reports.
 ATHENA_PRICE_PER_TB = env_float("ATHENA_PRICE_PER_TB", 5.0)
-_aws_parts = {"LAKE_ENGINE": LAKE_ENGINE, "LAKE_CATALOG": LAKE_CATALOG, "QUERY_ENGINE": QUERY_ENGINE}
-if _uses_aws := [f"{name}={value}" for name, value in _aws_parts.items() if value in ("glue", "athena")]:
+_uses_aws = [
+    f"{name}={value}"
+    for name, value in (
+        ("LAKE_ENGINE", LAKE_ENGINE), ("LAKE_CATALOG", LAKE_CATALOG), ("QUERY_ENGINE", QUERY_ENGINE)
+    )
+    if value in ("glue", "athena")
+]  # fmt: skip
+if _uses_aws:
     _needed = {"AWS_REGION": AWS_REGION}
     if LAKE_ENGINE == "glue" or LAKE_CATALOG == "glue":
         _needed["LAKE_WAREHOUSE (an s3:// URI)"] = LAKE_WAREHOUSE.startswith("s3://")
     if QUERY_ENGINE == "athena":
         _needed["ATHENA_S3_STAGING_DIR"] = ATHENA_S3_STAGING_DIR
+    if QUERY_ENGINE == "athena":  # Athena reads the tables the Glue catalog holds
+        _needed["LAKE_CATALOG=glue"] = LAKE_CATALOG == "glue"
     if _missing := [name for name, value in _needed.items() if not value]:
         raise ImproperlyConfigured(
             f"{', '.join(_uses_aws)} needs {', '.join(_missing)} (see README, Running on AWS)"

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from lake import selectors
 from lake.catalog import data_files, load_table, snapshot_dataset, warehouse_uri
-from lake.query.base import QueryEngine, QueryError
+from lake.query.base import QueryEngine, QueryError, run_with_timeout
 
 ERROR_NOT_ONE_SELECT = "Only a single SELECT statement can run on the lake (found: {found})."
 ERROR_NO_DATA = "The lake has no data yet: run the pipeline first (python manage.py lake run)."
@@ -69,6 +69,22 @@ class DuckDBQueryEngine(QueryEngine):
             except duckdb.Error as error:
                 raise QueryError(str(error).split("\n")[0]) from None
 
+    def execute_capped(self, sql: str, *, limit: int, timeout: float) -> pa.Table:
+        # DuckDB has no statement timeout: the query is interrupted when time is up.
+        check_single_select(sql)
+        query = without_trailing_semicolon(sql)
+        con = self.connect(sql)
+        try:
+            return run_with_timeout(
+                # The relation wraps the query as a subquery.
+                lambda: con.sql(query).limit(limit).to_arrow_table(),
+                stop=con.interrupt,
+                close=con.close,
+                timeout=timeout,
+            )
+        except duckdb.Error as error:
+            raise QueryError(str(error).split("\n")[0]) from None
+
 
 _SOURCES: OrderedDict[tuple, tuple[str, ...] | ds.Dataset] = OrderedDict()
 _SOURCES_LOCK = threading.Lock()
@@ -109,5 +125,24 @@ def check_single_select(sql: str) -> None:
         raise QueryError(ERROR_NOT_ONE_SELECT.format(found=", ".join(kinds) or "nothing"))
 
 
+def without_trailing_semicolon(sql: str) -> str:
+    """The query without the ``;`` and comments after it (they break a subquery)."""
+    end = len(sql)
+    for position, kind in reversed(duckdb.tokenize(sql)):
+        text = sql[position:end].strip()
+        if kind.name == "comment" or (kind.name == "operator" and text == ";"):
+            end = position
+        else:
+            break
+    return sql[:end].rstrip()
+
+
 ENGINE = DuckDBQueryEngine
-__all__ = ["ENGINE", "DuckDBQueryEngine", "QueryError", "check_single_select", "mart_source"]
+__all__ = [
+    "ENGINE",
+    "DuckDBQueryEngine",
+    "QueryError",
+    "check_single_select",
+    "mart_source",
+    "without_trailing_semicolon",
+]

@@ -8,7 +8,7 @@ with sales as (
         f.payment_count
     from fact_sales as f
     where ($start::date is null or f.rental_date >= $start::date)
-      and ($end::date is null or f.rental_date < $end::date + 1)
+      and ($end::date is null or f.rental_date < $end::date + interval 1 day)
       and ($store::bigint is null or f.store_id = $store::bigint)
 ),
 

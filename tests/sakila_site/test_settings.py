@@ -116,7 +116,10 @@ def test_aws_settings_derive_the_glue_and_athena_locations(tmp_path):
             {**ON_AWS, "LAKE_WAREHOUSE": "/srv/lake", "LAKE_CATALOG_URI": "sqlite:///c.db"},
             "needs LAKE_WAREHOUSE (an s3:// URI), ATHENA_S3_STAGING_DIR",
         ),
-        ({"QUERY_ENGINE": "athena"}, "QUERY_ENGINE=athena needs AWS_REGION, ATHENA_S3_STAGING_DIR"),
+        (
+            {"QUERY_ENGINE": "athena"},
+            "QUERY_ENGINE=athena needs AWS_REGION, ATHENA_S3_STAGING_DIR, LAKE_CATALOG=glue",
+        ),
     ],
 )
 def test_aws_engines_name_what_they_miss(tmp_path, env, message):
