@@ -512,6 +512,8 @@ def report_detail(request: HttpRequest, name: str) -> HttpResponse:
         ],
         "pictures": chart_pictures(report.chart, result.columns, result.rows),
         "meta": {key: value for key, value in result.meta.items() if key != "snapshots"},
+        "engine": (engine := get_query_engine(result.meta["snapshots"])),
+        "sql_as_sent": engine.sql_as_sent(report.sql, result.params),
         "query": request.GET.urlencode(),
         "refresh_url": request.get_full_path(),
     }

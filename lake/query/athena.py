@@ -99,6 +99,7 @@ ARROW_TYPES = {
 
 class AthenaQueryEngine(QueryEngine):
     name = "athena"
+    dialect = "Athena (Trino)"
 
     def __init__(self, snapshots: dict[str, int] | None = None) -> None:
         super().__init__(selectors.published_snapshots() if snapshots is None else snapshots)
@@ -106,6 +107,9 @@ class AthenaQueryEngine(QueryEngine):
     def execute(self, sql: str, parameters: list | dict | None = None) -> pa.Table:
         query, values = athena_sql(sql, parameters, self.snapshots)
         return self._run(query, values, timeout=None)
+
+    def sql_as_sent(self, sql: str, parameters: list | dict | None = None) -> str:
+        return athena_sql(sql, parameters, self.snapshots)[0]
 
     def execute_capped(self, sql: str, *, limit: int, timeout: float) -> pa.Table:
         check_single_select(sql)

@@ -25,6 +25,7 @@ class QueryEngine(ABC):
     """
 
     name: ClassVar[str]
+    dialect: ClassVar[str]  # what the SQL it runs is written in, for people
 
     def __init__(self, snapshots: dict[str, int] | None = None) -> None:
         self.snapshots = snapshots
@@ -34,6 +35,10 @@ class QueryEngine(ABC):
     @abstractmethod
     def execute(self, sql: str, parameters: list | dict | None = None) -> pa.Table:
         """The result of one SELECT; ``QueryError`` if refused or failed."""
+
+    def sql_as_sent(self, sql: str, parameters: list | dict | None = None) -> str:
+        """The SQL this engine runs for ``sql`` (shown under a report)."""
+        return sql
 
     @abstractmethod
     def execute_capped(self, sql: str, *, limit: int, timeout: float) -> pa.Table:

@@ -30,6 +30,7 @@ ERROR_NO_DATA = "The lake has no data yet: run the pipeline first (python manage
 
 class DuckDBQueryEngine(QueryEngine):
     name = "duckdb"
+    dialect = "DuckDB"
 
     def __init__(self, snapshots: dict[str, int] | None = None) -> None:
         super().__init__(selectors.published_snapshots() if snapshots is None else snapshots)

@@ -455,6 +455,12 @@ def test_the_report_page_and_api_show_the_scanned_bytes_and_cost(athena):
     assert "Data as of run" in words and f"run {run.pk}" in words
     assert "33,679.79" in words
     assert f"Scanned 0 bytes · est. $0.00005 · Athena query {report['QueryExecutionId']}" in words
+    # The SQL shown under the report is what Athena ran.
+    assert "Athena (Trino) SQL on the lake's marts, as sent" in words
+    assert (
+        f'"{DATABASE}"."fact_sales" FOR VERSION AS OF {SNAPSHOTS["marts.fact_sales"]}'
+        in unescape(response.content.decode())
+    )
     assert "(result reused)" not in words
 
     body = page.get("/api/reports/sales_by_store/").json()
