@@ -11,7 +11,10 @@ from lake.query.duckdb import DuckDBQueryEngine, QueryError
 
 
 class Command(BaseCommand):
-    help = "Run the lake pipeline, query the marts, list the lake's tables."
+    help = (
+        "Run the lake pipeline, query the marts, list the lake's tables; "
+        "deploy or destroy its AWS resources."
+    )
 
     def add_arguments(self, parser):
         commands = parser.add_subparsers(dest="action", required=True)
@@ -20,6 +23,24 @@ class Command(BaseCommand):
         query = commands.add_parser("query", help="run read-only SQL on the marts, print CSV")
         query.add_argument("sql")
         commands.add_parser("tables", help="list the lake's tables with rows, snapshot, schema")
+        deploy = commands.add_parser("deploy", help="create or update the lake's AWS resources")
+        deploy.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+        destroy = commands.add_parser("destroy", help="remove the AWS resources deploy made")
+        destroy.add_argument(
+            "--dry-run", action="store_true", help="print the plan, change nothing"
+        )
+        destroy.add_argument(
+            "--delete-data",
+            action="store_true",
+            help="also drop the Glue databases and delete the lake's files and Athena results",
+        )
+        destroy.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help="do not ask to confirm",
+        )
 
     def handle(self, *args, action: str, **options):
         getattr(self, f"handle_{action}")(**options)
@@ -74,3 +95,52 @@ class Command(BaseCommand):
             )
             for column in crawled.columns:
                 self.stdout.write(f"    {column['name']:<22}{column['type']}")
+
+    # boto3 is imported only by the AWS subcommands: the others never need it.
+    def handle_deploy(self, *, dry_run: bool, **options) -> None:
+        from lake.aws.deploy import deploy_plan
+
+        self._carry_out(deploy_plan, dry_run=dry_run)
+
+    def handle_destroy(
+        self, *, dry_run: bool, delete_data: bool, interactive: bool = True, **options
+    ) -> None:
+        from lake.aws.deploy import destroy_plan
+
+        def confirm() -> bool:
+            if not interactive:
+                return True
+            what = "and the lake's data " if delete_data else ""
+            try:
+                answer = input(f"This deletes the resources above {what}for good. Type 'yes': ")
+            except EOFError:  # no one to answer
+                return False
+            return answer.strip() == "yes"
+
+        self._carry_out(
+            lambda: destroy_plan(delete_data=delete_data), dry_run=dry_run, confirm=confirm
+        )
+
+    def _carry_out(self, make_plan, *, dry_run: bool, confirm=None) -> None:
+        """Print the plan, then apply it (unless a dry run or nothing changes)."""
+        from lake.aws.deploy import DeployError, plan_apply
+
+        try:
+            plan = make_plan()
+        except DeployError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(plan.render())
+        if dry_run:
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        if not plan.changing:
+            self.stdout.write(self.style.SUCCESS("Nothing to change."))
+            return
+        if confirm and not confirm():
+            raise CommandError("Cancelled: nothing was changed.")
+        try:
+            plan_apply(plan, on_applied=lambda action: self.stdout.write(f"  {action.done()}"))
+        except DeployError as error:
+            raise CommandError(str(error)) from None
+        done = "Deployed" if plan.command == "deploy" else "Destroyed"
+        self.stdout.write(self.style.SUCCESS(f"{done}: {plan.summary(applied=True)}."))

@@ -1,0 +1,56 @@
+import pytest
+
+from lake.aws.clients import aws_client
+from tests.lake.aws.moto_gaps import moto_gaps  # noqa: F401 (a fixture)
+
+WAREHOUSE_BUCKET = "sakila-lake-test"
+RESULTS_BUCKET = "sakila-athena-results"
+SERVICES = ("s3", "glue", "athena", "ec2")
+READ_ONLY_PREFIXES = ("Get", "Head", "List", "Describe")
+
+
+@pytest.fixture
+def deploy_settings(aws, settings, moto_gaps):  # noqa: F811
+    """Production-like AWS settings on moto: a VPC subnet and security group
+    for the JDBC connection; the buckets are left for deploy to create."""
+    ec2 = aws_client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1b")
+    group = ec2.create_security_group(GroupName="sakila-glue", Description="glue", VpcId=vpc)
+    settings.LAKE_WAREHOUSE = f"s3://{WAREHOUSE_BUCKET}/lake"
+    settings.GLUE_ASSETS_URI = f"s3://{WAREHOUSE_BUCKET}/lake/_glue"
+    settings.ATHENA_S3_STAGING_DIR = f"s3://{RESULTS_BUCKET}/results"
+    settings.ATHENA_WORKGROUP = "sakila-lake"
+    settings.GLUE_DATABASE = "sakila"
+    settings.GLUE_NAME_PREFIX = "sakila-lake"
+    settings.GLUE_ROLE_ARN = "arn:aws:iam::123456789012:role/sakila-lake-glue"
+    settings.GLUE_VERSION = "5.0"
+    settings.GLUE_WORKER_TYPE = "G.1X"
+    settings.GLUE_WORKERS = 2
+    settings.GLUE_JOB_TIMEOUT_MINUTES = 120
+    settings.GLUE_JDBC_URL = "jdbc:mysql://sakila.abc123.us-east-1.rds.amazonaws.com:3306/sakila"
+    settings.GLUE_JDBC_SECRET_ID = "sakila/rds-login"
+    settings.GLUE_SUBNET_ID = subnet["Subnet"]["SubnetId"]
+    settings.GLUE_SECURITY_GROUP_IDS = [group["GroupId"]]
+    settings.GLUE_AVAILABILITY_ZONE = ""  # deploy reads it from the subnet
+    return settings
+
+
+@pytest.fixture
+def aws_calls(deploy_settings):
+    """Every AWS operation the app's clients make, as "service:Operation"."""
+    calls: list[str] = []
+
+    def record(model, **kwargs) -> None:
+        calls.append(f"{model.service_model.endpoint_prefix}:{model.name}")
+
+    clients = [aws_client(service) for service in SERVICES]
+    for client in clients:
+        client.meta.events.register("before-call", record, unique_id="test-aws-calls")
+    yield calls
+    for client in clients:
+        client.meta.events.unregister("before-call", unique_id="test-aws-calls")
+
+
+def mutating(calls: list[str]) -> list[str]:
+    return [call for call in calls if not call.split(":")[1].startswith(READ_ONLY_PREFIXES)]
