@@ -7,7 +7,7 @@ from lake import selectors
 from lake.catalog import load_table
 from lake.models import CrawledTable, PipelineRun
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
-from lake.query.duckdb import DuckDBQueryEngine, QueryError
+from lake.query import QueryError, get_query_engine
 
 
 class Command(BaseCommand):
@@ -66,7 +66,7 @@ class Command(BaseCommand):
 
     def handle_query(self, *, sql: str, **options) -> None:
         try:
-            result = DuckDBQueryEngine().execute(sql)
+            result = get_query_engine().execute(sql)
         except QueryError as error:
             raise CommandError(str(error)) from None
         pacsv.write_csv(result, sys.stdout.buffer)
