@@ -54,6 +54,7 @@ def test_json_with_params_and_time_travel(sales):
     assert body["params"] == {"start": "2005-06-01", "end": None, "store": 2}
     assert [row["store_id"] for row in body["rows"]] == [2]
     assert body["run_id"] == sales.pk
+    assert body["meta"]["snapshots"] == sales.snapshots
     before = Decimal(body["rows"][0]["total_sales"])
 
     add_rental(Decimal("4.00"))  # a copy of store 1 or 2: the total of all stores moves

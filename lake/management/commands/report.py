@@ -79,6 +79,8 @@ class Command(BaseCommand):
                         "as_of": result.as_of,
                         "cached_at": result.cached_at,
                         "from_cache": result.from_cache,
+                        # Snapshots read and, on Athena, bytes scanned and cost.
+                        "meta": result.meta,
                     },
                     default=_json_default,
                     indent=2,
@@ -90,9 +92,15 @@ class Command(BaseCommand):
         for row in result.rows:
             writer.writerow(["" if row[c] is None else row[c] for c in result.columns])
         cached = ", from the cache" if result.from_cache else ""
+        scanned = (
+            f", Athena scanned {result.meta['bytes_scanned']:,} bytes "
+            f"(est. ${result.meta['cost_usd']})"
+            if "bytes_scanned" in result.meta
+            else ""
+        )
         self.stderr.write(
             f"{report.title}: {len(result.rows)} rows as of run {result.run_id} "
-            f"({result.as_of:%Y-%m-%d %H:%M:%S}){cached}"
+            f"({result.as_of:%Y-%m-%d %H:%M:%S}){cached}{scanned}"
         )
 
     def handle_list(self) -> None:

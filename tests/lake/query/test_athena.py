@@ -10,6 +10,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from html import unescape
+from io import StringIO
 from types import SimpleNamespace
 
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pytest
 import requests
 import sqlglot
 from botocore.stub import Stubber
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -529,3 +531,25 @@ def test_a_console_query_past_the_time_limit_is_stopped_in_athena(athena):
         client.meta.events.unregister("before-call.athena.StopQueryExecution", record_stop)
     (execution,) = executions()
     assert stopped == [execution["QueryExecutionId"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_cache")
+def test_the_report_command_says_what_athena_scanned(athena):
+    PipelineRun.objects.create(
+        status=PipelineRun.Status.SUCCEEDED, snapshots=SNAPSHOTS, finished_at=timezone.now()
+    )
+    queue_results(
+        athena,
+        (
+            [("store_id", "bigint"), ("store", "varchar"), ("total_sales", "decimal", 38, 2)],
+            [(1, "Lethbridge, Canada", "33679.79")],
+        ),
+    )
+    out, err = StringIO(), StringIO()
+    call_command("report", "sales_by_store", stdout=out, stderr=err)
+    assert out.getvalue().splitlines() == [
+        "store_id,store,total_sales", "1,\"Lethbridge, Canada\",33679.79",
+    ]  # fmt: skip
+    assert "1 rows as of run" in err.getvalue()
+    assert "Athena scanned 0 bytes (est. $0.00005)" in err.getvalue()
