@@ -2,7 +2,11 @@
 
 The embedded default is pyiceberg's SQL catalog (a SQLite file) with the
 warehouse on the local disk; the tables are the same Iceberg tables that
-the Glue catalog holds on S3 in production.
+the Glue Data Catalog holds on S3 in production (``LAKE_CATALOG=glue``).
+
+The rest of the app names tables by zone ("staging.rental",
+"marts.fact_sales"); only this module knows that in Glue they live in the
+databases "<GLUE_DATABASE>_staging" and "<GLUE_DATABASE>_marts".
 """
 
 import warnings
@@ -18,6 +22,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import BooleanExpression
+from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.table import Table
 from pyiceberg.transforms import MonthTransform
 
@@ -42,24 +47,74 @@ def warehouse_uri() -> str:
 
 
 def get_catalog() -> Catalog:
-    return _catalog(settings.LAKE_CATALOG_URI, warehouse_uri())
+    """The lake's Iceberg catalog, its namespaces created if missing.
+
+    Tables in it have the catalog's names: go through the functions below,
+    which take the lake's ("staging.rental"), rather than use it directly.
+    """
+    if settings.LAKE_CATALOG == "glue":
+        return _glue_catalog(
+            settings.AWS_REGION, settings.AWS_ENDPOINT_URL, warehouse_uri(), settings.GLUE_DATABASE
+        )
+    return _sql_catalog(settings.LAKE_CATALOG_URI, warehouse_uri())
 
 
 @lru_cache(maxsize=4)
-def _catalog(uri: str, warehouse: str) -> Catalog:
+def _sql_catalog(uri: str, warehouse: str) -> Catalog:
     if warehouse.startswith("file://"):
         Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    catalog = SqlCatalog("sakila", uri=uri, warehouse=warehouse)
+    return _with_namespaces(SqlCatalog("sakila", uri=uri, warehouse=warehouse))
+
+
+@lru_cache(maxsize=4)
+def _glue_catalog(region: str, endpoint_url: str, warehouse: str, database: str) -> Catalog:
+    # ``database`` is not read here: it keys the cache, as the namespaces depend on it.
+    from pyiceberg.catalog.glue import GlueCatalog  # imports boto3: only when configured
+
+    # Credentials: boto3's chain for Glue and the AWS SDK's for S3 (pyarrow),
+    # the same environment or role. The endpoints are set only in tests (moto).
+    properties = {
+        "warehouse": warehouse,
+        "glue.region": region,
+        "s3.region": region,
+        "glue.retry-mode": "adaptive",
+    }
+    if endpoint_url:
+        properties |= {"glue.endpoint": endpoint_url, "s3.endpoint": endpoint_url}
+    return _with_namespaces(GlueCatalog("sakila", **properties))
+
+
+def catalog_cache_clear() -> None:
+    """Forget the catalogs made so far (a test that reset moto's Glue, for one)."""
+    _sql_catalog.cache_clear()
+    _glue_catalog.cache_clear()
+
+
+def _with_namespaces(catalog: Catalog) -> Catalog:
     for namespace in NAMESPACES:
-        catalog.create_namespace_if_not_exists(namespace)
+        # Look first: creating needs a permission that reading the lake does not.
+        if not catalog.namespace_exists(catalog_namespace(namespace)):
+            catalog.create_namespace_if_not_exists(catalog_namespace(namespace))
     return catalog
+
+
+def catalog_identifier(identifier: str) -> tuple[str, str]:
+    """The catalog's identifier of a lake table: "marts.fact_sales" is
+    ("sakila_marts", "fact_sales") in Glue."""
+    namespace, dot, name = identifier.partition(".")
+    if not dot or not name or namespace not in NAMESPACES:
+        raise ValueError(
+            f"not a lake table: {identifier!r} (expected <zone>.<table>, zone one of "
+            f"{', '.join(NAMESPACES)})"
+        )
+    return catalog_namespace(namespace), name
 
 
 def load_table(identifier: str) -> Table | None:
     try:
-        return get_catalog().load_table(identifier)
+        return get_catalog().load_table(catalog_identifier(identifier))
     except NoSuchTableError:
         return None
 
@@ -69,7 +124,9 @@ def ensure_table(identifier: str, schema: pa.Schema, month_partition: str | None
     table = load_table(identifier)
     if table is not None:
         return table
-    table = get_catalog().create_table(identifier, schema=schema, properties=TABLE_PROPERTIES)
+    table = get_catalog().create_table(
+        catalog_identifier(identifier), schema=schema, properties=TABLE_PROPERTIES
+    )
     if month_partition:
         with table.update_spec() as spec:
             spec.add_field(month_partition, MonthTransform(), f"{month_partition}_month")
@@ -89,19 +146,21 @@ def replace_rows(table: Table, rows: pa.Table, condition: BooleanExpression) -> 
 
 
 def lake_tables() -> list[str]:
-    """Identifiers of every table in the catalog, staging first."""
+    """Identifiers of every table in the catalog ("staging.rental"...), staging first."""
     catalog = get_catalog()
     return [
-        ".".join(identifier)
+        f"{namespace}.{name}"
         for namespace in NAMESPACES
-        for identifier in sorted(catalog.list_tables(namespace))
+        for _, name in sorted(catalog.list_tables(catalog_namespace(namespace)))
     ]
 
 
 def current_snapshot_ids() -> dict[str, int]:
+    """Each lake table's current snapshot id (tables without one are left out)."""
     snapshots = {}
     for identifier in lake_tables():
-        snapshot = get_catalog().load_table(identifier).current_snapshot()
+        table = load_table(identifier)
+        snapshot = table.current_snapshot() if table is not None else None
         if snapshot is not None:
             snapshots[identifier] = snapshot.snapshot_id
     return snapshots
@@ -123,9 +182,23 @@ def snapshot_dataset(table: Table, snapshot_id: int | None) -> ds.Dataset:
     files = data_files(table, snapshot_id)
     if not files:
         return ds.dataset(schema.empty_table())
-    filesystem, _ = fs.FileSystem.from_uri(files[0])
-    paths = [fs.FileSystem.from_uri(path)[1] for path in files]
+    filesystem, paths = _file_paths(table, files)
     return ds.dataset(paths, schema=schema, filesystem=filesystem, format="parquet")
+
+
+def _file_paths(table: Table, files: list[str]) -> tuple[fs.FileSystem, list[str]]:
+    """A filesystem and the paths in it of a table's data files.
+
+    Remote files are read with the table's own FileIO filesystem, which has
+    the catalog's region and endpoint (pyarrow's own, from the URI alone,
+    would look the bucket's region up on AWS itself).
+    """
+    scheme, netloc, _ = PyArrowFileIO.parse_location(files[0])
+    if scheme != "file" and isinstance(table.io, PyArrowFileIO):
+        paths = [PyArrowFileIO.parse_location(path)[2] for path in files]
+        return table.io.fs_by_scheme(scheme, netloc), paths
+    filesystem, _ = fs.FileSystem.from_uri(files[0])
+    return filesystem, [fs.FileSystem.from_uri(path)[1] for path in files]
 
 
 def register_snapshot(

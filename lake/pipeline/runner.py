@@ -16,7 +16,8 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +38,13 @@ logger = logging.getLogger(__name__)
 ERROR_ALREADY_RUNNING = "Run {run_id} is already running (started {started})."
 ERROR_NEVER_STARTED = "No worker started it (is a Celery worker running?)."
 ERROR_PROCESS_GONE = "The process running it stopped (killed or crashed) during {step}."
+ERROR_NOT_POLLED = (
+    "Its state could not be read from {engine} for {seconds} s (the worker polling it "
+    "stopped, or {engine} could not be reached) during {step}."
+)
+
+
+ENGINE_TITLES = {"glue": "AWS Glue"}
 
 
 class AlreadyRunning(Exception):
@@ -117,7 +125,15 @@ def pipeline_runs_reap() -> int:
         dead = run.host == socket.gethostname() and run.pid and not _process_alive(run.pid)
         if dead or (run.heartbeat_at and run.heartbeat_at < stale_before):
             step = run.steps.filter(status=PipelineStep.Status.RUNNING).first()
-            error = ERROR_PROCESS_GONE.format(step=step.name if step else "a step")
+            step_name = step.name if step else "a step"
+            if run.pid is None:  # an engine that runs elsewhere: its poller beats
+                error = ERROR_NOT_POLLED.format(
+                    engine=ENGINE_TITLES.get(run.engine, run.engine),
+                    seconds=settings.LAKE_RUN_STALE_SECONDS,
+                    step=step_name,
+                )
+            else:
+                error = ERROR_PROCESS_GONE.format(step=step_name)
             _finish(run, PipelineRun.Status.FAILED, error)
             run_event(run, PipelineRunEvent.Action.FAILED, message=error)
             run.steps.filter(status=PipelineStep.Status.RUNNING).update(
@@ -137,31 +153,67 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run reads from: the lake as last published, and from which watermarks."""
+
+    published: dict[str, int]  # lake table -> snapshot id of the last successful run
+    full: bool  # rebuild everything (asked for, or nothing was ever published)
+    watermarks: dict[str, datetime]  # table -> extract from (empty on a full run)
+
+
+def pipeline_run_claim(run: PipelineRun, *, host: str, pid: int | None) -> RunInputs | None:
+    """Mark a queued run running (on ``host``, process ``pid``) and record what
+    it reads from; None, and the run refreshed as it is, if it was not queued.
+
+    Every engine starts here: a run started elsewhere (a task delivered twice)
+    or cancelled while queued is left alone.
+    """
+    now = timezone.now()
+    claimed = PipelineRun.objects.filter(
+        pk=run.pk, status=PipelineRun.Status.QUEUED, cancel_requested_at__isnull=True
+    ).update(
+        status=PipelineRun.Status.RUNNING, started_at=now, heartbeat_at=now, host=host, pid=pid
+    )
+    run.refresh_from_db()
+    if not claimed:
+        return None
+    published = selectors.published_snapshots()
+    full = run.full or not published
+    watermarks = {} if full else {w.table: w.value for w in Watermark.objects.all()}
+    run.watermarks_from = {table: value.isoformat(" ") for table, value in watermarks.items()}
+    run.save(update_fields=["watermarks_from"])
+    return RunInputs(published, full, watermarks)
+
+
+def pipeline_run_publish(run: PipelineRun, watermarks: dict[str, datetime]) -> None:
+    """Make what a run wrote the lake readers see, in one database transaction:
+    the tables' current snapshot ids recorded on the run, the watermarks
+    advanced to what it extracted, the run succeeded."""
+    with transaction.atomic():
+        for name, value in watermarks.items():
+            Watermark.objects.update_or_create(table=name, defaults={"value": value, "run": run})
+        run.watermarks_to = {
+            **run.watermarks_from,
+            **{name: value.isoformat(" ") for name, value in watermarks.items()},
+        }
+        run.snapshots = current_snapshot_ids()
+        _finish(run, PipelineRun.Status.SUCCEEDED)
+        total = f"{run.seconds:.1f}" if run.seconds is not None else "?"
+        run_event(run, PipelineRunEvent.Action.SUCCEEDED, message=f"Published in {total} s.")
+
+
 def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
     """Run the whole pipeline for a queued run, in this process; return it finished.
 
     Claims the run first: a run already started elsewhere (a task delivered
     twice) or cancelled while queued is returned as it is.
     """
-    now = timezone.now()
-    claimed = PipelineRun.objects.filter(
-        pk=run.pk, status=PipelineRun.Status.QUEUED, cancel_requested_at__isnull=True
-    ).update(
-        status=PipelineRun.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-    )
-    run.refresh_from_db()
-    if not claimed:
+    inputs = pipeline_run_claim(run, host=socket.gethostname(), pid=os.getpid())
+    if inputs is None:
         return run
     run_event(run, PipelineRunEvent.Action.STARTED, message=f"On {run.host}, process {run.pid}.")
-    published = selectors.published_snapshots()
-    full = run.full or not published
-    watermarks = {} if full else {w.table: w.value for w in Watermark.objects.all()}
-    run.watermarks_from = {table: value.isoformat(" ") for table, value in watermarks.items()}
-    run.save(update_fields=["watermarks_from"])
+    published, full, watermarks = inputs.published, inputs.full, inputs.watermarks
     try:
         _execute(run, published, full, watermarks)
     except RunCancelled:
@@ -171,9 +223,6 @@ def pipeline_run_execute(run: PipelineRun) -> PipelineRun:
         logger.exception("pipeline run %s failed", run.pk)
         _finish(run, PipelineRun.Status.FAILED, f"{type(error).__name__}: {error}")
         run_event(run, PipelineRunEvent.Action.FAILED, message=run.error)
-    else:
-        total = f"{run.seconds:.1f}" if run.seconds is not None else "?"
-        run_event(run, PipelineRunEvent.Action.SUCCEEDED, message=f"Published in {total} s.")
     return run
 
 
@@ -225,16 +274,17 @@ def _execute(run: PipelineRun, published: dict[str, int], full: bool, watermarks
 
     _inject_fault("publish")
     _raise_if_cancelled(run)
-    with transaction.atomic():
-        new_watermarks = {name: extract.watermark for name, extract in extracts.items()}
-        for name, value in new_watermarks.items():
-            Watermark.objects.update_or_create(table=name, defaults={"value": value, "run": run})
-        run.watermarks_to = {
-            **run.watermarks_from,
-            **{name: value.isoformat(" ") for name, value in new_watermarks.items()},
-        }
-        run.snapshots = current_snapshot_ids()
-        _finish(run, PipelineRun.Status.SUCCEEDED)
+    pipeline_run_publish(run, {name: extract.watermark for name, extract in extracts.items()})
+
+
+def pipeline_run_finish(run: PipelineRun, status: str, error: str) -> None:
+    """End a run that failed or was cancelled, with its error and the event."""
+    action = {
+        PipelineRun.Status.FAILED: PipelineRunEvent.Action.FAILED,
+        PipelineRun.Status.CANCELLED: PipelineRunEvent.Action.CANCELLED,
+    }[status]
+    _finish(run, status, error)
+    run_event(run, action, message=error)
 
 
 def _finish(run: PipelineRun, status: str, error: str = "") -> None:

@@ -1,0 +1,496 @@
+"""The Glue engine: a pipeline run is a run of the Glue workflow ``lake deploy`` made.
+
+``start`` claims the run as the local runner does and starts the workflow
+with the run properties of the contract in ``lake.glue_jobs``; the worker
+then calls ``refresh`` with backoff, which reads the workflow run with its
+graph, copies every job and crawler node into a step, and, once the
+workflow has completed cleanly, publishes the run as the local runner does
+(the snapshots now in the Glue catalog and the extract job's watermarks, in
+one database transaction). Until then readers see the previous run.
+
+AWS errors: botocore already retries throttling and transient errors with
+backoff (``lake.aws.clients``). What is still transient after that leaves
+the run as it is, for the next poll to try again (and, should that last,
+the reaper to fail it); any other error fails the run with AWS's message.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from lake import selectors
+from lake.aws.clients import aws_client
+from lake.aws.names import GLUE_JOBS, crawler_name, job_name, workflow_name
+from lake.engines.base import Engine
+from lake.models import PipelineRun, PipelineRunEvent, PipelineStep
+from lake.pipeline.runner import (
+    pipeline_run_claim,
+    pipeline_run_finish,
+    pipeline_run_publish,
+    run_event,
+)
+
+logger = logging.getLogger(__name__)
+
+# Error codes worth another try at the next poll (botocore retried them already).
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalServiceException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "OperationTimeoutException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+# Workflow statistics that count actions which did not succeed.
+UNSUCCESSFUL_ACTIONS = ("FailedActions", "TimeoutActions", "StoppedActions", "ErroredActions")
+CRAWL_STEP = "crawl"
+STEP_ORDER = (*GLUE_JOBS, CRAWL_STEP)
+# Where each job puts its rows per table (see lake.glue_jobs).
+ROWS_PROPERTIES = {"extract": "extract_rows", "marts": "mart_rows"}
+# The extract job's rows per table, shown as steps under it.
+EXTRACT_BREAKDOWN = (("extract", "extract_rows"), ("stage", "changed_rows"))
+
+Status = PipelineStep.Status
+JOB_RUN_STATES = {
+    "STARTING": Status.RUNNING,
+    "RUNNING": Status.RUNNING,
+    "WAITING": Status.RUNNING,  # a Flex job waiting for capacity
+    "STOPPING": Status.RUNNING,
+    "SUCCEEDED": Status.SUCCEEDED,
+    "FAILED": Status.FAILED,
+    "TIMEOUT": Status.FAILED,
+    "ERROR": Status.FAILED,
+    "EXPIRED": Status.FAILED,
+    "STOPPED": Status.SKIPPED,
+}
+CRAWL_STATES = {
+    "RUNNING": Status.RUNNING,
+    "CANCELLING": Status.RUNNING,
+    "SUCCEEDED": Status.SUCCEEDED,
+    "FAILED": Status.FAILED,
+    "ERROR": Status.FAILED,
+    "CANCELLED": Status.SKIPPED,
+}
+
+ERROR_AWS = "Glue: {code}: {message} ({doing})"
+ERROR_STEP = "{step} failed on Glue ({state}): {message}"
+ERROR_UNSUCCESSFUL = (
+    "The Glue workflow run completed, but {count} of its actions did not succeed "
+    "(failed, timed out or stopped): see the run in the Glue console."
+)
+ERROR_NOT_RUN = "The Glue workflow run completed, but {steps} did not run."
+ERROR_STOPPED = "The Glue workflow run was stopped outside this app (console or API)."
+ERROR_WORKFLOW = "The Glue workflow run ended {status}: {message}"
+ERROR_PROPERTY = "The workflow run property {name} {problem} (set by the {job} job)."
+ERROR_PUBLISH = "Publishing failed: {error}"
+CANCELLED = "Cancelled before it published anything."
+
+
+class GlueContractError(Exception):
+    """A workflow run property is missing or not what ``lake.glue_jobs`` says."""
+
+
+class GlueEngine(Engine):
+    name = "glue"
+    runs_elsewhere = True
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def glue(self):
+        """The Glue client (``aws_client("glue")`` unless one was given)."""
+        return self._client or aws_client("glue")
+
+    # --- Engine ---------------------------------------------------------------------------
+
+    def start(self, run: PipelineRun) -> None:
+        """Claim the queued run and start a workflow run for it.
+
+        A permanent AWS error fails the run at once; a transient one leaves
+        it running without a Glue run id, and the next poll starts it.
+        """
+        if pipeline_run_claim(run, host="", pid=None) is None:
+            return  # delivered twice, or cancelled while queued
+        self._call(
+            run, f"starting workflow {workflow_name()}", self._start_workflow, run, adopt=False
+        )
+
+    def refresh(self, run: PipelineRun) -> PipelineRun:
+        """Copy the workflow run's state into the run and its steps; end the
+        run (published, failed or cancelled) once the workflow run ended."""
+        run.refresh_from_db()
+        if run.status != PipelineRun.Status.RUNNING:
+            return run
+        if not run.glue_run_id:  # the start did not get through: try again
+            if run.cancel_requested_at is not None:
+                self._end(run, PipelineRun.Status.CANCELLED, CANCELLED)
+            else:
+                doing = f"starting workflow {workflow_name()}"
+                self._call(run, doing, self._start_workflow, run, adopt=True)
+            return run
+        doing = f"reading run {run.glue_run_id} of workflow {workflow_name()}"
+        self._call(run, doing, self._refresh, run)
+        return run
+
+    def cancel(self, run: PipelineRun) -> None:
+        """Ask Glue to stop the workflow run; the next refresh sees it stopping.
+
+        Errors are only logged: the cancel request is recorded, and every
+        refresh asks again while the workflow run is still running.
+        """
+        if run.glue_run_id:
+            self._stop(run)
+
+    # --- Start ----------------------------------------------------------------------------
+
+    def _start_workflow(self, run: PipelineRun, *, adopt: bool) -> None:
+        name = workflow_name()
+        # A start that timed out may have reached Glue: find it before starting another.
+        glue_run_id = self._started_run_id(run, name) if adopt else None
+        if glue_run_id is None:
+            response = self.glue.start_workflow_run(Name=name, RunProperties=run_properties(run))
+            glue_run_id = response["RunId"]
+        run.glue_run_id, run.heartbeat_at = glue_run_id, timezone.now()
+        PipelineRun.objects.filter(pk=run.pk).update(
+            glue_run_id=run.glue_run_id, heartbeat_at=run.heartbeat_at
+        )
+        run_event(
+            run,
+            PipelineRunEvent.Action.STARTED,
+            message=f"Glue workflow {name}, run {glue_run_id}.",
+        )
+
+    def _started_run_id(self, run: PipelineRun, name: str) -> str | None:
+        response = self.glue.get_workflow_runs(Name=name, IncludeGraph=False, MaxResults=10)
+        for workflow_run in response.get("Runs", []):
+            if workflow_run.get("WorkflowRunProperties", {}).get("run_id") == str(run.pk):
+                return workflow_run["WorkflowRunId"]
+        return None
+
+    # --- Refresh --------------------------------------------------------------------------
+
+    def _refresh(self, run: PipelineRun) -> None:
+        workflow_run = self.glue.get_workflow_run(
+            Name=workflow_name(), RunId=run.glue_run_id, IncludeGraph=True
+        )["Run"]
+        run.heartbeat_at = timezone.now()  # the reaper leaves a polled run alone
+        PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=run.heartbeat_at)
+        nodes = workflow_run.get("Graph", {}).get("Nodes", [])
+        steps = _record_steps(run, nodes, workflow_run.get("WorkflowRunProperties", {}))
+        status = workflow_run.get("Status")
+        if status in ("RUNNING", "STOPPING"):
+            if status == "RUNNING" and run.cancel_requested_at is not None:
+                self._stop(run)
+            return
+        run.steps.filter(status=Status.PENDING).update(status=Status.SKIPPED, log="Not run.")
+        if run.cancel_requested_at is not None:
+            self._end(run, PipelineRun.Status.CANCELLED, CANCELLED)
+        elif status == "COMPLETED":
+            self._completed(run, workflow_run, steps)
+        elif status == "STOPPED":
+            self._end(run, PipelineRun.Status.FAILED, ERROR_STOPPED)
+        else:
+            message = workflow_run.get("ErrorMessage") or "no error message"
+            self._end(
+                run,
+                PipelineRun.Status.FAILED,
+                ERROR_WORKFLOW.format(status=status, message=message),
+            )
+
+    def _completed(self, run: PipelineRun, workflow_run: dict, steps: list[PipelineStep]) -> None:
+        statistics = workflow_run.get("Statistics", {})
+        unsuccessful = sum(statistics.get(name, 0) for name in UNSUCCESSFUL_ACTIONS)
+        if failed := [step for step in steps if step.status == Status.FAILED]:
+            self._end(run, PipelineRun.Status.FAILED, failed[0].error)
+        elif unsuccessful:
+            self._end(run, PipelineRun.Status.FAILED, ERROR_UNSUCCESSFUL.format(count=unsuccessful))
+        elif not_run := [step.name for step in steps if step.status != Status.SUCCEEDED]:
+            self._end(
+                run, PipelineRun.Status.FAILED, ERROR_NOT_RUN.format(steps=", ".join(not_run))
+            )
+        else:
+            self._publish(run)
+
+    def _publish(self, run: PipelineRun) -> None:
+        properties = self.glue.get_workflow_run_properties(
+            Name=workflow_name(), RunId=run.glue_run_id
+        )["RunProperties"]
+        try:
+            watermarks = _watermarks(properties)
+        except GlueContractError as error:
+            self._end(run, PipelineRun.Status.FAILED, str(error))
+            return
+        with transaction.atomic():
+            if (locked := _lock_running(run)) is None:
+                return
+            try:
+                pipeline_run_publish(locked, watermarks)
+            except (ClientError, BotoCoreError, DatabaseError):
+                raise  # transient ones: the next poll publishes
+            except Exception as error:
+                logger.exception("publishing Glue run %s failed", run.pk)
+                failure = ERROR_PUBLISH.format(error=f"{type(error).__name__}: {error}")
+                locked.refresh_from_db()  # forget what the failed publish set on it
+                pipeline_run_finish(locked, PipelineRun.Status.FAILED, failure)
+        run.refresh_from_db()
+
+    # --- Helpers --------------------------------------------------------------------------
+
+    def _stop(self, run: PipelineRun) -> None:
+        try:
+            self.glue.stop_workflow_run(Name=workflow_name(), RunId=run.glue_run_id)
+        except (ClientError, BotoCoreError) as error:
+            # Already stopping or ended (IllegalWorkflowStateException), or AWS
+            # unreachable: the run's state says which at the next refresh.
+            logger.warning(
+                "could not stop Glue run %s of run %s: %s", run.glue_run_id, run.pk, error
+            )
+
+    def _end(self, run: PipelineRun, status: str, error: str) -> None:
+        """Fail or cancel the run, unless another poller ended it first."""
+        with transaction.atomic():
+            if (locked := _lock_running(run)) is not None:
+                pipeline_run_finish(locked, status, error)
+        run.refresh_from_db()
+
+    def _call(self, run: PipelineRun, doing: str, func, *args, **kwargs) -> None:
+        """Call ``func`` (which calls AWS): a transient AWS error leaves the run
+        for the next poll, any other fails it with AWS's message."""
+        try:
+            func(*args, **kwargs)
+        except (ClientError, BotoCoreError) as error:
+            if is_transient(error):
+                logger.warning("run %s: Glue unavailable while %s: %s", run.pk, doing, error)
+                return
+            logger.warning("run %s: Glue refused %s: %s", run.pk, doing, error)
+            self._end(run, PipelineRun.Status.FAILED, aws_error_message(error, doing))
+
+
+def run_properties(run: PipelineRun) -> dict[str, str]:
+    """The workflow run properties the app sets (see ``lake.glue_jobs``)."""
+    published = selectors.published_snapshots()
+    return {
+        "run_id": str(run.pk),
+        "full": "true" if run.full or not published else "false",
+        "watermarks_from": json.dumps(run.watermarks_from, sort_keys=True),
+        "published_snapshots": json.dumps(published, sort_keys=True),
+    }
+
+
+def is_transient(error: Exception) -> bool:
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in TRANSIENT_ERROR_CODES or status >= 500
+    return isinstance(error, AwsConnectionError | HTTPClientError)
+
+
+def aws_error_message(error: Exception, doing: str) -> str:
+    """ "Glue: AccessDeniedException: User ... is not authorized ... (starting workflow)"."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code, message = details.get("Code", "Error"), details.get("Message", str(error))
+    else:
+        code, message = type(error).__name__, str(error)
+    return ERROR_AWS.format(code=code, message=message, doing=doing)
+
+
+def _lock_running(run: PipelineRun) -> PipelineRun | None:
+    """The run, row locked, if it is still running (call inside a transaction)."""
+    locked = PipelineRun.objects.select_for_update().get(pk=run.pk)
+    return locked if locked.status == PipelineRun.Status.RUNNING else None
+
+
+# --- Graph nodes to steps ---------------------------------------------------------------
+
+
+def _record_steps(run: PipelineRun, nodes: list[dict], properties: dict) -> list[PipelineStep]:
+    """One step per job and crawler node (triggers are not steps), in workflow
+    order; under the extract job, its rows per table as the local engine's steps."""
+    job_steps = {job_name(job): job for job in GLUE_JOBS}
+    states = []
+    for node in nodes:
+        if node.get("Type") == "JOB":
+            step = job_steps.get(node["Name"], node["Name"])
+            states.append(_job_state(step, node, properties))
+        elif node.get("Type") == "CRAWLER":
+            step = CRAWL_STEP if node["Name"] == crawler_name() else node["Name"]
+            states.append(_crawl_state(step, node))
+    states.sort(key=lambda state: _order(state["name"]))
+
+    saved, position = [], 0
+    for state in states:
+        name = state.pop("name")
+        step, _ = PipelineStep.objects.update_or_create(
+            run=run, name=name, defaults={**state, "position": position}
+        )
+        saved.append(step)
+        position += 1
+        if name == "extract" and step.status == Status.SUCCEEDED:
+            for step_name, rows in _extract_breakdown(properties):
+                PipelineStep.objects.update_or_create(
+                    run=run,
+                    name=step_name,
+                    defaults={
+                        "position": position,
+                        "status": Status.SUCCEEDED,
+                        "started_at": step.started_at,
+                        "finished_at": step.finished_at,
+                        "rows": rows,
+                    },
+                )
+                position += 1
+    return saved
+
+
+def _extract_breakdown(properties: dict) -> list[tuple[str, int]]:
+    """The extract job's rows per table, as the local engine's steps name them:
+    "extract <table>" (rows read), then "stage <table>" (rows merged into staging)."""
+    breakdown = []
+    for prefix, name in EXTRACT_BREAKDOWN:
+        by_table = _rows_property(properties, name, "extract") or {}
+        breakdown += [(f"{prefix} {table}", rows) for table, rows in sorted(by_table.items())]
+    return breakdown
+
+
+def _order(step: str) -> tuple[int, str]:
+    return (STEP_ORDER.index(step) if step in STEP_ORDER else len(STEP_ORDER), step)
+
+
+def _job_state(step: str, node: dict, properties: dict) -> dict:
+    job_runs = node.get("JobDetails", {}).get("JobRuns", [])
+    if not job_runs:
+        return _pending(step)
+    job_run = max(job_runs, key=lambda r: (r.get("Attempt", 0), _timestamp(r.get("StartedOn"))))
+    state = job_run.get("JobRunState", "")
+    status = JOB_RUN_STATES.get(state, Status.RUNNING)
+    rows, log = 0, [f"Glue job {node['Name']}, run {job_run.get('Id', '?')} ({state})"]
+    if job_run.get("Attempt"):
+        log.append(f"attempt {job_run['Attempt'] + 1}")
+    if job_run.get("ExecutionTime"):
+        log.append(f"{job_run['ExecutionTime']} s of execution")
+    if by_table := _rows_property(properties, ROWS_PROPERTIES.get(step, ""), step):
+        rows = sum(by_table.values())
+        log.append(", ".join(f"{name}: {count}" for name, count in sorted(by_table.items())))
+    return {
+        "name": step,
+        "status": status,
+        "started_at": _local(job_run.get("StartedOn")),
+        "finished_at": _local(job_run.get("CompletedOn")),
+        "rows": rows,
+        "log": "; ".join(log),
+        "error": _step_error(step, state, job_run.get("ErrorMessage"), status),
+    }
+
+
+def _crawl_state(step: str, node: dict) -> dict:
+    crawls = node.get("CrawlerDetails", {}).get("Crawls", [])
+    if not crawls:
+        return _pending(step)
+    crawl = max(crawls, key=lambda c: _timestamp(c.get("StartedOn")))
+    state = crawl.get("State", "")
+    status = CRAWL_STATES.get(state, Status.RUNNING)
+    log = [f"Glue crawler {node['Name']} ({state})"]
+    if crawl.get("LogGroup"):
+        log.append(f"logs: {crawl['LogGroup']} {crawl.get('LogStream', '')}".strip())
+    return {
+        "name": step,
+        "status": status,
+        "started_at": _local(crawl.get("StartedOn")),
+        "finished_at": _local(crawl.get("CompletedOn")),
+        "rows": 0,
+        "log": "; ".join(log),
+        "error": _step_error(step, state, crawl.get("ErrorMessage"), status),
+    }
+
+
+def _pending(step: str) -> dict:
+    return {
+        "name": step,
+        "status": Status.PENDING,
+        "started_at": None,
+        "finished_at": None,
+        "rows": 0,
+        "log": "",
+        "error": "",
+    }
+
+
+def _step_error(step: str, state: str, message: str | None, status: str) -> str:
+    if status != Status.FAILED:
+        return ""
+    return ERROR_STEP.format(step=step, state=state, message=message or "no error message")
+
+
+def _timestamp(value: datetime | None) -> float:
+    return value.timestamp() if value else 0.0
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """An AWS time as the site stores times (naive, in TIME_ZONE)."""
+    if value is None or timezone.is_naive(value):
+        return value
+    return timezone.make_naive(value)
+
+
+# --- Run properties ----------------------------------------------------------------------
+
+
+def _json_property(properties: dict, name: str, job: str) -> dict | None:
+    if name not in properties:
+        return None
+    try:
+        value = json.loads(properties[name])
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise GlueContractError(
+            ERROR_PROPERTY.format(name=name, problem="is not a JSON object", job=job)
+        )
+    return value
+
+
+def _rows_property(properties: dict, name: str, job: str) -> dict[str, int] | None:
+    """Rows per table from a run property; counts are shown, not relied on: a
+    malformed value is logged and left out."""
+    if not name:
+        return None
+    try:
+        value = _json_property(properties, name, job)
+        return {str(table): int(rows) for table, rows in (value or {}).items()} or None
+    except (GlueContractError, TypeError, ValueError) as error:
+        logger.warning("ignoring the run property %s: %s", name, error)
+        return None
+
+
+def _watermarks(properties: dict) -> dict[str, datetime]:
+    """The extract job's ``watermarks_to``, as the site stores times."""
+    value = _json_property(properties, "watermarks_to", "extract")
+    if value is None:
+        raise GlueContractError(
+            ERROR_PROPERTY.format(name="watermarks_to", problem="is missing", job="extract")
+        )
+    try:
+        return {table: _local(datetime.fromisoformat(iso)) for table, iso in value.items()}
+    except (TypeError, ValueError) as error:
+        problem = f"has a value that is not an ISO timestamp ({error})"
+        raise GlueContractError(
+            ERROR_PROPERTY.format(name="watermarks_to", problem=problem, job="extract")
+        ) from None
+
+
+ENGINE = GlueEngine

@@ -1,0 +1,708 @@
+"""The Glue engine: start, poll and cancel a Glue workflow run for a pipeline run.
+
+Starting and stopping run against moto's server. moto's workflow runs stay
+RUNNING forever and have no graph, so the poll of a run to its end replays
+real-shaped ``get_workflow_run`` responses with botocore's Stubber, on the
+very client the engine uses (``aws_client("glue")``).
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+import boto3
+import pyarrow as pa
+import pytest
+from botocore.stub import Stubber
+from django.utils import timezone
+from pyiceberg.expressions import AlwaysTrue
+
+from lake import selectors, services, tasks
+from lake.aws.clients import aws_client
+from lake.aws.names import crawler_name, job_name, workflow_name
+from lake.catalog import catalog_cache_clear, ensure_table, replace_rows
+from lake.engines import get_engine
+from lake.engines.glue import CANCELLED, ERROR_STOPPED, GlueEngine
+from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
+from lake.pipeline.runner import ERROR_NOT_POLLED, pipeline_run_create, pipeline_runs_reap
+
+pytestmark = pytest.mark.django_db
+
+Status = PipelineStep.Status
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+BUCKET = "sakila-lake-engine-test"
+
+
+# --- Setup ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def glue(aws, settings):
+    """LAKE_ENGINE=glue, with the workflow, its jobs and its crawler on moto."""
+    settings.LAKE_ENGINE = "glue"
+    client = boto3.client("glue", region_name="us-east-1")
+    for job in ("extract", "marts"):
+        client.create_job(
+            Name=job_name(job),
+            Role="arn:aws:iam::123456789012:role/sakila-glue",
+            Command={"Name": "glueetl", "ScriptLocation": f"s3://assets/{job}_job.py"},
+            GlueVersion="5.0",
+        )
+    client.create_crawler(
+        Name=crawler_name(),
+        Role="arn:aws:iam::123456789012:role/sakila-glue",
+        DatabaseName="sakila_raw",
+        Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/lake/raw/"}]},
+    )
+    client.create_workflow(Name=workflow_name(), MaxConcurrentRuns=1)
+    return client
+
+
+@pytest.fixture
+def glue_catalog(aws, settings):
+    """LAKE_CATALOG=glue, the warehouse in a bucket on moto."""
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    settings.LAKE_CATALOG = "glue"
+    settings.LAKE_WAREHOUSE = f"s3://{BUCKET}/lake"
+    catalog_cache_clear()  # moto was reset: forget the databases a cached catalog made
+    yield
+    catalog_cache_clear()
+
+
+@pytest.fixture
+def stub(aws):
+    """A Stubber on the engine's own Glue client; every queued response must be used."""
+    with Stubber(aws_client("glue")) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def running(glue) -> PipelineRun:
+    """A run started on moto: running, with a Glue run id."""
+    run = pipeline_run_create()
+    GlueEngine().start(run)
+    assert run.status == PipelineRun.Status.RUNNING and run.glue_run_id, run.error
+    return run
+
+
+def publish_previous_run() -> PipelineRun:
+    """A run that succeeded earlier: its snapshots and watermarks are the next run's base."""
+    previous = PipelineRun.objects.create(
+        status=PipelineRun.Status.SUCCEEDED,
+        engine="glue",
+        snapshots={"staging.rental": 11, "marts.fact_sales": 22},
+        finished_at=timezone.now(),
+    )
+    Watermark.objects.create(table="rental", value=datetime(2005, 8, 23, 22, 50), run=previous)
+    Watermark.objects.create(table="payment", value=datetime(2005, 8, 23, 22, 42), run=previous)
+    return previous
+
+
+# --- Real-shaped get_workflow_run responses ---------------------------------------------------
+
+
+def job_node(job: str, state: str | None = None, *, error: str = "", minutes: int = 0) -> dict:
+    node = {"Type": "JOB", "Name": job_name(job), "UniqueId": f"wnode_{job}", "JobDetails": {}}
+    if state is not None:
+        started = T0 + timedelta(minutes=minutes)
+        job_run = {
+            "Id": f"jr_{job}0001",
+            "Attempt": 0,
+            "TriggerName": f"{workflow_name()}-before-{job}",
+            "JobName": job_name(job),
+            "JobMode": "SCRIPT",
+            "StartedOn": started,
+            "LastModifiedOn": started + timedelta(minutes=4),
+            "JobRunState": state,
+            "Arguments": {"--enable-metrics": "true"},
+            "PredecessorRuns": [],
+            "AllocatedCapacity": 2,
+            "ExecutionTime": 0 if state == "RUNNING" else 240,
+            "Timeout": 120,
+            "MaxCapacity": 2.0,
+            "WorkerType": "G.1X",
+            "NumberOfWorkers": 2,
+            "LogGroupName": "/aws-glue/jobs",
+            "GlueVersion": "5.0",
+        }
+        if state != "RUNNING":
+            job_run["CompletedOn"] = started + timedelta(minutes=4)
+        if error:
+            job_run["ErrorMessage"] = error
+        node["JobDetails"]["JobRuns"] = [job_run]
+    return node
+
+
+def crawler_node(state: str | None = None, *, error: str = "") -> dict:
+    node = {"Type": "CRAWLER", "Name": crawler_name(), "UniqueId": "wnode_crawl"}
+    node["CrawlerDetails"] = {"Crawls": []}
+    if state is not None:
+        crawl = {
+            "State": state,
+            "StartedOn": T0 + timedelta(minutes=10),
+            "LogGroup": "/aws-glue/crawlers",
+            "LogStream": crawler_name(),
+        }
+        if state != "RUNNING":
+            crawl["CompletedOn"] = T0 + timedelta(minutes=12)
+        if error:
+            crawl["ErrorMessage"] = error
+        node["CrawlerDetails"]["Crawls"] = [crawl]
+    return node
+
+
+def trigger_node(name: str, kind: str, then: str) -> dict:
+    trigger = {
+        "Name": f"{workflow_name()}-{name}",
+        "WorkflowName": workflow_name(),
+        "Type": kind,
+        "State": "ACTIVATED" if kind == "CONDITIONAL" else "CREATED",
+        "Actions": [{"CrawlerName": then} if then == crawler_name() else {"JobName": then}],
+    }
+    return {
+        "Type": "TRIGGER",
+        "Name": trigger["Name"],
+        "UniqueId": f"wnode_{name}",
+        "TriggerDetails": {"Trigger": trigger},
+    }
+
+
+def workflow_run(
+    run: PipelineRun,
+    status: str,
+    *,
+    extract: str | None = None,
+    marts: str | None = None,
+    crawl: str | None = None,
+    job_error: str = "",
+    crawl_error: str = "",
+    statistics: dict | None = None,
+    properties: dict | None = None,
+) -> dict:
+    """A get_workflow_run response for the workflow ``lake deploy`` makes:
+    start -> extract -> marts -> crawler, with its triggers in between."""
+    nodes = [
+        trigger_node("start", "ON_DEMAND", job_name("extract")),
+        job_node("extract", extract, error=job_error if extract == "FAILED" else ""),
+        trigger_node("after-extract", "CONDITIONAL", job_name("marts")),
+        job_node("marts", marts, error=job_error if marts == "FAILED" else "", minutes=5),
+        trigger_node("after-marts", "CONDITIONAL", crawler_name()),
+        crawler_node(crawl, error=crawl_error),
+    ]
+    ids = [node["UniqueId"] for node in nodes]
+    counts = {"TotalActions": 3, "TimeoutActions": 0, "FailedActions": 0, "StoppedActions": 0,
+              "SucceededActions": 0, "RunningActions": 0, "ErroredActions": 0,
+              "WaitingActions": 0}  # fmt: skip
+    states = [extract, marts, crawl]
+    counts["SucceededActions"] = states.count("SUCCEEDED")
+    counts["RunningActions"] = states.count("RUNNING")
+    counts["FailedActions"] = states.count("FAILED")
+    counts.update(statistics or {})
+    response = {
+        "Name": workflow_name(),
+        "WorkflowRunId": run.glue_run_id,
+        "WorkflowRunProperties": {
+            "run_id": str(run.pk),
+            "full": "true" if run.full else "false",
+            **(properties or {}),
+        },
+        "StartedOn": T0,
+        "Status": status,
+        "Statistics": counts,
+        "Graph": {
+            "Nodes": nodes,
+            "Edges": [{"SourceId": a, "DestinationId": b} for a, b in pairwise(ids)],
+        },
+    }
+    if status != "RUNNING":
+        response["CompletedOn"] = T0 + timedelta(minutes=15)
+    return {"Run": response}
+
+
+def expect_poll(stub: Stubber, run: PipelineRun, response: dict) -> None:
+    params = {"Name": workflow_name(), "RunId": run.glue_run_id, "IncludeGraph": True}
+    stub.add_response("get_workflow_run", response, params)
+
+
+WATERMARKS_TO = {"rental": "2006-02-14 15:16:03", "payment": "2006-02-14 15:16:03+00:00"}
+JOB_PROPERTIES = {
+    "watermarks_to": json.dumps(WATERMARKS_TO),
+    "extract_rows": json.dumps({"rental": 120, "payment": 130}),
+    "changed_rows": json.dumps({"rental": 20, "payment": 30}),
+    "mart_rows": json.dumps({"fact_sales": 120, "dim_film": 7}),
+}
+
+
+def steps(run: PipelineRun) -> list[tuple[str, str, int]]:
+    return list(run.steps.order_by("position").values_list("name", "status", "rows"))
+
+
+# --- Start, against moto ------------------------------------------------------------------
+
+
+def test_start_sends_the_run_properties_and_keeps_the_glue_run_id(glue):
+    publish_previous_run()
+    run = pipeline_run_create()
+
+    GlueEngine().start(run)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.RUNNING and run.engine == "glue"
+    assert run.glue_run_id.startswith("wr_") and run.pid is None
+    properties = glue.get_workflow_run_properties(Name=workflow_name(), RunId=run.glue_run_id)
+    assert properties["RunProperties"] == {
+        "run_id": str(run.pk),
+        "full": "false",
+        "watermarks_from": json.dumps(
+            {"payment": "2005-08-23 22:42:00", "rental": "2005-08-23 22:50:00"}
+        ),
+        "published_snapshots": json.dumps({"marts.fact_sales": 22, "staging.rental": 11}),
+    }
+    started = run.events.get(action=PipelineRunEvent.Action.STARTED)
+    assert started.message == f"Glue workflow sakila-lake, run {run.glue_run_id}."
+
+
+def test_the_first_run_asks_for_a_full_build(glue):
+    run = pipeline_run_create()
+    GlueEngine().start(run)
+    properties = glue.get_workflow_run_properties(Name=workflow_name(), RunId=run.glue_run_id)
+    assert properties["RunProperties"]["full"] == "true"
+    assert properties["RunProperties"]["watermarks_from"] == "{}"
+
+
+def test_a_missing_workflow_fails_the_run_with_the_aws_message(aws, settings):
+    settings.LAKE_ENGINE = "glue"
+    run = pipeline_run_create()
+
+    GlueEngine().start(run)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        "Glue: EntityNotFoundException: Entity not found (starting workflow sakila-lake)"
+    )
+    assert run.glue_run_id == "" and run.finished_at is not None
+    assert run.events.filter(action=PipelineRunEvent.Action.FAILED, message=run.error).exists()
+
+
+def test_a_run_delivered_twice_or_cancelled_while_queued_starts_one_workflow_run(glue):
+    run = pipeline_run_create()
+    GlueEngine().start(run)
+    GlueEngine().start(PipelineRun.objects.get(pk=run.pk))
+    runs = glue.get_workflow_runs(Name=workflow_name())["Runs"]
+    assert [r["WorkflowRunId"] for r in runs] == [PipelineRun.objects.get(pk=run.pk).glue_run_id]
+
+    PipelineRun.objects.filter(pk=run.pk).update(status=PipelineRun.Status.FAILED)
+    cancelled = services.pipeline_run_cancel(run=pipeline_run_create())
+    GlueEngine().start(cancelled)
+    cancelled.refresh_from_db()
+    assert cancelled.status == PipelineRun.Status.CANCELLED and not cancelled.glue_run_id
+    assert len(glue.get_workflow_runs(Name=workflow_name())["Runs"]) == 1
+
+
+def test_a_run_on_moto_stays_running_and_each_poll_is_a_heartbeat(running):
+    # moto's workflow runs never end and have no graph: the run waits, alive.
+    PipelineRun.objects.filter(pk=running.pk).update(heartbeat_at=T0.replace(tzinfo=None))
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.RUNNING and not run.steps.exists()
+    assert run.heartbeat_at > datetime(2026, 3, 2, 10, 0)
+
+
+def test_a_throttled_start_is_retried_by_the_next_poll_without_a_second_workflow_run(glue, stub):
+    run = pipeline_run_create()
+    stub.add_client_error(
+        "start_workflow_run", "ThrottlingException", "Rate exceeded", http_status_code=400
+    )
+
+    GlueEngine().start(run)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.RUNNING and run.glue_run_id == "", run.error
+    # The throttled request had reached Glue after all: the poll finds its run.
+    stub.deactivate()
+    reached = glue.start_workflow_run(Name=workflow_name(), RunProperties={"run_id": str(run.pk)})
+    GlueEngine().refresh(run)
+    assert run.glue_run_id == reached["RunId"]
+    assert len(glue.get_workflow_runs(Name=workflow_name())["Runs"]) == 1
+    assert run.events.filter(action=PipelineRunEvent.Action.STARTED).count() == 1
+
+
+# --- Polling to the end, with real-shaped responses ----------------------------------------
+
+
+def test_a_running_workflow_updates_the_steps_and_the_run_stays_active(running, stub):
+    PipelineRun.objects.filter(pk=running.pk).update(heartbeat_at=T0.replace(tzinfo=None))
+    expect_poll(stub, running, workflow_run(running, "RUNNING", extract="RUNNING"))
+
+    run = GlueEngine().refresh(running)
+
+    assert run.is_active and run.heartbeat_at > datetime(2026, 3, 2, 10, 0)
+    assert steps(run) == [
+        ("extract", Status.RUNNING, 0),
+        ("marts", Status.PENDING, 0),
+        ("crawl", Status.PENDING, 0),
+    ]  # the triggers are not steps
+    extract = run.steps.get(name="extract")
+    assert extract.started_at == datetime(2026, 3, 2, 10, 0) and extract.finished_at is None
+    assert "jr_extract0001" in extract.log
+
+
+def test_aws_times_are_stored_in_the_sites_time_zone(running, stub, settings):
+    settings.TIME_ZONE = "America/New_York"
+    expect_poll(stub, running, workflow_run(running, "RUNNING", extract="SUCCEEDED"))
+
+    run = GlueEngine().refresh(running)
+
+    extract = run.steps.get(name="extract")
+    assert (extract.started_at, extract.finished_at) == (
+        datetime(2026, 3, 2, 5, 0),  # 10:00 UTC
+        datetime(2026, 3, 2, 5, 4),
+    )
+
+
+def test_a_completed_workflow_publishes_the_run(running, stub, glue_catalog):
+    # What the marts job wrote: a table in the Glue catalog, not yet published.
+    schema = pa.schema([pa.field("rental_id", pa.int64()), pa.field("amount", pa.decimal128(7, 2))])
+    table = ensure_table("marts.fact_sales", schema)
+    rows = pa.Table.from_pylist([{"rental_id": 1, "amount": Decimal("2.99")}], schema=schema)
+    replace_rows(table, rows, AlwaysTrue())
+    snapshot_id = table.refresh().current_snapshot().snapshot_id
+    engine = GlueEngine()
+    expect_poll(
+        stub,
+        running,
+        workflow_run(running, "RUNNING", extract="SUCCEEDED", marts="RUNNING",
+                     properties=JOB_PROPERTIES),
+    )  # fmt: skip
+    done = workflow_run(
+        running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
+        properties=JOB_PROPERTIES,
+    )  # fmt: skip
+    expect_poll(stub, running, done)
+    stub.add_response(
+        "get_workflow_run_properties",
+        {"RunProperties": done["Run"]["WorkflowRunProperties"]},
+        {"Name": workflow_name(), "RunId": running.glue_run_id},
+    )
+
+    assert engine.refresh(running).is_active
+    assert selectors.published_run() is None  # nothing visible before the workflow completes
+    run = engine.refresh(running)
+
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert run.snapshots == {"marts.fact_sales": snapshot_id}
+    assert selectors.published_run() == run
+    assert dict(Watermark.objects.values_list("table", "value")) == {
+        "rental": datetime(2006, 2, 14, 15, 16, 3),
+        "payment": datetime(2006, 2, 14, 15, 16, 3),
+    }
+    assert Watermark.objects.filter(run=run).count() == 2
+    assert run.watermarks_to == {
+        "rental": "2006-02-14 15:16:03",
+        "payment": "2006-02-14 15:16:03",
+    }
+    assert steps(run) == [
+        ("extract", Status.SUCCEEDED, 250),
+        ("extract payment", Status.SUCCEEDED, 130),
+        ("extract rental", Status.SUCCEEDED, 120),
+        ("stage payment", Status.SUCCEEDED, 30),
+        ("stage rental", Status.SUCCEEDED, 20),
+        ("marts", Status.SUCCEEDED, 127),
+        ("crawl", Status.SUCCEEDED, 0),
+    ]
+    listed = selectors.pipeline_run_list().get(pk=run.pk)  # what the runs page shows
+    assert (listed.rows_read, listed.rows_written) == (250, 20 + 30 + 127)
+    marts = run.steps.get(name="marts")
+    assert (marts.started_at, marts.finished_at) == (
+        datetime(2026, 3, 2, 10, 5),
+        datetime(2026, 3, 2, 10, 9),
+    )
+    assert "dim_film: 7, fact_sales: 120" in marts.log
+    assert run.events.filter(action=PipelineRunEvent.Action.SUCCEEDED).count() == 1
+    # A late poll changes nothing.
+    assert engine.refresh(run).status == PipelineRun.Status.SUCCEEDED
+
+
+def test_a_failed_job_fails_the_run_with_its_error_and_publishes_nothing(running, stub):
+    previous = publish_previous_run()
+    previous_watermarks = dict(Watermark.objects.values_list("table", "value"))
+    error = "An error occurred while calling o112.load. Communications link failure"
+    expect_poll(
+        stub,
+        running,
+        workflow_run(running, "COMPLETED", extract="FAILED", job_error=error),
+    )
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == f"extract failed on Glue (FAILED): {error}"
+    assert steps(run) == [
+        ("extract", Status.FAILED, 0),
+        ("marts", Status.SKIPPED, 0),
+        ("crawl", Status.SKIPPED, 0),
+    ]
+    assert run.steps.get(name="extract").error == run.error
+    assert run.snapshots == {} and selectors.published_run() == previous
+    assert dict(Watermark.objects.values_list("table", "value")) == previous_watermarks
+    assert run.events.filter(action=PipelineRunEvent.Action.FAILED, message=run.error).exists()
+
+
+def test_a_failed_crawler_fails_the_run(running, stub):
+    expect_poll(
+        stub,
+        running,
+        workflow_run(
+            running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="FAILED",
+            crawl_error="Insufficient Lake Formation permission(s) on sakila_raw",
+            properties=JOB_PROPERTIES,
+        ),
+    )  # fmt: skip
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        "crawl failed on Glue (FAILED): Insufficient Lake Formation permission(s) on sakila_raw"
+    )
+    assert run.steps.get(name="marts").status == Status.SUCCEEDED
+    assert selectors.published_run() is None and not Watermark.objects.exists()
+
+
+def test_a_completed_workflow_with_unsuccessful_actions_in_its_statistics_fails_the_run(
+    running, stub
+):
+    # The graph may not show what went wrong (a job run list already pruned):
+    # the statistics still count it.
+    expect_poll(
+        stub,
+        running,
+        workflow_run(
+            running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
+            statistics={"SucceededActions": 2, "TimeoutActions": 1}, properties=JOB_PROPERTIES,
+        ),
+    )  # fmt: skip
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error.startswith("The Glue workflow run completed, but 1 of its actions did not")
+    assert selectors.published_run() is None
+
+
+def test_a_completed_workflow_whose_crawler_never_ran_fails_the_run(running, stub):
+    expect_poll(
+        stub,
+        running,
+        workflow_run(running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED",
+                     properties=JOB_PROPERTIES),
+    )  # fmt: skip
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == "The Glue workflow run completed, but crawl did not run."
+
+
+def test_cancel_stops_the_workflow_run_and_a_stopped_run_is_cancelled(running, stub, manager):
+    stub.add_response(
+        "stop_workflow_run", {}, {"Name": workflow_name(), "RunId": running.glue_run_id}
+    )
+
+    services.pipeline_run_cancel(run=running, user=manager)
+
+    stub.assert_no_pending_responses()  # stop_workflow_run was sent
+    running.refresh_from_db()
+    assert running.status == PipelineRun.Status.RUNNING and running.cancel_requested_at
+    expect_poll(stub, running, workflow_run(running, "STOPPING", extract="STOPPING"))
+    expect_poll(stub, running, workflow_run(running, "STOPPED", extract="STOPPED"))
+    engine = GlueEngine()
+
+    assert engine.refresh(running).status == PipelineRun.Status.RUNNING
+    run = engine.refresh(running)
+
+    assert run.status == PipelineRun.Status.CANCELLED and run.error == CANCELLED
+    assert run.steps.get(name="extract").status == Status.SKIPPED
+    actions = set(run.events.values_list("action", flat=True))
+    assert {PipelineRunEvent.Action.CANCEL_REQUESTED, PipelineRunEvent.Action.CANCELLED} <= actions
+
+
+def test_cancel_on_moto_sends_stop_and_the_next_poll_asks_again(running, manager):
+    # moto accepts stop_workflow_run but its run stays RUNNING: the poll asks again.
+    services.pipeline_run_cancel(run=running, user=manager)
+    run = GlueEngine().refresh(running)
+    assert run.status == PipelineRun.Status.RUNNING and run.cancel_requested_at is not None
+
+
+def test_a_workflow_run_stopped_outside_the_app_fails_the_run(running, stub):
+    expect_poll(stub, running, workflow_run(running, "STOPPED", extract="STOPPED"))
+    run = GlueEngine().refresh(running)
+    assert run.status == PipelineRun.Status.FAILED and run.error == ERROR_STOPPED
+
+
+def test_a_workflow_run_in_error_fails_the_run_with_its_message(running, stub):
+    response = workflow_run(running, "ERROR", extract="SUCCEEDED")
+    response["Run"]["ErrorMessage"] = "Concurrent runs exceeded for workflow sakila-lake"
+    expect_poll(stub, running, response)
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        "The Glue workflow run ended ERROR: Concurrent runs exceeded for workflow sakila-lake"
+    )
+
+
+def test_throttling_leaves_the_run_as_it_is_and_the_next_poll_goes_on(running, stub):
+    beat = datetime(2026, 3, 2, 10, 0)
+    PipelineRun.objects.filter(pk=running.pk).update(heartbeat_at=beat)
+    stub.add_client_error(
+        "get_workflow_run", "ThrottlingException", "Rate exceeded", http_status_code=400
+    )
+    expect_poll(stub, running, workflow_run(running, "RUNNING", extract="RUNNING"))
+    engine = GlueEngine()
+
+    throttled = engine.refresh(running)
+
+    assert throttled.status == PipelineRun.Status.RUNNING and throttled.error == ""
+    assert throttled.heartbeat_at == beat and not throttled.steps.exists()
+    polled = engine.refresh(throttled)
+    assert polled.status == PipelineRun.Status.RUNNING and polled.heartbeat_at > beat
+    assert polled.steps.get(name="extract").status == Status.RUNNING
+
+
+def test_access_denied_fails_the_run_with_the_aws_message(running, stub):
+    message = (
+        "User: arn:aws:sts::123456789012:assumed-role/sakila-app/i-0abc is not authorized "
+        "to perform: glue:GetWorkflowRun"
+    )
+    stub.add_client_error(
+        "get_workflow_run", "AccessDeniedException", message, http_status_code=400
+    )
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        f"Glue: AccessDeniedException: {message} "
+        f"(reading run {running.glue_run_id} of workflow sakila-lake)"
+    )
+
+
+def test_a_completed_workflow_without_watermarks_fails_the_run(running, stub):
+    properties = {"extract_rows": JOB_PROPERTIES["extract_rows"]}
+    done = workflow_run(
+        running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
+        properties=properties,
+    )  # fmt: skip
+    expect_poll(stub, running, done)
+    stub.add_response(
+        "get_workflow_run_properties", {"RunProperties": done["Run"]["WorkflowRunProperties"]}
+    )
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        "The workflow run property watermarks_to is missing (set by the extract job)."
+    )
+
+
+def test_a_catalog_that_cannot_be_read_fails_the_publish_and_leaves_the_watermarks(
+    running, stub, glue_catalog
+):
+    previous = publish_previous_run()
+    ensure_table("staging.rental", pa.schema([pa.field("rental_id", pa.int64())]))
+    boto3.client("glue", region_name="us-east-1").create_table(
+        DatabaseName="sakila_marts",
+        TableInput={
+            "Name": "fact_sales",
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": {
+                "table_type": "ICEBERG",
+                "metadata_location": f"s3://{BUCKET}/lake/gone/00001.metadata.json",
+            },
+        },
+    )  # a table whose metadata file was deleted
+    done = workflow_run(
+        running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
+        properties=JOB_PROPERTIES,
+    )  # fmt: skip
+    expect_poll(stub, running, done)
+    stub.add_response(
+        "get_workflow_run_properties", {"RunProperties": done["Run"]["WorkflowRunProperties"]}
+    )
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error.startswith("Publishing failed: FileNotFoundError:"), run.error
+    assert "gone/00001.metadata.json" in run.error
+    assert run.snapshots == {} and run.watermarks_to == {}
+    assert selectors.published_run() == previous
+    assert set(Watermark.objects.values_list("run", flat=True)) == {previous.pk}
+
+
+# --- Orchestration ----------------------------------------------------------------------------
+
+
+def test_a_glue_run_goes_queued_running_succeeded_through_the_tasks(glue, lake, stub, monkeypatch):
+    # Something published locally, so the run publishes non-empty snapshots.
+    schema = pa.schema([pa.field("rental_id", pa.int64())])
+    table = ensure_table("marts.fact_sales", schema)
+    replace_rows(table, pa.Table.from_pylist([{"rental_id": 1}], schema=schema), AlwaysTrue())
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.pipeline_run_poll_task,
+        "apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    run = pipeline_run_create()
+    assert run.status == PipelineRun.Status.QUEUED and get_engine(run.engine).name == "glue"
+    stub.add_response("start_workflow_run", {"RunId": "wr_0123"})
+
+    tasks.pipeline_run_task(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.RUNNING and run.glue_run_id == "wr_0123"
+    assert scheduled == [((run.pk, 0), tasks.POLL_FIRST_SECONDS)]
+    expect_poll(stub, run, workflow_run(run, "RUNNING", extract="RUNNING"))
+    done = workflow_run(
+        run, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
+        properties=JOB_PROPERTIES,
+    )  # fmt: skip
+    expect_poll(stub, run, done)
+    stub.add_response(
+        "get_workflow_run_properties", {"RunProperties": done["Run"]["WorkflowRunProperties"]}
+    )
+
+    tasks.pipeline_run_poll_task(run.pk, 0)
+    assert scheduled[-1] == ((run.pk, 1), tasks.POLL_FIRST_SECONDS)
+    tasks.pipeline_run_poll_task(run.pk, 1)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert len(scheduled) == 2  # no poll after the end
+    assert selectors.published_run() == run and "marts.fact_sales" in run.snapshots
+    assert list(run.events.order_by("at", "pk").values_list("action", flat=True)) == [
+        PipelineRunEvent.Action.TRIGGERED,
+        PipelineRunEvent.Action.STARTED,
+        PipelineRunEvent.Action.SUCCEEDED,
+    ]
+
+
+def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(running, settings):
+    settings.LAKE_RUN_STALE_SECONDS = 600
+    assert pipeline_runs_reap() == 0  # no local process to look for: the heartbeat decides
+
+    stale = timezone.now() - timedelta(seconds=601)
+    PipelineRun.objects.filter(pk=running.pk).update(heartbeat_at=stale)
+    assert pipeline_runs_reap() == 1
+
+    running.refresh_from_db()
+    assert running.status == PipelineRun.Status.FAILED
+    assert running.error == ERROR_NOT_POLLED.format(engine="AWS Glue", seconds=600, step="a step")
