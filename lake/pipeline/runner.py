@@ -139,8 +139,21 @@ def pipeline_runs_reap() -> int:
             run.steps.filter(status=PipelineStep.Status.RUNNING).update(
                 status=PipelineStep.Status.FAILED, finished_at=timezone.now(), error="stopped"
             )
+            if run.pid is None:
+                # Nothing of it will be published: stop it there too, so it does not
+                # hold the workflow (one run at a time) or bill for nothing.
+                transaction.on_commit(lambda run=run: _stop_elsewhere(run))
             reaped += 1
     return reaped
+
+
+def _stop_elsewhere(run: PipelineRun) -> None:
+    from lake.engines import get_engine  # the engines import this module
+
+    try:
+        get_engine(run.engine).cancel(run)
+    except Exception:  # the run is already failed here; stopping it is a courtesy
+        logger.warning("could not stop reaped run %s on %s", run.pk, run.engine, exc_info=True)
 
 
 def _process_alive(pid: int) -> bool:

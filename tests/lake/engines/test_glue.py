@@ -695,13 +695,21 @@ def test_a_glue_run_goes_queued_running_succeeded_through_the_tasks(glue, lake, 
     ]
 
 
-def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(running, settings):
+def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(
+    running, settings, django_capture_on_commit_callbacks
+):
     settings.LAKE_RUN_STALE_SECONDS = 600
     assert pipeline_runs_reap() == 0  # no local process to look for: the heartbeat decides
 
     stale = timezone.now() - timedelta(seconds=601)
     PipelineRun.objects.filter(pk=running.pk).update(heartbeat_at=stale)
-    assert pipeline_runs_reap() == 1
+    with Stubber(aws_client("glue")) as stub:  # the workflow run is stopped on AWS too
+        stub.add_response(
+            "stop_workflow_run", {}, {"Name": workflow_name(), "RunId": running.glue_run_id}
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert pipeline_runs_reap() == 1
+        stub.assert_no_pending_responses()
 
     running.refresh_from_db()
     assert running.status == PipelineRun.Status.FAILED
