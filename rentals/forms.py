@@ -45,6 +45,17 @@ class CustomerField(forms.CharField):
         return customer
 
 
+def film_option_label(film: Film) -> str:
+    """A film as the desk lists it (and its title search, desk/_film_options.html):
+    what the clerk tells the customer before renting."""
+    return f"{film.title} ({film.rating}, ${film.rental_rate} for {film.rental_duration} days)"
+
+
+class FreeFilmField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Film) -> str:
+        return film_option_label(obj)
+
+
 class RentForm(forms.Form):
     customer = CustomerField(
         label="Customer",
@@ -52,7 +63,7 @@ class RentForm(forms.Form):
         help_text="Customer id or email; type a name to search.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
-    film = forms.ModelChoiceField(
+    film = FreeFilmField(
         queryset=Film.objects.none(),
         empty_label="Choose a film",
         error_messages={"invalid_choice": FILM_NOT_FREE},

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from html import unescape
@@ -187,12 +188,19 @@ def test_report_pages_on_a_real_lake(client, lake):
     assert lines[2][0].startswith(f"# Data as of run {first.pk}, finished ")
     assert lines[3] == shown.columns
     assert lines[4:] == [[str(row[c]) for c in shown.columns] for row in shown.rows]
+    # The page's export link names the run the page shows (see after the second run).
+    html = client.get(SALES_BY_MONTH, {"start": start, "end": end}).content.decode()
+    export_url = unescape(re.search(r'href="([^"]+)" download>Export CSV', html)[1])
+    assert f"as_of_run={first.pk}" in export_url
     response = client.get(reverse("reports:csv", args=["sales_by_month"]), {"end": "junk"})
     assert response.status_code == 400
 
     # Time travel: new rentals, a second run; as of the first run shows the old total.
     make_desk_changes()
     second = run_pipeline()
+    exported = csv_rows(client.get(export_url))  # a page shown before the run: its rows
+    assert exported[2][0].startswith(f"# Data as of run {first.pk}, finished ")
+    assert exported[3:] == lines[3:]
     now = client.get(SALES_BY_STORE).context["result"]
     assert now.run_id == second.pk
     assert money(sum(row["total_sales"] for row in now.rows)) == oltp_figures()["revenue"]

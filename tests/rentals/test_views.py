@@ -73,6 +73,17 @@ def test_the_desk_offers_films_with_a_free_copy_at_the_clerks_store(desk, store,
     assert f"{store}" in page(response) and "ACADEMY DINOSAUR" in page(response)
 
 
+def test_the_film_list_and_the_title_search_show_rating_rate_and_days_alike(desk, film):
+    """The clerk reads the rental duration in the list before backdating a rental."""
+    label = f"{film.title} ({film.rating}, ${film.rental_rate} for {film.rental_duration} days)"
+
+    desk_page = page(desk.get(reverse("desk:index")))
+    search = page(desk.get(reverse("desk:film-options"), {"q": film.title[:4]}))
+
+    assert f'<option value="{film.pk}">{label}</option>' in desk_page
+    assert f'<option value="{film.pk}">{label}</option>' in search
+
+
 @pytest.mark.parametrize("typed", ["id", "email"])
 def test_renting_confirms_copy_due_date_and_amount(desk, clerk, film, customer, typed):
     value = str(customer.pk) if typed == "id" else "MARY@X.ORG"
