@@ -1,34 +1,169 @@
 """What ``lake deploy`` uploads for the Glue jobs, and the jobs' arguments.
 
-(First cut: the glue_jobs work fills this in; the signatures are the
-contract with ``lake/aws/deploy.py``.)
+Under ``GLUE_ASSETS_URI``: the entry script of each job
+(``scripts/<job>_job.py``) and one job library (``lib/sakila_lake_jobs.zip``,
+given to both jobs with ``--extra-py-files``). The library holds the modules
+the jobs import (none imports Django), the staged tables' manifest built
+from the Django models, and the mart SQL rendered for Spark by sqlglot, so
+Glue needs neither Django nor sqlglot. The bytes depend only on the code
+(fixed zip timestamps and order), so deploying twice uploads the same files.
 """
 
+import io
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from lake.aws.names import GLUE_JOBS, connection_name
+from lake.glue_jobs.sql import CATALOG
+from lake.glue_jobs.tables import MANIFEST, StagedTable, manifest_json, spark_columns
+from lake.glue_jobs.transform import SPARK_SQL_DIR
+from lake.schemas import (
+    FULLY_EXTRACTED,
+    STAGED_MODELS,
+    STAGING_PARTITIONS,
+    primary_key,
+    staging_schema,
+    table_name,
+)
+from lake.transpile import SQL_DIR, render
 
-
-def job_assets() -> dict[str, bytes]:
-    """Files to upload, keyed by their path under ``GLUE_ASSETS_URI``:
-    ``scripts/<job>_job.py`` per job, the job library, the SQL."""
-    from pathlib import Path
-
-    here = Path(__file__).resolve().parents[1] / "glue_jobs"
-    return {f"scripts/{job}_job.py": (here / f"{job}_job.py").read_bytes() for job in GLUE_JOBS}
+LIBRARY_KEY = "lib/sakila_lake_jobs.zip"
+ROOT = Path(__file__).resolve().parents[2]
+# The modules the jobs import, as paths from the project root: the Glue side
+# of the lake and what it shares with the local engine (mart schemas, dim_date).
+LIBRARY_MODULES = (
+    "lake/__init__.py",
+    "lake/marts.py",
+    "lake/pipeline/__init__.py",
+    "lake/pipeline/dates.py",
+    "lake/glue_jobs/__init__.py",
+    "lake/glue_jobs/extract.py",
+    "lake/glue_jobs/iceberg.py",
+    "lake/glue_jobs/sql.py",
+    "lake/glue_jobs/tables.py",
+    "lake/glue_jobs/transform.py",
+    "lake/glue_jobs/workflow.py",
+)
+# What Glue installs for the marts job (pip, at job start): dim_date's holidays,
+# the version the app runs and tests.
+MARTS_PYTHON_MODULES = ("holidays",)
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: the same bytes every build
 
 
 def job_script_key(job: str) -> str:
+    _check_job(job)
     return f"scripts/{job}_job.py"
+
+
+def job_assets() -> dict[str, bytes]:
+    """Files to upload, keyed by their path under ``GLUE_ASSETS_URI``."""
+    assets = {
+        job_script_key(job): (ROOT / "lake" / "glue_jobs" / f"{job}_job.py").read_bytes()
+        for job in GLUE_JOBS
+    }
+    assets[LIBRARY_KEY] = job_library()
+    return assets
 
 
 def job_arguments(job: str) -> dict[str, str]:
     """The job's DefaultArguments (besides what deploy itself sets)."""
+    _check_job(job)
+    warehouse = settings.LAKE_WAREHOUSE.rstrip("/")
+    if not warehouse.startswith("s3://"):
+        raise ImproperlyConfigured(
+            f"The Glue jobs need LAKE_WAREHOUSE to be an s3:// URI, not {warehouse!r}"
+        )
+    if not settings.GLUE_ASSETS_URI.startswith("s3://"):
+        raise ImproperlyConfigured(
+            "The Glue jobs need GLUE_ASSETS_URI (an s3:// URI for their scripts and library), "
+            f"not {settings.GLUE_ASSETS_URI!r}"
+        )
     arguments = {
         "--datalake-formats": "iceberg",
-        "--lake_warehouse": settings.LAKE_WAREHOUSE,
+        # Glue takes one --conf: the others ride in its value.
+        "--conf": " --conf ".join(spark_conf(warehouse)),
+        "--extra-py-files": f"{settings.GLUE_ASSETS_URI.rstrip('/')}/{LIBRARY_KEY}",
+        "--lake_warehouse": warehouse,
         "--glue_database": settings.GLUE_DATABASE,
     }
     if job == "extract":
-        arguments["--connection_name"] = connection_name()
+        arguments |= {
+            "--connection_name": connection_name(),
+            "--time_zone": settings.TIME_ZONE,
+            "--overlap_seconds": str(settings.LAKE_EXTRACT_OVERLAP_SECONDS),
+            "--batch_rows": str(settings.LAKE_EXTRACT_BATCH_ROWS),
+        }
+    if job == "marts":
+        arguments["--additional-python-modules"] = ",".join(
+            f"{module}=={version(module)}" for module in MARTS_PYTHON_MODULES
+        )
     return arguments
+
+
+def spark_conf(warehouse: str) -> list[str]:
+    """The Spark settings of both jobs: the Iceberg catalog on the Glue Data
+    Catalog, naive times kept as they are, and no _SUCCESS files in the raw zone.
+    https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html
+    """
+    catalog = f"spark.sql.catalog.{CATALOG}"
+    return [
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"{catalog}=org.apache.iceberg.spark.SparkCatalog",
+        f"{catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+        f"{catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+        f"{catalog}.warehouse={warehouse}",
+        "spark.sql.session.timeZone=UTC",
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs=false",
+    ]
+
+
+def staged_tables_from_models() -> list[StagedTable]:
+    """The staging tables as lake/schemas.py derives them from the models."""
+    tables = []
+    for model in STAGED_MODELS:
+        name = table_name(model)
+        tables.append(
+            StagedTable(
+                name=name,
+                columns=spark_columns(staging_schema(model)),
+                primary_key=tuple(primary_key(model)),
+                fully_extracted=name in FULLY_EXTRACTED,
+                last_update_nullable=model._meta.get_field("last_update").null,
+                month_partition=STAGING_PARTITIONS.get(name),
+            )
+        )
+    return tables
+
+
+def spark_sql() -> dict[str, str]:
+    """The keys and mart SQL rendered for Spark, keyed "keys/<file>" and "marts/<file>"."""
+    return {
+        f"{folder}/{path.name}": render(path.read_text(), "spark") + "\n"
+        for folder in ("keys", "marts")
+        for path in sorted((SQL_DIR / folder).glob("*.sql"))
+    }
+
+
+def job_library() -> bytes:
+    """The zip for --extra-py-files."""
+    files = {path: (ROOT / path).read_bytes() for path in LIBRARY_MODULES}
+    files[f"lake/glue_jobs/{MANIFEST}"] = manifest_json(staged_tables_from_models()).encode()
+    for name, sql in spark_sql().items():
+        files[f"lake/glue_jobs/{SPARK_SQL_DIR}/{name}"] = sql.encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as library:
+        for path in sorted(files):
+            entry = zipfile.ZipInfo(path, date_time=ZIP_TIMESTAMP)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            library.writestr(entry, files[path], compresslevel=9)
+    return buffer.getvalue()
+
+
+def _check_job(job: str) -> None:
+    if job not in GLUE_JOBS:
+        raise ValueError(f"Unknown Glue job {job!r}: the jobs are {', '.join(GLUE_JOBS)}")

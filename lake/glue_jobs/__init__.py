@@ -14,6 +14,16 @@ Workflow run properties, the contract with ``lake/engines/glue.py``:
   ``published_snapshots`` (JSON {"staging.rental": snapshot id, ...}: what
   the last successful run published, the base that changes are found from);
 - set by the extract job: ``watermarks_to`` (JSON {table: ISO timestamp}),
-  ``extract_rows`` (JSON {table: rows read});
-- set by the marts job: ``mart_rows`` (JSON {mart: rows written}).
+  ``extract_rows`` (JSON {table: rows read}), ``changed_rows`` (JSON
+  {table: rows new or changed against the published snapshot, merged into
+  staging}: the "stage <table>" step rows);
+- set by the marts job: ``mart_rows`` (JSON {mart: rows written}, dim_date
+  included).
+
+The extract job leaves a run's changed rows of each table as Parquet under
+``<LAKE_WAREHOUSE>/staging/_changes/run_id=<n>/<table>/`` for the marts job
+(in the staging zone, outside the raw zone the crawler catalogs). The job
+library (``--extra-py-files``, built by ``lake/aws/assets.py``) holds the
+modules the jobs import, the staged tables' manifest (``staged_tables.json``,
+from the Django models) and the mart SQL rendered for Spark (``spark_sql/``).
 """

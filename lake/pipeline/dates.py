@@ -42,3 +42,18 @@ def dim_date_rows(first: date, last: date) -> pa.Table:
         for name, value in values.items():
             rows[name].append(value)
     return pa.table(rows, schema=DIM_DATE.schema)
+
+
+def day_of(value: int) -> date:
+    """The day of a date_id (YYYYMMDD)."""
+    return date(value // 10000, value // 100 % 100, value % 100)
+
+
+def dim_date_additions(first: date, last: date, existing: set[int]) -> pa.Table:
+    """The days a dim_date holding the ``existing`` date_ids lacks to cover
+    ``first`` to ``last`` and every day between it and them (no gaps)."""
+    if existing:
+        first = min(first, day_of(min(existing)))
+        last = max(last, day_of(max(existing)))
+    rows = dim_date_rows(first, last)
+    return rows.filter(pa.array([d not in existing for d in rows["date_id"].to_pylist()]))

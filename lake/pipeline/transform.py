@@ -12,7 +12,6 @@ query first names them.
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -26,7 +25,7 @@ from lake.catalog import (
     replace_rows,
 )
 from lake.marts import DIM_DATE, SQL_DIR, Mart
-from lake.pipeline.dates import dim_date_rows
+from lake.pipeline.dates import dim_date_additions, dim_date_rows
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
 
 SCHEMAS = {table_name(model): staging_schema(model) for model in STAGED_MODELS}
@@ -132,17 +131,8 @@ class Transform:
             existing = set(
                 table.scan(selected_fields=("date_id",)).to_arrow()["date_id"].to_pylist()
             )
-            if existing:  # keep the calendar continuous
-                first = min(first, _day(min(existing)))
-                last = max(last, _day(max(existing)))
-            rows = dim_date_rows(first, last)
-            rows = rows.filter(pa.array([d not in existing for d in rows["date_id"].to_pylist()]))
+            rows = dim_date_additions(first, last, existing)
             if not rows.num_rows:
                 return MartResult(0, 0)
             table.append(rows)
         return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
-
-
-def _day(value: int) -> date:
-    """The day of a date_id (YYYYMMDD)."""
-    return date(value // 10000, value // 100 % 100, value % 100)

@@ -1,0 +1,175 @@
+"""The extract job: the rental database (RDS MySQL, over the Glue
+connection's JDBC) into the raw zone and the staging Iceberg tables.
+
+The same rules as the local engine (lake/pipeline/extract.py, stage.py):
+each table's rows with last_update at or after its watermark less
+LAKE_EXTRACT_OVERLAP_SECONDS (tables in FULLY_EXTRACTED: every row), written
+raw to ``raw/<table>/run_id=<n>/``; the rows that differ from the *published*
+staging snapshot are the run's changes, merged into staging by primary key
+(a table read whole is replaced when it changed; a full run replaces every
+table). The new watermark is the time the reads began.
+
+Unlike the local engine's one read transaction, each table is one JDBC
+query of its own; the overlap window covers a change committed between them.
+Every step reads back what it wrote, so a query runs once and a rerun of the
+run writes the same files and merges the same rows again.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from lake.glue_jobs import iceberg
+from lake.glue_jobs.sql import cast_expressions, changed_rows_sql, jdbc_query, jdbc_url
+from lake.glue_jobs.tables import StagedTable, ddl_schema
+from lake.glue_jobs.workflow import RunProperties, changes_uri, raw_uri
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+MYSQL_DRIVER = "com.mysql.cj.jdbc.Driver"
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    warehouse: str  # LAKE_WAREHOUSE (s3://...)
+    database: str  # GLUE_DATABASE
+    time_zone: str  # the site's TIME_ZONE: last_update holds naive times in it
+    overlap_seconds: int  # LAKE_EXTRACT_OVERLAP_SECONDS
+    batch_rows: int  # LAKE_EXTRACT_BATCH_ROWS: the JDBC fetch size
+
+
+@dataclass(frozen=True)
+class TableExtract:
+    table: str
+    rows_read: int
+    rows_changed: int
+
+
+@dataclass(frozen=True)
+class RunExtract:
+    watermarks: dict[str, datetime]  # table -> read from here next time
+    tables: list[TableExtract]
+
+
+def jdbc_login(connection: Mapping[str, str], name: str) -> dict[str, str]:
+    """URL (with the database: Glue's "fullUrl"), user and password from
+    ``GlueContext.extract_jdbc_conf(name)``."""
+    url = connection.get("fullUrl") or connection.get("url")
+    if not url or "user" not in connection or "password" not in connection:
+        raise ValueError(
+            f"Glue connection {name!r} has no JDBC URL, user and password: it must be a "
+            "JDBC connection to the rental database (lake deploy creates it)"
+        )
+    return {"url": url, "user": connection["user"], "password": connection["password"]}
+
+
+def read_time(time_zone: str) -> datetime:
+    """Now, as a naive time in the site's time zone (how last_update is kept)."""
+    return datetime.now(ZoneInfo(time_zone)).replace(tzinfo=None)
+
+
+def extract_starts(
+    tables: list[StagedTable], run: RunProperties, overlap_seconds: int
+) -> dict[str, datetime | None]:
+    """Per table, the last_update to read from; None: every row."""
+    starts = {}
+    for table in tables:
+        watermark = run.watermarks_from.get(table.name)
+        if run.full or table.fully_extracted or watermark is None:
+            starts[table.name] = None
+        else:
+            starts[table.name] = watermark - timedelta(seconds=overlap_seconds)
+    return starts
+
+
+def extract_run(
+    spark: "SparkSession",
+    tables: list[StagedTable],
+    run: RunProperties,
+    jdbc: Mapping[str, str],
+    settings: JobSettings,
+) -> RunExtract:
+    """Extract and stage every table. ``jdbc``: url, user and password (``jdbc_login``)."""
+    read_at = read_time(settings.time_zone)
+    starts = extract_starts(tables, run, settings.overlap_seconds)
+    results = [
+        extract_table(spark, table, starts[table.name], run, jdbc, settings) for table in tables
+    ]
+    return RunExtract({table.name: read_at for table in tables}, results)
+
+
+def extract_table(
+    spark: "SparkSession",
+    table: StagedTable,
+    since: datetime | None,
+    run: RunProperties,
+    jdbc: Mapping[str, str],
+    settings: JobSettings,
+) -> TableExtract:
+    raw = raw_uri(settings.warehouse, table.name, run.run_id)
+    source = (
+        spark.read.format("jdbc")
+        .option("driver", MYSQL_DRIVER)
+        .option("url", jdbc_url(jdbc["url"]))
+        .option("user", jdbc["user"])
+        .option("password", jdbc["password"])
+        .option("query", jdbc_query(table, since))
+        .option("fetchsize", str(settings.batch_rows))
+        .option("preferTimestampNTZ", "true")
+        .load()
+    )
+    extracted = _write_and_read(source.selectExpr(*cast_expressions(table.columns)), raw, table)
+    rows_read = extracted.count()
+    if not rows_read:  # as locally: an empty read leaves no raw partition
+        _delete(spark, raw)
+        extracted = spark.createDataFrame([], ddl_schema(table.columns))
+    extracted.createOrReplaceTempView(f"extracted_{table.name}")
+
+    identifier = iceberg.ensure_table(
+        spark, settings.database, "staging", table.name, table.columns, table.month_partition
+    )
+    if run.full:
+        iceberg.replace_all(extracted, identifier)
+        return TableExtract(table.name, rows_read, rows_read)
+    if not table.fully_extracted and not rows_read:
+        return TableExtract(table.name, 0, 0)  # nothing read, nothing to merge
+
+    published = run.published_snapshots.get(f"staging.{table.name}")
+    iceberg.at_snapshot(spark, identifier, table.columns, published).createOrReplaceTempView(
+        f"published_{table.name}"
+    )
+    changes = spark.sql(
+        changed_rows_sql(
+            table,
+            f"extracted_{table.name}",
+            f"published_{table.name}",
+            removed_too=table.fully_extracted,
+        )
+    )
+    changes_at = changes_uri(settings.warehouse, table.name, run.run_id)
+    changed = _write_and_read(changes, changes_at, table)
+    rows_changed = changed.count()
+    if rows_changed:
+        if table.fully_extracted:  # rows added or removed: the table is what was read
+            iceberg.replace_all(extracted, identifier)
+        else:
+            changed.createOrReplaceTempView(f"changed_{table.name}")
+            iceberg.upsert(
+                spark, identifier, f"changed_{table.name}", table.primary_key, table.column_names
+            )
+    return TableExtract(table.name, rows_read, rows_changed)
+
+
+def _write_and_read(frame: "DataFrame", uri: str, table: StagedTable) -> "DataFrame":
+    """Write Parquet (replacing a previous attempt's) and read it back."""
+    frame.write.mode("overwrite").parquet(uri)
+    return frame.sparkSession.read.schema(ddl_schema(table.columns)).parquet(uri)
+
+
+def _delete(spark: "SparkSession", uri: str) -> None:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)

@@ -1,0 +1,89 @@
+"""Writing the lake's Iceberg tables from Spark (Glue catalog ``glue_catalog``).
+
+Every write is one Iceberg commit; the SQL comes from ``lake.glue_jobs.sql``.
+"""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lake.glue_jobs.sql import (
+    create_namespace_sql,
+    create_table_sql,
+    replace_keys_sql,
+    snapshot_sql,
+    table_identifier,
+    upsert_sql,
+)
+from lake.glue_jobs.tables import ddl_schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def ensure_table(
+    spark: "SparkSession",
+    database: str,
+    namespace: str,
+    name: str,
+    columns: Sequence[tuple[str, str]],
+    month_partition: str | None = None,
+) -> str:
+    """The table's identifier, the table created (and its Glue database) if missing."""
+    spark.sql(create_namespace_sql(database, namespace))
+    identifier = table_identifier(database, namespace, name)
+    spark.sql(create_table_sql(identifier, columns, month_partition))
+    return identifier
+
+
+def table_or_none(spark: "SparkSession", identifier: str) -> "DataFrame | None":
+    """The table's current rows, None if it does not exist."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.table(identifier)
+    except AnalysisException:
+        return None
+
+
+def at_snapshot(
+    spark: "SparkSession",
+    identifier: str,
+    columns: Sequence[tuple[str, str]],
+    snapshot_id: int | None,
+) -> "DataFrame":
+    """The table at a snapshot; empty for None (nothing published yet)."""
+    if snapshot_id is None:
+        return spark.createDataFrame([], ddl_schema(columns))
+    return spark.sql(snapshot_sql(identifier, [name for name, _ in columns], snapshot_id))
+
+
+def replace_all(frame: "DataFrame", identifier: str) -> None:
+    """The table's rows become ``frame``'s: rows no longer there go (a full run)."""
+    from pyspark.sql.functions import lit
+
+    frame.writeTo(identifier).overwrite(lit(True))
+
+
+def append(frame: "DataFrame", identifier: str) -> None:
+    frame.writeTo(identifier).append()
+
+
+def upsert(
+    spark: "SparkSession", identifier: str, source: str, keys: Sequence[str], columns: Sequence[str]
+) -> None:
+    """Merge the rows of the view ``source`` into the table by primary key."""
+    spark.sql(upsert_sql(identifier, source, keys, columns))
+
+
+def replace_keys(
+    spark: "SparkSession",
+    identifier: str,
+    *,
+    rows: str,
+    keys: str,
+    key: str,
+    grain: Sequence[str],
+    columns: Sequence[str],
+) -> None:
+    """Replace the table's rows for the keys in the view ``keys`` with the view ``rows``."""
+    spark.sql(replace_keys_sql(identifier, rows, keys, key, grain, columns))

@@ -1,0 +1,166 @@
+"""The SQL the Glue jobs send: to MySQL over JDBC, and to Spark with Iceberg.
+
+Pure text, so that it is tested without Spark, JDBC or Glue. Spark and
+MySQL both quote identifiers with backticks.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode
+
+from lake.glue_jobs.tables import StagedTable
+
+CATALOG = "glue_catalog"  # the Iceberg catalog the jobs' --conf names (lake/aws/assets.py)
+# As lake/catalog.py creates tables. Copy-on-write: a snapshot is exactly its
+# data files, which the app's readers rely on; Iceberg's default, made explicit.
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.target-file-size-bytes": str(32 * 1024 * 1024),
+    "write.delete.mode": "copy-on-write",
+    "write.update.mode": "copy-on-write",
+    "write.merge.mode": "copy-on-write",
+}
+# MySQL Connector/J options: YEAR read as a number (not a date), and rows
+# streamed in fetch-size batches rather than the whole result held in memory.
+JDBC_OPTIONS = {"yearIsDateType": "false", "useCursorFetch": "true"}
+REMOVE = "lake_remove"  # the marker column of a mart merge's source rows
+
+
+def quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def columns_list(names: Sequence[str], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + quote(name) for name in names)
+
+
+def table_identifier(database: str, namespace: str, table: str) -> str:
+    """``glue_catalog.<database>_<namespace>.<table>``: the lake table
+    ``<namespace>.<table>`` in the Glue database lake/catalog.py names."""
+    return ".".join((CATALOG, quote(f"{database}_{namespace}"), quote(table)))
+
+
+# --- MySQL, over JDBC ---------------------------------------------------------------------
+
+
+def jdbc_url(url: str) -> str:
+    """The Glue connection's JDBC URL with the options the extract needs
+    (an option the connection already sets is kept as it is)."""
+    base, _, query = url.partition("?")
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    for name, value in JDBC_OPTIONS.items():
+        options.setdefault(name, value)
+    return f"{base}?{urlencode(options)}"
+
+
+def jdbc_query(table: StagedTable, since: datetime | None) -> str:
+    """The rows of ``table`` with last_update at or after ``since`` (every
+    row when None), as the local engine reads them (lake/pipeline/extract.py)."""
+    sql = f"SELECT {columns_list(table.column_names)} FROM {quote(table.name)}"
+    if since is None:
+        return sql
+    sql += f" WHERE `last_update` >= '{since.isoformat(' ', timespec='microseconds')}'"
+    if table.last_update_nullable:
+        sql += " OR `last_update` IS NULL"
+    return sql
+
+
+# --- Spark --------------------------------------------------------------------------------
+
+
+def cast_expressions(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """``DataFrame.selectExpr`` arguments that give a frame exactly these columns and types."""
+    return [f"CAST({quote(name)} AS {spark_type}) AS {quote(name)}" for name, spark_type in columns]
+
+
+def create_namespace_sql(database: str, namespace: str) -> str:
+    return f"CREATE NAMESPACE IF NOT EXISTS {CATALOG}.{quote(f'{database}_{namespace}')}"
+
+
+def create_table_sql(
+    identifier: str, columns: Sequence[tuple[str, str]], month_partition: str | None = None
+) -> str:
+    """The Iceberg table, if it does not exist, partitioned by month of
+    ``month_partition`` (the partition field is ``<column>_month``, as pyiceberg names it)."""
+    definitions = ", ".join(f"{quote(name)} {spark_type}" for name, spark_type in columns)
+    partition = f" PARTITIONED BY (months({quote(month_partition)}))" if month_partition else ""
+    properties = ", ".join(f"'{key}' = '{value}'" for key, value in TABLE_PROPERTIES.items())
+    return (
+        f"CREATE TABLE IF NOT EXISTS {identifier} ({definitions}) USING iceberg"
+        f"{partition} TBLPROPERTIES ({properties})"
+    )
+
+
+def snapshot_sql(identifier: str, columns: Sequence[str], snapshot_id: int) -> str:
+    """The table as it was at a snapshot (Iceberg time travel)."""
+    return f"SELECT {columns_list(columns)} FROM {identifier} VERSION AS OF {int(snapshot_id)}"
+
+
+def changed_rows_sql(
+    table: StagedTable, extracted: str, published: str, *, removed_too: bool = False
+) -> str:
+    """The extracted rows that are not, identically, in the published state
+    among rows with the keys read; with ``removed_too`` (a table read whole)
+    also the published rows no longer there. As lake/pipeline/stage.py does."""
+    columns = columns_list(table.column_names)
+    if removed_too:
+        return (
+            f"(SELECT {columns} FROM {extracted} EXCEPT SELECT {columns} FROM {published}) "
+            f"UNION ALL "
+            f"(SELECT {columns} FROM {published} EXCEPT SELECT {columns} FROM {extracted})"
+        )
+    on = " AND ".join(f"p.{quote(key)} = e.{quote(key)}" for key in table.primary_key)
+    return (
+        f"SELECT {columns} FROM {extracted} EXCEPT "
+        f"SELECT {columns_list(table.column_names, 'p')} FROM {published} AS p "
+        f"LEFT SEMI JOIN {extracted} AS e ON {on}"
+    )
+
+
+def upsert_sql(identifier: str, source: str, keys: Sequence[str], columns: Sequence[str]) -> str:
+    """Merge ``source`` into the table by primary key: a changed row replaces
+    the row with its key, a new one is added (one Iceberg commit)."""
+    on = " AND ".join(f"t.{quote(key)} = s.{quote(key)}" for key in keys)
+    updates = ", ".join(f"t.{quote(name)} = s.{quote(name)}" for name in columns)
+    return (
+        f"MERGE INTO {identifier} AS t USING {source} AS s ON {on} "
+        f"WHEN MATCHED THEN UPDATE SET {updates} "
+        f"WHEN NOT MATCHED THEN INSERT ({columns_list(columns)}) "
+        f"VALUES ({columns_list(columns, 's')})"
+    )
+
+
+def replace_keys_source_sql(
+    target: str, rows: str, keys: str, key: str, grain: Sequence[str], columns: Sequence[str]
+) -> str:
+    """What a mart merge applies: the new ``rows`` for the rebuilt ``keys``,
+    and, marked for removal, the target's rows of those keys that no new row
+    replaces (``grain``: the columns that identify a row)."""
+    on_key = f"t.{quote(key)} = k.{quote(key)}"
+    on_grain = " AND ".join(f"t.{quote(name)} = n.{quote(name)}" for name in grain)
+    return (
+        f"SELECT {columns_list(columns)}, FALSE AS {REMOVE} FROM {rows} "
+        f"UNION ALL "
+        f"SELECT {columns_list(columns, 't')}, TRUE AS {REMOVE} FROM {target} AS t "
+        f"LEFT SEMI JOIN {keys} AS k ON {on_key} "
+        f"LEFT ANTI JOIN {rows} AS n ON {on_grain}"
+    )
+
+
+def replace_keys_sql(
+    target: str, rows: str, keys: str, key: str, grain: Sequence[str], columns: Sequence[str]
+) -> str:
+    """Replace the target's rows for the rebuilt keys with the new rows, in
+    one Iceberg commit: rows are updated, added or removed by ``grain``, so a
+    rerun changes nothing and a key with fewer rows than before loses the rest."""
+    source = replace_keys_source_sql(target, rows, keys, key, grain, columns)
+    on = " AND ".join(f"t.{quote(name)} = s.{quote(name)}" for name in grain)
+    updates = ", ".join(f"t.{quote(name)} = s.{quote(name)}" for name in columns)
+    return (
+        f"MERGE INTO {target} AS t USING ({source}) AS s ON {on} "
+        f"WHEN MATCHED AND s.{REMOVE} THEN DELETE "
+        f"WHEN MATCHED THEN UPDATE SET {updates} "
+        f"WHEN NOT MATCHED AND NOT s.{REMOVE} THEN INSERT ({columns_list(columns)}) "
+        f"VALUES ({columns_list(columns, 's')})"
+    )

@@ -1,0 +1,117 @@
+"""The SQL the Glue jobs send, checked as text and parsed in its dialect
+(tests/lake/glue_jobs/test_spark_sql.py runs it on Spark)."""
+
+from datetime import datetime
+
+import pytest
+import sqlglot
+
+from lake.glue_jobs.sql import (
+    TABLE_PROPERTIES,
+    changed_rows_sql,
+    create_table_sql,
+    jdbc_query,
+    jdbc_url,
+    replace_keys_sql,
+    snapshot_sql,
+    table_identifier,
+    upsert_sql,
+)
+from lake.glue_jobs.tables import StagedTable
+
+RENTAL = StagedTable(
+    name="rental",
+    columns=(("rental_id", "BIGINT"), ("rental_date", "TIMESTAMP_NTZ"),
+             ("last_update", "TIMESTAMP_NTZ")),
+    primary_key=("rental_id",), fully_extracted=False, last_update_nullable=False,
+    month_partition="rental_date",
+)  # fmt: skip
+PAYMENT = StagedTable(
+    name="payment",
+    columns=(("payment_id", "BIGINT"), ("amount", "DECIMAL(5,2)"),
+             ("last_update", "TIMESTAMP_NTZ")),
+    primary_key=("payment_id",), fully_extracted=False, last_update_nullable=True,
+)  # fmt: skip
+FILM_ACTOR = StagedTable(
+    name="film_actor",
+    columns=(("actor_id", "BIGINT"), ("film_id", "BIGINT"), ("last_update", "TIMESTAMP_NTZ")),
+    primary_key=("actor_id", "film_id"), fully_extracted=True, last_update_nullable=False,
+)  # fmt: skip
+
+
+def test_a_first_read_takes_every_row():
+    assert jdbc_query(RENTAL, None) == (
+        "SELECT `rental_id`, `rental_date`, `last_update` FROM `rental`"
+    )
+
+
+def test_a_later_read_pushes_the_watermark_down_to_mysql():
+    sql = jdbc_query(RENTAL, datetime(2005, 7, 1, 9, 55, 0, 120))
+    assert sql.endswith(" WHERE `last_update` >= '2005-07-01 09:55:00.000120'")
+    sqlglot.parse_one(sql, read="mysql")
+
+
+def test_rows_without_last_update_are_read_every_time():
+    sql = jdbc_query(PAYMENT, datetime(2005, 7, 1))
+    assert sql.endswith(
+        "WHERE `last_update` >= '2005-07-01 00:00:00.000000' OR `last_update` IS NULL"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "jdbc:mysql://db.example:3306/sakila",
+            "jdbc:mysql://db.example:3306/sakila?yearIsDateType=false&useCursorFetch=true",
+        ),
+        (  # the connection's own options stay, and win
+            "jdbc:mysql://db.example:3306/sakila?useSSL=true&useCursorFetch=false",
+            "jdbc:mysql://db.example:3306/sakila?useSSL=true&useCursorFetch=false"
+            "&yearIsDateType=false",
+        ),
+    ],
+)
+def test_the_jdbc_url_reads_year_as_a_number_and_streams(url, expected):
+    assert jdbc_url(url) == expected
+
+
+def test_lake_tables_are_named_in_the_glue_catalog_as_the_app_names_them():
+    # lake/catalog.py: "<GLUE_DATABASE>_<namespace>" in the Glue catalog
+    identifier = table_identifier("sakila", "staging", "rental")
+    assert identifier == "glue_catalog.`sakila_staging`.`rental`"
+
+
+def test_tables_are_created_copy_on_write_and_partitioned_by_month():
+    sql = create_table_sql("glue_catalog.`sakila_staging`.`rental`", RENTAL.columns, "rental_date")
+    assert "`rental_date` TIMESTAMP_NTZ" in sql
+    assert "USING iceberg PARTITIONED BY (months(`rental_date`))" in sql
+    assert "'write.merge.mode' = 'copy-on-write'" in sql
+    assert TABLE_PROPERTIES["format-version"] == "2"
+    assert "PARTITIONED" not in create_table_sql("t", PAYMENT.columns)
+
+
+def test_changes_are_found_against_the_published_rows_of_the_keys_read():
+    sql = changed_rows_sql(RENTAL, "extracted_rental", "published_rental")
+    assert "LEFT SEMI JOIN extracted_rental AS e ON p.`rental_id` = e.`rental_id`" in sql
+    sqlglot.parse_one(sql, read="spark")
+    whole = changed_rows_sql(FILM_ACTOR, "extracted_film_actor", "published_film_actor",
+                             removed_too=True)  # fmt: skip
+    assert whole.count("EXCEPT") == 2 and "UNION ALL" in whole
+    sqlglot.parse_one(whole, read="spark")
+
+
+def test_staging_merge_and_mart_merge_and_time_travel_parse_as_spark():
+    statements = [
+        upsert_sql("glue_catalog.`s_staging`.`film_actor`", "changed_film_actor",
+                   FILM_ACTOR.primary_key, FILM_ACTOR.column_names),
+        replace_keys_sql("glue_catalog.`s_marts`.`bridge_film_actor`", "bridge_film_actor_rows",
+                         "bridge_film_actor_keys", "film_id", ("film_id", "actor_id"),
+                         ["film_id", "actor_id"]),
+        snapshot_sql("glue_catalog.`s_staging`.`rental`", RENTAL.column_names, 42),
+    ]  # fmt: skip
+    for sql in statements:
+        sqlglot.parse_one(sql, read="spark")
+    assert "ON t.`actor_id` = s.`actor_id` AND t.`film_id` = s.`film_id`" in statements[0]
+    assert "WHEN MATCHED AND s.lake_remove THEN DELETE" in statements[1]
+    assert statements[2].endswith("VERSION AS OF 42")
