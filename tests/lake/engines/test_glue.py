@@ -226,6 +226,14 @@ def expect_poll(stub: Stubber, run: PipelineRun, response: dict) -> None:
     stub.add_response("get_workflow_run", response, params)
 
 
+def expect_ended_poll(stub: Stubber, run: PipelineRun, response: dict) -> None:
+    """A poll that finds the workflow run ended: the engine then reads its properties."""
+    expect_poll(stub, run, response)
+    properties = response["Run"]["WorkflowRunProperties"]
+    params = {"Name": workflow_name(), "RunId": run.glue_run_id}
+    stub.add_response("get_workflow_run_properties", {"RunProperties": properties}, params)
+
+
 WATERMARKS_TO = {"rental": "2006-02-14 15:16:03", "payment": "2006-02-14 15:16:03+00:00"}
 JOB_PROPERTIES = {
     "watermarks_to": json.dumps(WATERMARKS_TO),
@@ -382,12 +390,7 @@ def test_a_completed_workflow_publishes_the_run(running, stub, glue_catalog):
         running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
         properties=JOB_PROPERTIES,
     )  # fmt: skip
-    expect_poll(stub, running, done)
-    stub.add_response(
-        "get_workflow_run_properties",
-        {"RunProperties": done["Run"]["WorkflowRunProperties"]},
-        {"Name": workflow_name(), "RunId": running.glue_run_id},
-    )
+    expect_ended_poll(stub, running, done)
 
     assert engine.refresh(running).is_active
     assert selectors.published_run() is None  # nothing visible before the workflow completes
@@ -599,10 +602,7 @@ def test_a_completed_workflow_without_watermarks_fails_the_run(running, stub):
         running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
         properties=properties,
     )  # fmt: skip
-    expect_poll(stub, running, done)
-    stub.add_response(
-        "get_workflow_run_properties", {"RunProperties": done["Run"]["WorkflowRunProperties"]}
-    )
+    expect_ended_poll(stub, running, done)
 
     run = GlueEngine().refresh(running)
 
@@ -632,10 +632,7 @@ def test_a_catalog_that_cannot_be_read_fails_the_publish_and_leaves_the_watermar
         running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
         properties=JOB_PROPERTIES,
     )  # fmt: skip
-    expect_poll(stub, running, done)
-    stub.add_response(
-        "get_workflow_run_properties", {"RunProperties": done["Run"]["WorkflowRunProperties"]}
-    )
+    expect_ended_poll(stub, running, done)
 
     run = GlueEngine().refresh(running)
 
@@ -675,10 +672,7 @@ def test_a_glue_run_goes_queued_running_succeeded_through_the_tasks(glue, lake, 
         run, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
         properties=JOB_PROPERTIES,
     )  # fmt: skip
-    expect_poll(stub, run, done)
-    stub.add_response(
-        "get_workflow_run_properties", {"RunProperties": done["Run"]["WorkflowRunProperties"]}
-    )
+    expect_ended_poll(stub, run, done)
 
     tasks.pipeline_run_poll_task(run.pk, 0)
     assert scheduled[-1] == ((run.pk, 1), tasks.POLL_FIRST_SECONDS)
