@@ -1,8 +1,8 @@
-"""The lake's REST API under /api/lake/: pipeline runs, to list, start, cancel and retry.
+"""The lake's REST API under /api/lake/: pipeline runs, to list, start, cancel, retry, resume.
 
 Reading needs ``lake.view_pipelinerun``, starting a run ``lake.add_pipelinerun``
-(``sakila_site.api.ModelPermissions``), cancelling and retrying
-``lake.change_pipelinerun``. A run is started by a worker once it is queued;
+(``sakila_site.api.ModelPermissions``), cancelling ``lake.change_pipelinerun``,
+retrying and resuming both. A run is started by a worker once it is queued;
 poll its detail to follow it.
 """
 
@@ -267,6 +267,36 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         except services.AlreadyRunning as error:
             return self._conflict(error, error.run)
         return self._run_response(retry, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Resume a failed Glue run from the step that failed",
+        description=(
+            "Resumes the run's Glue workflow run from its failed jobs or crawler, as a new run "
+            "(``retry_of`` names the run it resumes) that reads from the same watermarks; what "
+            "had succeeded is not run again. 409 if the run cannot be resumed (not a Glue run, "
+            "still active on Glue, nothing failed, or another run has published since: retry "
+            "it instead) or while a run is active. If Glue refuses the resume, the new run is "
+            "failed with Glue's message."
+        ),
+        request=None,
+        responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")],
+    )
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        run = self.get_object()
+        try:
+            resumed = services.pipeline_run_resume(
+                run=run, user=request.user, trigger=PipelineRun.Trigger.API
+            )
+        except services.RunStateError as error:
+            return self._conflict(error)
+        except services.AlreadyRunning as error:
+            return self._conflict(error, error.run)
+        return self._run_response(resumed, status.HTTP_201_CREATED)
 
 
 router = DefaultRouter(trailing_slash=True)

@@ -73,7 +73,7 @@ class PipelineRun(models.Model):
 
 
 class PipelineRunEvent(models.Model):
-    """The audit trail of a run: who triggered, cancelled or retried it, and how it ended."""
+    """The audit trail of a run: who triggered, cancelled, retried or resumed it, how it ended."""
 
     class Action(models.TextChoices):
         TRIGGERED = "triggered"
@@ -81,6 +81,7 @@ class PipelineRunEvent(models.Model):
         CANCEL_REQUESTED = "cancel requested"
         CANCELLED = "cancelled"
         RETRIED = "retried"
+        RESUMED = "resumed"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 

@@ -1,4 +1,4 @@
-"""Orchestration of pipeline runs: request, cancel, retry, event-driven refresh.
+"""Orchestration of pipeline runs: request, cancel, retry, resume, event-driven refresh.
 
 The control panel, the API, schedules and desk activity all come through
 here; the Celery tasks of ``lake.tasks`` do the work, queued only once the
@@ -18,13 +18,30 @@ from django_celery_beat.models import PeriodicTask
 
 from lake import selectors, tasks
 from lake.engines import get_engine
+from lake.engines.base import CannotResume, Engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent
-from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, run_event
+from lake.pipeline.runner import (
+    ENGINE_TITLES,
+    TRIGGER_TEXT,
+    AlreadyRunning,
+    pipeline_run_create,
+    pipeline_runs_reap,
+    run_event,
+)
 
 logger = logging.getLogger(__name__)
 
 ERROR_NOT_ACTIVE = "Run {run_id} is {status}: only a queued or running run can be cancelled."
 ERROR_NOT_RETRYABLE = "Run {run_id} is {status}: only a failed or cancelled run can be retried."
+ERROR_NOT_RESUMABLE = "Run {run_id} is {status}: only a failed or cancelled run can be resumed."
+ERROR_RESUME_ENGINE = (
+    "Run {run_id} ran on the {engine} engine, which cannot resume a run: retry it instead."
+)
+ERROR_PUBLISHED_SINCE = (
+    "Run {later_id} has published since run {run_id} was created: resuming run {run_id} "
+    "would publish its older watermarks over newer ones. Re-run it instead (Retry)."
+)
+ENDED = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
 # A pending refresh older than this is taken for lost (its task never ran).
 REFRESH_LOST_AFTER = timedelta(minutes=2)
 
@@ -35,6 +52,8 @@ __all__ = [
     "lake_refresh_start",
     "pipeline_run_cancel",
     "pipeline_run_request",
+    "pipeline_run_resume",
+    "pipeline_run_resume_step",
     "pipeline_run_retry",
     "schedule_save",
 ]
@@ -92,7 +111,7 @@ def pipeline_run_cancel(*, run: PipelineRun, user=None) -> PipelineRun:
 
 def pipeline_run_retry(*, run: PipelineRun, user=None, trigger: str = PipelineRun.Trigger.MANUAL):
     """Start a new run like a failed or cancelled one (the lake catches up from there)."""
-    if run.status not in (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED):
+    if run.status not in ENDED:
         raise RunStateError(ERROR_NOT_RETRYABLE.format(run_id=run.pk, status=run.status))
     with transaction.atomic():
         retry = pipeline_run_request(full=run.full, trigger=trigger, user=user, retry_of=run)
@@ -100,6 +119,104 @@ def pipeline_run_retry(*, run: PipelineRun, user=None, trigger: str = PipelineRu
             run, PipelineRunEvent.Action.RETRIED, user=user, message=f"Retried as run {retry.pk}."
         )
     return retry
+
+
+def pipeline_run_resume(
+    *, run: PipelineRun, user=None, trigger: str = PipelineRun.Trigger.MANUAL
+) -> PipelineRun:
+    """Go on with a failed or cancelled run from the steps that did not succeed
+    (Glue: its workflow run resumed from the failed nodes), as a new run.
+
+    The new run reads from the same watermarks and publishes like any other
+    run, so it is refused once another run has published since, and while a
+    run is active (``AlreadyRunning``). The engine is read first (has the run
+    ended there, what failed), then the new run is made under the lock and
+    handed to the engine; an error the engine answers fails the new run with it.
+    """
+    engine = get_engine(run.engine)
+    _resume_check(run, engine)
+    with transaction.atomic():  # before asking the engine anything
+        PipelineLock.acquire()
+        _raise_if_active()
+    try:
+        point = engine.resume_point(run)
+    except CannotResume as error:
+        raise RunStateError(str(error)) from error
+    steps = ", ".join(point.steps)
+    with transaction.atomic():
+        PipelineLock.acquire()
+        _raise_if_active()  # again under the lock, as for any new run
+        _resume_check(run, engine)  # and a run may have published meanwhile
+        resumed = PipelineRun.objects.create(
+            engine=run.engine,
+            full=run.full,
+            watermarks_from=run.watermarks_from,
+            trigger=trigger,
+            requested_by=user,
+            retry_of=run,
+        )
+        kind = "Full" if run.full else "Incremental"
+        run_event(
+            resumed,
+            PipelineRunEvent.Action.TRIGGERED,
+            user=user,
+            message=(
+                f"{kind} run triggered {TRIGGER_TEXT[trigger]}, resuming run {run.pk} from {steps}."
+            ),
+        )
+        run_event(
+            run,
+            PipelineRunEvent.Action.RESUMED,
+            user=user,
+            message=f"Resumed as run {resumed.pk} from {steps}.",
+        )
+    # Outside the lock, as the engine is called: the new run, queued, already keeps
+    # any other run from starting.
+    engine.resume(run, resumed, point)
+    resumed.refresh_from_db()
+    if resumed.is_active:
+        transaction.on_commit(partial(_poll_send, resumed))
+    return resumed
+
+
+def pipeline_run_resume_step(run: PipelineRun) -> str | None:
+    """The step a resume of the run would start from, or None if it cannot be
+    resumed, as far as the database tells (the engine is asked on resume)."""
+    engine = get_engine(run.engine)
+    try:
+        _resume_check(run, engine)
+    except RunStateError:
+        return None
+    return engine.resume_step(run)
+
+
+def _raise_if_active() -> None:
+    """``AlreadyRunning`` if a run is active, a dead one marked failed first (under the lock)."""
+    pipeline_runs_reap()
+    if (active := selectors.active_run()) is not None:
+        raise AlreadyRunning(active)
+
+
+def _resume_check(run: PipelineRun, engine: Engine) -> None:
+    if run.status not in ENDED:
+        raise RunStateError(ERROR_NOT_RESUMABLE.format(run_id=run.pk, status=run.status))
+    if not engine.can_resume:
+        title = ENGINE_TITLES.get(run.engine, run.engine)
+        raise RunStateError(ERROR_RESUME_ENGINE.format(run_id=run.pk, engine=title))
+    # Runs are created one at a time, in id order: a later run that succeeded
+    # advanced the watermarks past those this run read from.
+    later = PipelineRun.objects.filter(pk__gt=run.pk, status=PipelineRun.Status.SUCCEEDED)
+    if (published := later.order_by("pk").first()) is not None:
+        raise RunStateError(ERROR_PUBLISHED_SINCE.format(run_id=run.pk, later_id=published.pk))
+
+
+def _poll_send(run: PipelineRun) -> None:
+    """Have the workers poll a run that runs elsewhere; if the queue cannot take
+    it, the reaper fails the run (and stops it there) once its heartbeat is stale."""
+    try:
+        tasks.pipeline_run_poll_task.apply_async((run.pk, 0), countdown=tasks.POLL_FIRST_SECONDS)
+    except Exception:
+        logger.exception("could not queue the polls of run %s", run.pk)
 
 
 def lake_refresh_request() -> None:

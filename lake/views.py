@@ -2,8 +2,8 @@
 
 Views check the permission, validate input, call one service or selector and
 render. Seeing the panel needs ``lake.view_pipelinerun``; triggering a run
-``lake.add_pipelinerun``; cancelling and retrying ``lake.change_pipelinerun``;
-turning a schedule on or off ``django_celery_beat.change_periodictask``.
+``lake.add_pipelinerun``; cancelling ``lake.change_pipelinerun``; retrying and
+resuming both; turning a schedule on or off ``django_celery_beat.change_periodictask``.
 """
 
 from collections.abc import Callable
@@ -121,6 +121,7 @@ def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
     main = [step for step in steps if not step.name.startswith("extract ")]
     user = request.user
     now = timezone.now()
+    may_resume = user.has_perms((ADD_RUN, CHANGE_RUN))
     return {
         "section": "runs",
         "run": run,
@@ -131,6 +132,8 @@ def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
         "retries": selectors.pipeline_run_retry_list(run=run),
         "can_cancel": run.is_active and user.has_perm(CHANGE_RUN),
         "can_retry": run.status in RETRYABLE and user.has_perm(CHANGE_RUN),
+        # The step a resume starts from (Glue runs), for those who may start runs.
+        "resume_from": services.pipeline_run_resume_step(run) if may_resume else None,
         "watermarks": _watermark_rows(run),
         "snapshots": [
             (*identifier.partition(".")[::2], identifier, snapshot_id)
@@ -192,6 +195,30 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
         return redirect("lake:run", run_id=run.pk)
     messages.success(request, f"Run {run.pk} retried as run {retry.pk}.")
     return redirect("lake:run", run_id=retry.pk)
+
+
+@lake_view(ADD_RUN, CHANGE_RUN)
+@require_POST
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    try:
+        resumed = services.pipeline_run_resume(
+            run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL
+        )
+    except services.RunStateError as error:
+        messages.error(request, str(error))
+        return redirect("lake:run", run_id=run.pk)
+    except services.AlreadyRunning as error:
+        url = reverse("lake:run", args=[error.run.pk])
+        messages.warning(
+            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
+        )
+        return redirect("lake:run", run_id=run.pk)
+    if resumed.status == PipelineRun.Status.FAILED:
+        messages.error(request, f"Run {resumed.pk} could not resume run {run.pk}: {resumed.error}")
+    else:
+        messages.success(request, f"Run {run.pk} resumed as run {resumed.pk}.")
+    return redirect("lake:run", run_id=resumed.pk)
 
 
 # --- Freshness, schedules, audit, catalog -------------------------------------------------

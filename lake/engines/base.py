@@ -1,9 +1,24 @@
-"""What the orchestration needs of an ETL engine: start, read state, cancel."""
+"""What the orchestration needs of an ETL engine: start, read state, cancel, resume."""
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from lake.models import PipelineRun
+
+
+class CannotResume(Exception):
+    """The run cannot be resumed (the message says why, and what to do instead)."""
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resume of an ended run starts: the steps that did not succeed
+    (they run again, with everything after them), in the engine's terms too."""
+
+    steps: tuple[str, ...]  # step names, in run order: ("marts",)
+    node_ids: tuple[str, ...]  # the engine's ids of those steps
+    detail: dict[str, Any] = field(default_factory=dict)  # what the engine read of the run
 
 
 class Engine(ABC):
@@ -17,6 +32,8 @@ class Engine(ABC):
 
     name: ClassVar[str]
     runs_elsewhere: ClassVar[bool] = False
+    # Whether a failed run can go on from the step that failed (Glue's workflow runs can).
+    can_resume: ClassVar[bool] = False
 
     @abstractmethod
     def start(self, run: PipelineRun) -> None:
@@ -29,3 +46,23 @@ class Engine(ABC):
     @abstractmethod
     def cancel(self, run: PipelineRun) -> None:
         """Ask the engine to stop the run (``cancel_requested_at`` is already set)."""
+
+    # --- Resume (engines that cannot resume keep these defaults) --------------------------
+
+    def resume_step(self, run: PipelineRun) -> str | None:
+        """The step a resume of the ended run would start from, as its recorded
+        steps tell (without asking the engine); None if there is none."""
+        return None
+
+    def resume_point(self, run: PipelineRun) -> ResumePoint:
+        """Read the ended run on the engine: where a resume would start.
+
+        ``CannotResume`` if the run has not ended there, nothing of it failed,
+        or the engine could not be read.
+        """
+        raise CannotResume(f"The {self.name} engine cannot resume a run: retry it instead.")
+
+    def resume(self, run: PipelineRun, resumed: PipelineRun, point: ResumePoint) -> None:
+        """Start the queued run ``resumed`` by resuming ``run`` from ``point``;
+        an error the engine answers fails ``resumed`` with its message."""
+        raise CannotResume(f"The {self.name} engine cannot resume a run: retry it instead.")

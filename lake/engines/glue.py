@@ -12,6 +12,12 @@ AWS errors: botocore already retries throttling and transient errors with
 backoff (``lake.aws.clients``). What is still transient after that leaves
 the run as it is, for the next poll to try again (and, should that last,
 the reaper to fail it); any other error fails the run with AWS's message.
+
+Resume: a failed run's workflow run can go on from the jobs or crawler that
+failed (``resume_workflow_run``): Glue runs them, and what follows them, as
+a new workflow run with the same run properties. The new pipeline run gets
+that workflow run, the steps that had succeeded (copied, so its timeline
+reads right), and is then polled and published like any other.
 """
 
 import json
@@ -27,7 +33,7 @@ from django.utils import timezone
 from lake import selectors
 from lake.aws.clients import aws_client
 from lake.aws.names import GLUE_JOBS, crawler_name, job_name, workflow_name
-from lake.engines.base import Engine
+from lake.engines.base import CannotResume, Engine, ResumePoint
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep
 from lake.pipeline.runner import (
     pipeline_run_claim,
@@ -98,6 +104,23 @@ ERROR_PROPERTY = "The workflow run property {name} {problem} (set by the {job} j
 ERROR_PUBLISH = "Publishing failed: {error}"
 CANCELLED = "Cancelled before it published anything."
 
+# The states of a job run or crawl a resume starts again from (they had a run attempt,
+# which ResumeWorkflowRun requires of its nodes).
+RESUMABLE_JOB_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR", "EXPIRED", "STOPPED"})
+RESUMABLE_CRAWL_STATES = frozenset({"FAILED", "ERROR", "CANCELLED"})
+ERROR_RESUME_NOT_STARTED = (
+    "Run {run_id} never started a Glue workflow run: there is nothing to resume. Retry it instead."
+)
+ERROR_RESUME_ACTIVE = (
+    "The Glue workflow run {glue_run_id} of run {run_id} is still {status}: "
+    "resume it once it has ended."
+)
+ERROR_RESUME_NOTHING_FAILED = (
+    "No job or crawler failed in the Glue workflow run {glue_run_id} of run {run_id}: "
+    "there is nothing to resume from. Retry it instead."
+)
+RESUMED_STEP_LOG = "Succeeded in run {run_id}: not run again. {log}"
+
 
 class GlueContractError(Exception):
     """A workflow run property is missing or not what ``lake.glue_jobs`` says."""
@@ -106,6 +129,7 @@ class GlueContractError(Exception):
 class GlueEngine(Engine):
     name = "glue"
     runs_elsewhere = True
+    can_resume = True
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
@@ -154,6 +178,83 @@ class GlueEngine(Engine):
         """
         if run.glue_run_id:
             self._stop(run)
+
+    # --- Resume ---------------------------------------------------------------------------
+
+    def resume_step(self, run: PipelineRun) -> str | None:
+        """The first job or crawler step the run recorded as failed, else as
+        skipped (stopped, or never run), in workflow order."""
+        if not run.glue_run_id:
+            return None
+        statuses = dict(run.steps.filter(name__in=STEP_ORDER).values_list("name", "status"))
+        for wanted in (Status.FAILED, Status.SKIPPED):
+            for name in STEP_ORDER:
+                if statuses.get(name) == wanted:
+                    return name
+        return None
+
+    def resume_point(self, run: PipelineRun) -> ResumePoint:
+        """Read the run's ended workflow run with its graph: the failed, timed-out
+        or stopped job and crawler nodes are where a resume starts."""
+        if not run.glue_run_id:
+            raise CannotResume(ERROR_RESUME_NOT_STARTED.format(run_id=run.pk))
+        name = workflow_name()
+        try:
+            workflow_run = self.glue.get_workflow_run(
+                Name=name, RunId=run.glue_run_id, IncludeGraph=True
+            )["Run"]
+        except (ClientError, BotoCoreError) as error:
+            doing = f"reading run {run.glue_run_id} of workflow {name}"
+            raise CannotResume(aws_error_message(error, doing)) from error
+        ids = {"glue_run_id": run.glue_run_id, "run_id": run.pk}
+        status = workflow_run.get("Status", "")
+        if status in ("RUNNING", "STOPPING"):
+            raise CannotResume(ERROR_RESUME_ACTIVE.format(status=status, **ids))
+        failed = sorted(
+            (
+                (_step_name(node), node["UniqueId"])
+                for node in workflow_run.get("Graph", {}).get("Nodes", [])
+                if _needs_resume(node)
+            ),
+            key=lambda pair: _order(pair[0]),
+        )
+        if not failed:
+            raise CannotResume(ERROR_RESUME_NOTHING_FAILED.format(**ids))
+        steps, node_ids = zip(*failed, strict=True)
+        return ResumePoint(steps=steps, node_ids=node_ids, detail=workflow_run)
+
+    def resume(self, run: PipelineRun, resumed: PipelineRun, point: ResumePoint) -> None:
+        """Claim ``resumed`` and resume ``run``'s workflow run from ``point``.
+
+        Any AWS error fails ``resumed`` with AWS's message, transient ones too
+        (botocore retried them already): a later poll could only start a whole
+        new workflow run, not resume this one.
+        """
+        if pipeline_run_claim(resumed, host="", pid=None) is None:
+            return  # cancelled before it started
+        name = workflow_name()
+        doing = f"resuming run {run.glue_run_id} of workflow {name} from {', '.join(point.steps)}"
+        try:
+            response = self.glue.resume_workflow_run(
+                Name=name, RunId=run.glue_run_id, NodeIds=list(point.node_ids)
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("run %s: Glue refused %s: %s", resumed.pk, doing, error)
+            self._end(resumed, PipelineRun.Status.FAILED, aws_error_message(error, doing))
+            return
+        resumed.glue_run_id, resumed.heartbeat_at = response["RunId"], timezone.now()
+        PipelineRun.objects.filter(pk=resumed.pk).update(
+            glue_run_id=resumed.glue_run_id, heartbeat_at=resumed.heartbeat_at
+        )
+        _copy_succeeded_steps(run, resumed, point.detail)
+        run_event(
+            resumed,
+            PipelineRunEvent.Action.STARTED,
+            message=(
+                f"Glue workflow {name}, run {resumed.glue_run_id}: resumes run "
+                f"{run.glue_run_id} from {', '.join(point.steps)}."
+            ),
+        )
 
     # --- Start ----------------------------------------------------------------------------
 
@@ -320,24 +421,29 @@ def _lock_running(run: PipelineRun) -> PipelineRun | None:
 
 def _record_steps(run: PipelineRun, nodes: list[dict], properties: dict) -> list[PipelineStep]:
     """One step per job and crawler node (triggers are not steps), in workflow
-    order; under the extract job, its rows per table as the local engine's steps."""
-    job_steps = {job_name(job): job for job in GLUE_JOBS}
+    order; under the extract job, its rows per table as the local engine's steps.
+
+    A node that has not run in this workflow run keeps a step recorded as
+    succeeded: a resumed run does not run again what succeeded before it.
+    """
     states = []
     for node in nodes:
         if node.get("Type") == "JOB":
-            step = job_steps.get(node["Name"], node["Name"])
-            states.append(_job_state(step, node, properties))
+            states.append(_job_state(_step_name(node), node, properties))
         elif node.get("Type") == "CRAWLER":
-            step = CRAWL_STEP if node["Name"] == crawler_name() else node["Name"]
-            states.append(_crawl_state(step, node))
+            states.append(_crawl_state(_step_name(node), node))
     states.sort(key=lambda state: _order(state["name"]))
+    succeeded = {step.name: step for step in run.steps.filter(status=Status.SUCCEEDED)}
 
     saved, position = [], 0
     for state in states:
         name = state.pop("name")
-        step, _ = PipelineStep.objects.update_or_create(
-            run=run, name=name, defaults={**state, "position": position}
-        )
+        if state["status"] == Status.PENDING and name in succeeded:
+            step = succeeded[name]
+        else:
+            step, _ = PipelineStep.objects.update_or_create(
+                run=run, name=name, defaults={**state, "position": position}
+            )
         saved.append(step)
         position += 1
         if name == "extract" and step.status == Status.SUCCEEDED:
@@ -357,6 +463,50 @@ def _record_steps(run: PipelineRun, nodes: list[dict], properties: dict) -> list
     return saved
 
 
+def _copy_succeeded_steps(run: PipelineRun, resumed: PipelineRun, workflow_run: dict) -> None:
+    """The steps of the nodes that succeeded in ``run``'s ended workflow run,
+    recorded on ``resumed`` as succeeded; the others wait to run again."""
+    nodes = workflow_run.get("Graph", {}).get("Nodes", [])
+    steps = _record_steps(resumed, nodes, workflow_run.get("WorkflowRunProperties", {}))
+    resumed.steps.exclude(status=Status.SUCCEEDED).update(
+        status=Status.PENDING, started_at=None, finished_at=None, rows=0, log="", error=""
+    )
+    for step in steps:
+        if step.status == Status.SUCCEEDED:
+            step.log = RESUMED_STEP_LOG.format(run_id=run.pk, log=step.log).strip()
+            step.save(update_fields=["log"])
+
+
+def _step_name(node: dict) -> str:
+    """The step a job or crawler node is: "extract", "marts", "crawl" (else its name)."""
+    if node.get("Type") == "CRAWLER":
+        return CRAWL_STEP if node["Name"] == crawler_name() else node["Name"]
+    return {job_name(job): job for job in GLUE_JOBS}.get(node["Name"], node["Name"])
+
+
+def _needs_resume(node: dict) -> bool:
+    """A job or crawler node whose latest attempt failed, timed out or was stopped."""
+    if node.get("Type") == "JOB":
+        job_run = _latest_job_run(node)
+        return job_run is not None and job_run.get("JobRunState") in RESUMABLE_JOB_STATES
+    if node.get("Type") == "CRAWLER":
+        crawl = _latest_crawl(node)
+        return crawl is not None and crawl.get("State") in RESUMABLE_CRAWL_STATES
+    return False
+
+
+def _latest_job_run(node: dict) -> dict | None:
+    job_runs = node.get("JobDetails", {}).get("JobRuns", [])
+    if not job_runs:
+        return None
+    return max(job_runs, key=lambda r: (r.get("Attempt", 0), _timestamp(r.get("StartedOn"))))
+
+
+def _latest_crawl(node: dict) -> dict | None:
+    crawls = node.get("CrawlerDetails", {}).get("Crawls", [])
+    return max(crawls, key=lambda c: _timestamp(c.get("StartedOn"))) if crawls else None
+
+
 def _extract_breakdown(properties: dict) -> list[tuple[str, int]]:
     """The extract job's rows per table, as the local engine's steps name them:
     "extract <table>" (rows read), then "stage <table>" (rows merged into staging)."""
@@ -372,10 +522,8 @@ def _order(step: str) -> tuple[int, str]:
 
 
 def _job_state(step: str, node: dict, properties: dict) -> dict:
-    job_runs = node.get("JobDetails", {}).get("JobRuns", [])
-    if not job_runs:
+    if (job_run := _latest_job_run(node)) is None:
         return _pending(step)
-    job_run = max(job_runs, key=lambda r: (r.get("Attempt", 0), _timestamp(r.get("StartedOn"))))
     state = job_run.get("JobRunState", "")
     status = JOB_RUN_STATES.get(state, Status.RUNNING)
     rows, log = 0, [f"Glue job {node['Name']}, run {job_run.get('Id', '?')} ({state})"]
@@ -398,10 +546,8 @@ def _job_state(step: str, node: dict, properties: dict) -> dict:
 
 
 def _crawl_state(step: str, node: dict) -> dict:
-    crawls = node.get("CrawlerDetails", {}).get("Crawls", [])
-    if not crawls:
+    if (crawl := _latest_crawl(node)) is None:
         return _pending(step)
-    crawl = max(crawls, key=lambda c: _timestamp(c.get("StartedOn")))
     state = crawl.get("State", "")
     status = CRAWL_STATES.get(state, Status.RUNNING)
     log = [f"Glue crawler {node['Name']} ({state})"]

@@ -1,14 +1,18 @@
-"""The lake's REST API (/api/lake/runs/): list, start, follow, cancel and retry runs."""
+"""The lake's REST API (/api/lake/runs/): list, start, follow, cancel, retry and resume runs."""
 
 from datetime import datetime, timedelta
 
 import pytest
+from botocore.stub import Stubber
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from lake import services
+from lake import services, tasks
+from lake.aws.clients import aws_client
+from lake.aws.names import workflow_name
 from lake.models import PipelineRun, PipelineStep
-from tests.lake.test_views import make_run
+from tests.lake.engines.test_glue import expect_poll, workflow_run
+from tests.lake.test_views import make_glue_run_failed_at_marts, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +47,7 @@ def test_clerks_cannot_read_start_cancel_or_retry_runs(clerk):
     assert api.post(RUNS, {"full": True}, format="json").status_code == 403
     assert api.post(f"{RUNS}{queued.pk}/cancel/").status_code == 403
     assert api.post(f"{RUNS}{failed.pk}/retry/").status_code == 403
+    assert api.post(f"{RUNS}{failed.pk}/resume/").status_code == 403
     assert PipelineRun.objects.count() == 2
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED
@@ -224,6 +229,49 @@ def test_retry_is_refused_for_a_succeeded_run_or_while_one_is_active(api):
     response = api.post(f"{RUNS}{failed.pk}/retry/")
     assert response.status_code == 409
     assert response.json()["active_run"]["id"] == active.pk
+    assert PipelineRun.objects.count() == 3
+
+
+def test_resume_a_failed_glue_run(api, manager, aws, monkeypatch):
+    monkeypatch.setattr(tasks.pipeline_run_poll_task, "apply_async", lambda *a, **kw: None)
+    failed = make_glue_run_failed_at_marts(full=True)
+    with Stubber(aws_client("glue")) as stub:
+        expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
+                                               marts="FAILED"))  # fmt: skip
+        stub.add_response(
+            "resume_workflow_run",
+            {"RunId": "wr_resumed01", "NodeIds": ["wnode_marts"]},
+            {"Name": workflow_name(), "RunId": "wr_failed01", "NodeIds": ["wnode_marts"]},
+        )
+        response = api.post(f"{RUNS}{failed.pk}/resume/")
+        stub.assert_no_pending_responses()
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["retry_of"], body["status"], body["engine"]) == (failed.pk, "running", "glue")
+    assert body["glue_run_id"] == "wr_resumed01" and body["full"]
+    assert [(step["name"], step["status"]) for step in body["steps"]] == [
+        ("extract", "succeeded"),
+        ("marts", "pending"),
+        ("crawl", "pending"),
+    ]
+    resumed = PipelineRun.objects.get(pk=body["id"])
+    assert resumed.trigger == "api" and resumed.requested_by == manager
+
+
+def test_resume_is_refused_with_the_reason_or_the_active_run(api):
+    local = make_run(Status.FAILED)
+    response = api.post(f"{RUNS}{local.pk}/resume/")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": services.ERROR_RESUME_ENGINE.format(run_id=local.pk, engine="local")
+    }
+    failed = make_glue_run_failed_at_marts()
+    active = make_run(Status.RUNNING)
+    response = api.post(f"{RUNS}{failed.pk}/resume/")  # refused before Glue is asked
+    assert response.status_code == 409
+    assert response.json()["active_run"]["id"] == active.pk
+    assert "is already running" in response.json()["detail"]
     assert PipelineRun.objects.count() == 3
 
 

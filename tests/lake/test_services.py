@@ -75,6 +75,25 @@ def test_only_failed_or_cancelled_runs_are_retried(queued, manager):
     assert failed.events.get().message == f"Retried as run {retry.pk}."
 
 
+def test_only_failed_or_cancelled_glue_runs_are_resumed(queued, manager):
+    # The Glue side (reading the workflow run, resuming it) is in engines/test_glue.py.
+    local = PipelineRun.objects.create(status=PipelineRun.Status.FAILED, engine="local")
+    with pytest.raises(services.RunStateError) as refused:
+        services.pipeline_run_resume(run=local, user=manager)
+    assert str(refused.value) == services.ERROR_RESUME_ENGINE.format(
+        run_id=local.pk, engine="local"
+    )
+    done = PipelineRun.objects.create(status=PipelineRun.Status.SUCCEEDED, engine="glue")
+    with pytest.raises(services.RunStateError) as refused:
+        services.pipeline_run_resume(run=done, user=manager)
+    assert str(refused.value) == services.ERROR_NOT_RESUMABLE.format(
+        run_id=done.pk, status="succeeded"
+    )
+    assert services.pipeline_run_resume_step(local) is None
+    assert services.pipeline_run_resume_step(done) is None
+    assert PipelineRun.objects.count() == 2 and queued == []
+
+
 def test_a_burst_of_requests_schedules_one_refresh(queued, settings):
     settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 5
     for _ in range(10):

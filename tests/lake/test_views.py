@@ -4,13 +4,16 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from botocore.stub import Stubber
 from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from lake import selectors, services, views
+from lake import selectors, services, tasks, views
+from lake.aws.clients import aws_client
+from lake.aws.names import workflow_name
 from lake.forms import ERROR_DATE_RANGE
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.selectors import schedule_list
@@ -19,6 +22,7 @@ from rentals.models import Rental
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import run_pipeline
+from tests.lake.engines.test_glue import expect_poll, workflow_run
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +91,16 @@ def make_run(
     return run
 
 
+def make_glue_run_failed_at_marts(**fields) -> PipelineRun:
+    """A failed Glue run as its polls left it: extract succeeded, marts failed, crawl not run."""
+    run = make_run(Status.FAILED, engine="glue", glue_run_id="wr_failed01", steps=(), **fields)
+    for position, (name, status) in enumerate(
+        [("extract", "succeeded"), ("marts", "failed"), ("crawl", "skipped")]
+    ):
+        PipelineStep.objects.create(run=run, name=name, position=position, status=status)
+    return run
+
+
 # --- Who may see what ----------------------------------------------------------------------
 
 
@@ -119,9 +133,11 @@ def test_clerks_cannot_trigger_cancel_retry_or_toggle(client, clerk):
     assert client.post(reverse("lake:trigger"), {"mode": "full"}).status_code == 403
     assert client.post(reverse("lake:run-cancel", args=[queued.pk])).status_code == 403
     assert client.post(reverse("lake:run-retry", args=[failed.pk])).status_code == 403
+    glue_failed = make_glue_run_failed_at_marts()
+    assert client.post(reverse("lake:run-resume", args=[glue_failed.pk])).status_code == 403
     toggle = reverse("lake:schedule-toggle", args=[task.pk])
     assert client.post(toggle, {"enabled": "false"}).status_code == 403
-    assert PipelineRun.objects.count() == 2
+    assert PipelineRun.objects.count() == 3
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED
     task.refresh_from_db()
@@ -139,6 +155,8 @@ def test_a_user_who_may_only_watch_sees_no_buttons(client, django_user_model, la
     runs = page(client.get(reverse("lake:runs")))
     assert "Run now" not in runs and "You may watch runs but not start them" in runs
     assert "Retry run" not in page(client.get(reverse("lake:run", args=[failed.pk])))
+    glue_failed = make_glue_run_failed_at_marts()
+    assert "Resume from" not in page(client.get(reverse("lake:run", args=[glue_failed.pk])))
     assert client.post(reverse("lake:trigger"), {"mode": "full"}).status_code == 403
     # Schedules are periodic tasks: their own view permission.
     assert client.get(reverse("lake:schedules")).status_code == 403
@@ -320,6 +338,82 @@ def test_a_succeeded_run_cannot_be_retried(panel):
     response = panel.post(reverse("lake:run-retry", args=[run.pk]), follow=True)
     assert services.ERROR_NOT_RETRYABLE.format(run_id=run.pk, status="succeeded") in page(response)
     assert PipelineRun.objects.count() == 1
+
+
+def test_resume_is_offered_for_failed_glue_runs_only(panel):
+    glue_failed = make_glue_run_failed_at_marts()
+    html = page(panel.get(reverse("lake:run", args=[glue_failed.pk])))
+    action = f'<form method="post" action="/lake/runs/{glue_failed.pk}/resume/">'
+    form = re.search(re.escape(action) + "(.*?)</form>", html, re.S)
+    assert form and "csrfmiddlewaretoken" in form[1] and ">Resume from marts</button>" in form[1]
+    assert "Retry run" in html
+    for run in (
+        make_run(Status.FAILED),  # the local engine cannot resume
+        make_run(Status.SUCCEEDED, engine="glue", glue_run_id="wr_done"),
+        make_run(Status.FAILED, engine="glue"),  # never started on Glue
+    ):
+        html = page(panel.get(reverse("lake:run", args=[run.pk])))
+        assert "Resume from" not in html and "/resume/" not in html
+    # Not once a later run has published (the succeeded one above): resuming would roll
+    # its watermarks back.
+    html = page(panel.get(reverse("lake:run", args=[glue_failed.pk])))
+    assert "Resume from" not in html and "Retry run" in html
+
+
+def test_resume_a_failed_glue_run_goes_to_the_resumed_run(panel, manager, aws, monkeypatch):
+    monkeypatch.setattr(tasks.pipeline_run_poll_task, "apply_async", lambda *a, **kw: None)
+    failed = make_glue_run_failed_at_marts()
+    with Stubber(aws_client("glue")) as stub:
+        expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
+                                               marts="FAILED"))  # fmt: skip
+        stub.add_response(
+            "resume_workflow_run",
+            {"RunId": "wr_resumed01", "NodeIds": ["wnode_marts"]},
+            {"Name": workflow_name(), "RunId": "wr_failed01", "NodeIds": ["wnode_marts"]},
+        )
+        response = panel.post(reverse("lake:run-resume", args=[failed.pk]))
+        stub.assert_no_pending_responses()
+
+    resumed = PipelineRun.objects.get(retry_of=failed)
+    assert response["Location"] == reverse("lake:run", args=[resumed.pk])
+    assert (resumed.status, resumed.glue_run_id) == (Status.RUNNING, "wr_resumed01")
+    assert resumed.requested_by == manager and resumed.trigger == Trigger.MANUAL
+    html = text(panel.get(response["Location"]))
+    assert f"Run {failed.pk} resumed as run {resumed.pk}." in html
+    assert f'retry of <a href="/lake/runs/{failed.pk}/">run {failed.pk}</a>' in html
+    assert "Glue run wr_resumed01" in html
+    assert 'hx-trigger="every 1s"' in html  # the live timeline
+    assert f"Resumed as run {resumed.pk} from marts." in text(
+        panel.get(reverse("lake:run", args=[failed.pk]))
+    )
+
+
+def test_a_resume_glue_refuses_shows_the_failed_new_run_with_the_reason(panel, aws):
+    failed = make_glue_run_failed_at_marts()
+    with Stubber(aws_client("glue")) as stub:
+        expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
+                                               marts="FAILED"))  # fmt: skip
+        stub.add_client_error(
+            "resume_workflow_run", "AccessDeniedException", "not authorized", http_status_code=400
+        )
+        response = panel.post(reverse("lake:run-resume", args=[failed.pk]), follow=True)
+
+    resumed = PipelineRun.objects.get(retry_of=failed)
+    assert response.redirect_chain[-1][0] == reverse("lake:run", args=[resumed.pk])
+    assert resumed.status == Status.FAILED
+    html = text(response)
+    assert f"Run {resumed.pk} could not resume run {failed.pk}: Glue: AccessDeniedException" in html
+    assert 'hx-trigger="every 1s"' not in html
+
+
+def test_a_run_that_cannot_be_resumed_says_why(panel):
+    failed = make_run(Status.FAILED)
+    response = panel.post(reverse("lake:run-resume", args=[failed.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("lake:run", args=[failed.pk])
+    message = services.ERROR_RESUME_ENGINE.format(run_id=failed.pk, engine="local")
+    assert message in page(response)
+    assert PipelineRun.objects.count() == 1
+    assert panel.get(reverse("lake:run-resume", args=[failed.pk])).status_code == 405
 
 
 def test_unknown_runs_are_not_found(panel):

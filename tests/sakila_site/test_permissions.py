@@ -106,6 +106,9 @@ CHECKS: list[Check] = [
      LAKE_POST),
     ("lake:run-retry", "post", lambda w: f"/lake/runs/{w.failed_run.pk}/retry/", NO_BODY,
      LAKE_POST),
+    # A local run: refused with a message (the Glue side needs AWS, see tests/lake).
+    ("lake:run-resume", "post", lambda w: f"/lake/runs/{w.failed_run.pk}/resume/", NO_BODY,
+     LAKE_POST),
     ("lake:freshness", "get", lambda w: "/lake/freshness/", NO_BODY, LAKE),
     ("lake:schedules", "get", lambda w: "/lake/schedules/", NO_BODY, LAKE),
     ("lake:schedule-toggle", "post",
@@ -179,6 +182,8 @@ CHECKS: list[Check] = [
      NO_BODY, API_LAKE),
     ("api-lake-run-retry", "post", lambda w: f"/api/lake/runs/{w.failed_run.pk}/retry/",
      NO_BODY, expect(401, 403, 403, 201, 201)),
+    ("api-lake-run-resume", "post", lambda w: f"/api/lake/runs/{w.failed_run.pk}/resume/",
+     NO_BODY, expect(401, 403, 403, 409, 409)),  # 409: a local run cannot be resumed
 ]  # fmt: skip
 
 

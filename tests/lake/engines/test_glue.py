@@ -7,6 +7,8 @@ very client the engine uses (``aws_client("glue")``).
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -708,3 +710,290 @@ def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(
     running.refresh_from_db()
     assert running.status == PipelineRun.Status.FAILED
     assert running.error == ERROR_NOT_POLLED.format(engine="AWS Glue", seconds=600, step="a step")
+
+
+# --- Resume from the failed node ------------------------------------------------------------
+
+
+@pytest.fixture
+def polls(monkeypatch) -> list[tuple[tuple, int]]:
+    """The polls scheduled, as (args, countdown)."""
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.pipeline_run_poll_task,
+        "apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    return scheduled
+
+
+@contextmanager
+def stub_paused(stub: Stubber) -> Iterator[None]:
+    """The engine's client talks to moto meanwhile."""
+    stub.deactivate()
+    try:
+        yield
+    finally:
+        stub.activate()
+
+
+def failed_at_marts(run: PipelineRun, stub: Stubber) -> PipelineRun:
+    """Poll ``run`` to its end: the extract job succeeded, the marts job failed."""
+    error = "An error occurred while calling o98.save. Table fact_sales: commit conflict"
+    ended = workflow_run(
+        run, "COMPLETED", extract="SUCCEEDED", marts="FAILED", job_error=error,
+        properties=JOB_PROPERTIES,
+    )  # fmt: skip
+    expect_poll(stub, run, ended)
+    failed = GlueEngine().refresh(run)
+    assert failed.status == PipelineRun.Status.FAILED
+    assert failed.error == f"marts failed on Glue (FAILED): {error}"
+    return failed
+
+
+def expect_resume(stub: Stubber, run: PipelineRun, node_ids: list[str], new_run_id: str) -> None:
+    params = {"Name": workflow_name(), "RunId": run.glue_run_id, "NodeIds": node_ids}
+    stub.add_response("resume_workflow_run", {"RunId": new_run_id, "NodeIds": node_ids}, params)
+
+
+def resumed_workflow_run(resumed: PipelineRun, failed: PipelineRun, status: str, **nodes) -> dict:
+    """A get_workflow_run response of the workflow run a resume made: a new run id,
+    the run it resumed, the same run properties; the extract node did not run in it."""
+    response = workflow_run(resumed, status, properties=JOB_PROPERTIES, **nodes)
+    response["Run"]["PreviousRunId"] = failed.glue_run_id
+    response["Run"]["WorkflowRunProperties"]["run_id"] = str(failed.pk)
+    return response
+
+
+def test_resume_reruns_the_failed_job_and_the_resumed_run_publishes(
+    glue, stub, lake, polls, manager, django_capture_on_commit_callbacks
+):
+    # What the marts job will have written when the resumed run completes.
+    schema = pa.schema([pa.field("rental_id", pa.int64())])
+    table = ensure_table("marts.fact_sales", schema)
+    replace_rows(table, pa.Table.from_pylist([{"rental_id": 1}], schema=schema), AlwaysTrue())
+    publish_previous_run()  # the failed run was an incremental one
+    run = pipeline_run_create()
+    with stub_paused(stub):
+        GlueEngine().start(run)  # on moto
+    failed = failed_at_marts(run, stub)
+    watermarks_from = failed.watermarks_from
+    assert watermarks_from == {"payment": "2005-08-23 22:42:00", "rental": "2005-08-23 22:50:00"}
+    assert services.pipeline_run_resume_step(failed) == "marts"
+    # The ended workflow run is read with its graph, then resumed from the failed node.
+    expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
+                                           marts="FAILED", properties=JOB_PROPERTIES))  # fmt: skip
+    expect_resume(stub, failed, ["wnode_marts"], "wr_resumed01")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = services.pipeline_run_resume(run=failed, user=manager)
+
+    assert resumed.status == PipelineRun.Status.RUNNING, resumed.error
+    assert (resumed.engine, resumed.glue_run_id, resumed.retry_of) == (
+        "glue",
+        "wr_resumed01",
+        failed,
+    )
+    assert (resumed.full, resumed.watermarks_from) == (failed.full, watermarks_from)
+    assert resumed.requested_by == manager and resumed.started_at is not None
+    assert polls == [((resumed.pk, 0), tasks.POLL_FIRST_SECONDS)]
+    # What succeeded is copied (the timeline reads right); what failed waits to run again.
+    assert steps(resumed) == [
+        ("extract", Status.SUCCEEDED, 250),
+        ("extract payment", Status.SUCCEEDED, 130),
+        ("extract rental", Status.SUCCEEDED, 120),
+        ("stage payment", Status.SUCCEEDED, 30),
+        ("stage rental", Status.SUCCEEDED, 20),
+        ("marts", Status.PENDING, 0),
+        ("crawl", Status.PENDING, 0),
+    ]
+    extract = resumed.steps.get(name="extract")
+    assert extract.log.startswith(f"Succeeded in run {failed.pk}: not run again. Glue job")
+    assert extract.started_at == datetime(2026, 3, 2, 10, 0)
+    assert resumed.steps.get(name="marts").error == ""
+    event = failed.events.get(action=PipelineRunEvent.Action.RESUMED)
+    assert (event.user, event.message) == (manager, f"Resumed as run {resumed.pk} from marts.")
+    assert list(resumed.events.order_by("pk").values_list("action", "message")) == [
+        (
+            PipelineRunEvent.Action.TRIGGERED,
+            f"Incremental run triggered from the control panel or the command line, "
+            f"resuming run {failed.pk} from marts.",
+        ),
+        (
+            PipelineRunEvent.Action.STARTED,
+            f"Glue workflow sakila-lake, run wr_resumed01: resumes run {failed.glue_run_id} "
+            f"from marts.",
+        ),
+    ]
+
+    # Polled like any Glue run: the extract node does not run again in the resumed run.
+    expect_poll(stub, resumed, resumed_workflow_run(resumed, failed, "RUNNING", marts="RUNNING"))
+    done = resumed_workflow_run(
+        resumed, failed, "COMPLETED", marts="SUCCEEDED", crawl="SUCCEEDED",
+        statistics={"TotalActions": 2},
+    )  # fmt: skip
+    expect_ended_poll(stub, resumed, done)
+    tasks.pipeline_run_poll_task(resumed.pk, 0)
+    assert steps(PipelineRun.objects.get(pk=resumed.pk))[0] == ("extract", Status.SUCCEEDED, 250)
+    tasks.pipeline_run_poll_task(resumed.pk, 1)
+
+    resumed.refresh_from_db()
+    assert resumed.status == PipelineRun.Status.SUCCEEDED, resumed.error
+    assert selectors.published_run() == resumed and "marts.fact_sales" in resumed.snapshots
+    assert dict(Watermark.objects.values_list("table", "value")) == {
+        "rental": datetime(2006, 2, 14, 15, 16, 3),
+        "payment": datetime(2006, 2, 14, 15, 16, 3),
+    }
+    assert [(name, status) for name, status, _ in steps(resumed)] == [
+        ("extract", Status.SUCCEEDED),
+        ("extract payment", Status.SUCCEEDED),
+        ("extract rental", Status.SUCCEEDED),
+        ("stage payment", Status.SUCCEEDED),
+        ("stage rental", Status.SUCCEEDED),
+        ("marts", Status.SUCCEEDED),
+        ("crawl", Status.SUCCEEDED),
+    ]
+    assert len(polls) == 2  # no poll after it published
+    # Published since: the failed run can no longer be resumed.
+    assert services.pipeline_run_resume_step(failed) is None
+
+
+def test_resume_starts_from_the_failed_timed_out_or_stopped_nodes(running):
+    engine = GlueEngine()
+    cases = [
+        (dict(extract="SUCCEEDED", marts="SUCCEEDED", crawl="FAILED"), ("crawl",)),
+        (dict(extract="TIMEOUT"), ("extract",)),
+        (dict(extract="SUCCEEDED", marts="STOPPED"), ("marts",)),  # a cancelled run
+    ]
+    for nodes, expected in cases:
+        response = workflow_run(running, "COMPLETED", **nodes)
+        with Stubber(aws_client("glue")) as stub:
+            expect_poll(stub, running, response)
+            point = engine.resume_point(running)
+        assert point.steps == expected
+        assert point.node_ids == tuple(f"wnode_{step}" for step in expected)
+
+
+def test_a_stopped_glue_run_that_was_cancelled_resumes_from_its_stopped_job(
+    running, stub, polls, manager
+):
+    services.pipeline_run_cancel(run=running, user=manager)  # moto accepts the stop
+    expect_poll(stub, running, workflow_run(running, "STOPPED", extract="STOPPED"))
+    cancelled = GlueEngine().refresh(running)
+    assert cancelled.status == PipelineRun.Status.CANCELLED
+    assert services.pipeline_run_resume_step(cancelled) == "extract"
+    expect_poll(stub, cancelled, workflow_run(cancelled, "STOPPED", extract="STOPPED"))
+    expect_resume(stub, cancelled, ["wnode_extract"], "wr_resumed02")
+
+    resumed = services.pipeline_run_resume(run=cancelled, user=manager)
+
+    assert resumed.status == PipelineRun.Status.RUNNING and resumed.glue_run_id == "wr_resumed02"
+    assert steps(resumed) == [
+        ("extract", Status.PENDING, 0),
+        ("marts", Status.PENDING, 0),
+        ("crawl", Status.PENDING, 0),
+    ]
+
+
+def test_glue_refusing_the_resume_fails_the_new_run_with_its_message(running, stub, polls):
+    failed = failed_at_marts(running, stub)
+    expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
+                                           marts="FAILED"))  # fmt: skip
+    message = "Workflow sakila-lake has reached the maximum number of concurrent runs"
+    stub.add_client_error(
+        "resume_workflow_run", "ConcurrentRunsExceededException", message, http_status_code=400
+    )
+
+    resumed = services.pipeline_run_resume(run=failed)
+
+    assert resumed.status == PipelineRun.Status.FAILED and resumed.retry_of == failed
+    assert resumed.error == (
+        f"Glue: ConcurrentRunsExceededException: {message} "
+        f"(resuming run {failed.glue_run_id} of workflow sakila-lake from marts)"
+    )
+    assert resumed.glue_run_id == "" and polls == []
+    assert resumed.events.filter(action=PipelineRunEvent.Action.FAILED).count() == 1
+    assert selectors.active_run() is None  # nothing left in the way of the next run
+
+
+def test_resume_refusals_say_why(running, stub, manager):
+    def refused(run: PipelineRun) -> str:
+        with pytest.raises(services.RunStateError) as refusal:
+            services.pipeline_run_resume(run=run, user=manager)
+        return str(refusal.value)
+
+    assert refused(running) == (
+        f"Run {running.pk} is running: only a failed or cancelled run can be resumed."
+    )
+    local = PipelineRun.objects.create(engine="local", status=PipelineRun.Status.FAILED)
+    assert refused(local) == (
+        f"Run {local.pk} ran on the local engine, which cannot resume a run: retry it instead."
+    )
+    local.delete()
+
+    # Failed here (reaped), still running on Glue.
+    PipelineRun.objects.filter(pk=running.pk).update(status=PipelineRun.Status.FAILED)
+    running.refresh_from_db()
+    never = PipelineRun.objects.create(engine="glue", status=PipelineRun.Status.FAILED)
+    assert refused(never) == (
+        f"Run {never.pk} never started a Glue workflow run: there is nothing to resume. "
+        "Retry it instead."
+    )
+    never.delete()
+    expect_poll(stub, running, workflow_run(running, "RUNNING", extract="RUNNING"))
+    assert refused(running) == (
+        f"The Glue workflow run {running.glue_run_id} of run {running.pk} is still RUNNING: "
+        "resume it once it has ended."
+    )
+    # Every job and crawler succeeded (the run failed publishing).
+    expect_poll(
+        stub,
+        running,
+        workflow_run(running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED",
+                     crawl="SUCCEEDED"),
+    )  # fmt: skip
+    assert refused(running) == (
+        f"No job or crawler failed in the Glue workflow run {running.glue_run_id} of run "
+        f"{running.pk}: there is nothing to resume from. Retry it instead."
+    )
+    # AWS's own refusal to be read.
+    stub.add_client_error(
+        "get_workflow_run", "AccessDeniedException", "not authorized", http_status_code=400
+    )
+    assert refused(running) == (
+        f"Glue: AccessDeniedException: not authorized "
+        f"(reading run {running.glue_run_id} of workflow sakila-lake)"
+    )
+    assert PipelineRun.objects.count() == 1  # no run was made by any of them
+
+
+def test_no_resume_once_another_run_has_published(running, stub, manager):
+    failed = failed_at_marts(running, stub)
+    later = PipelineRun.objects.create(
+        engine="glue", status=PipelineRun.Status.SUCCEEDED, snapshots={"marts.fact_sales": 1}
+    )
+
+    # Refused before Glue is asked anything (the stub has no response queued).
+    with pytest.raises(services.RunStateError) as refusal:
+        services.pipeline_run_resume(run=failed, user=manager)
+
+    assert str(refusal.value) == (
+        f"Run {later.pk} has published since run {failed.pk} was created: resuming run "
+        f"{failed.pk} would publish its older watermarks over newer ones. Re-run it instead "
+        "(Retry)."
+    )
+    assert services.pipeline_run_resume_step(failed) is None
+    assert PipelineRun.objects.count() == 2
+
+
+def test_no_resume_while_another_run_is_active(running, stub, manager):
+    failed = failed_at_marts(running, stub)
+    active = pipeline_run_create()
+
+    # Refused before Glue is asked anything (the stub has no response queued).
+    with pytest.raises(services.AlreadyRunning) as refusal:
+        services.pipeline_run_resume(run=failed, user=manager)
+
+    assert refusal.value.run == active
+    assert PipelineRun.objects.count() == 2
+    assert not failed.events.filter(action=PipelineRunEvent.Action.RESUMED).exists()
