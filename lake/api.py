@@ -6,6 +6,8 @@ retrying and resuming both. A run is started by a worker once it is queued;
 poll its detail to follow it.
 """
 
+from collections.abc import Callable
+
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -257,16 +259,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         permission_classes=[permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")],
     )
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        run = self.get_object()
-        try:
-            retry = services.pipeline_run_retry(
-                run=run, user=request.user, trigger=PipelineRun.Trigger.API
-            )
-        except services.RunStateError as error:
-            return self._conflict(error)
-        except services.AlreadyRunning as error:
-            return self._conflict(error, error.run)
-        return self._run_response(retry, status.HTTP_201_CREATED)
+        return self._new_run_response(request, services.pipeline_run_retry)
 
     @extend_schema(
         summary="Resume a failed Glue run from the step that failed",
@@ -287,16 +280,19 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         permission_classes=[permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")],
     )
     def resume(self, request: Request, pk: str | None = None) -> Response:
-        run = self.get_object()
+        return self._new_run_response(request, services.pipeline_run_resume)
+
+    def _new_run_response(self, request: Request, service: Callable[..., PipelineRun]) -> Response:
+        """201 with the run ``service`` (retry, resume) made from this one, or 409 and why not."""
         try:
-            resumed = services.pipeline_run_resume(
-                run=run, user=request.user, trigger=PipelineRun.Trigger.API
+            new_run = service(
+                run=self.get_object(), user=request.user, trigger=PipelineRun.Trigger.API
             )
         except services.RunStateError as error:
             return self._conflict(error)
         except services.AlreadyRunning as error:
             return self._conflict(error, error.run)
-        return self._run_response(resumed, status.HTTP_201_CREATED)
+        return self._run_response(new_run, status.HTTP_201_CREATED)
 
 
 router = DefaultRouter(trailing_slash=True)

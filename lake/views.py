@@ -180,18 +180,8 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(PipelineRun, pk=run_id)
-    try:
-        retry = services.pipeline_run_retry(
-            run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL
-        )
-    except services.RunStateError as error:
-        messages.error(request, str(error))
-        return redirect("lake:run", run_id=run.pk)
-    except services.AlreadyRunning as error:
-        url = reverse("lake:run", args=[error.run.pk])
-        messages.warning(
-            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
-        )
+    retry = _new_run(request, run, services.pipeline_run_retry)
+    if retry is None:
         return redirect("lake:run", run_id=run.pk)
     messages.success(request, f"Run {run.pk} retried as run {retry.pk}.")
     return redirect("lake:run", run_id=retry.pk)
@@ -201,24 +191,31 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(PipelineRun, pk=run_id)
-    try:
-        resumed = services.pipeline_run_resume(
-            run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL
-        )
-    except services.RunStateError as error:
-        messages.error(request, str(error))
-        return redirect("lake:run", run_id=run.pk)
-    except services.AlreadyRunning as error:
-        url = reverse("lake:run", args=[error.run.pk])
-        messages.warning(
-            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
-        )
+    resumed = _new_run(request, run, services.pipeline_run_resume)
+    if resumed is None:
         return redirect("lake:run", run_id=run.pk)
     if resumed.status == PipelineRun.Status.FAILED:
         messages.error(request, f"Run {resumed.pk} could not resume run {run.pk}: {resumed.error}")
     else:
         messages.success(request, f"Run {run.pk} resumed as run {resumed.pk}.")
     return redirect("lake:run", run_id=resumed.pk)
+
+
+def _new_run(
+    request: HttpRequest, run: PipelineRun, service: Callable[..., PipelineRun]
+) -> PipelineRun | None:
+    """The run ``service`` (retry, resume) made from ``run``; None, with the reason
+    shown, when it refused."""
+    try:
+        return service(run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL)
+    except services.RunStateError as error:
+        messages.error(request, str(error))
+    except services.AlreadyRunning as error:
+        url = reverse("lake:run", args=[error.run.pk])
+        messages.warning(
+            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
+        )
+    return None
 
 
 # --- Freshness, schedules, audit, catalog -------------------------------------------------

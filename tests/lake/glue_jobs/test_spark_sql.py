@@ -23,15 +23,10 @@ from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
 from lake.glue_jobs.transform import arrow_frame, mart_grain
 from lake.marts import DIM_DATE, MARTS, SQL_MARTS
 from lake.pipeline.dates import dim_date_rows
+from tests.lake.glue_jobs.test_sql import PAYMENT
 
 pytestmark = pytest.mark.spark
 
-PAYMENT = StagedTable(
-    name="payment",
-    columns=(("payment_id", "BIGINT"), ("amount", "DECIMAL(5,2)"),
-             ("last_update", "TIMESTAMP_NTZ")),
-    primary_key=("payment_id",), fully_extracted=False, last_update_nullable=True,
-)  # fmt: skip
 LINKS = StagedTable(
     name="film_actor",
     columns=(("actor_id", "BIGINT"), ("film_id", "BIGINT")),
