@@ -6,8 +6,6 @@ them by the same names: one place, so the two cannot disagree.
 
 from django.conf import settings
 
-from lake.catalog import catalog_namespace
-
 GLUE_JOBS = ("extract", "marts")  # in workflow order; the crawler runs after them
 
 
@@ -25,8 +23,3 @@ def crawler_name() -> str:
 
 def connection_name() -> str:
     return f"{settings.GLUE_NAME_PREFIX}-rds"
-
-
-def raw_database() -> str:
-    """The Glue database the crawler writes the raw zone's tables into."""
-    return catalog_namespace("raw")
