@@ -168,6 +168,8 @@ class ConflictSerializer(serializers.Serializer):
 
 CONFLICT = OpenApiResponse(ConflictSerializer, description="The run's state does not allow it.")
 FORBIDDEN = OpenApiResponse(description="No login, or not allowed to run the lake.")
+# Retry and resume make a new run from one: they need both permissions.
+NEW_RUN_FROM_RUN = [permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")]
 
 
 @extend_schema_view(
@@ -253,11 +255,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=None,
         responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
     )
-    @action(
-        detail=True,
-        methods=["post"],
-        permission_classes=[permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")],
-    )
+    @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
     def retry(self, request: Request, pk: str | None = None) -> Response:
         return self._new_run_response(request, services.pipeline_run_retry)
 
@@ -274,11 +272,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=None,
         responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
     )
-    @action(
-        detail=True,
-        methods=["post"],
-        permission_classes=[permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")],
-    )
+    @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
     def resume(self, request: Request, pk: str | None = None) -> Response:
         return self._new_run_response(request, services.pipeline_run_resume)
 
