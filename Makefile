@@ -21,7 +21,7 @@ system-deps:
 	    || ! command -v cc >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing the MySQL client headers and a C compiler (apt-get)"; \
-	    apt-get update -qq && apt-get install -y -qq default-libmysqlclient-dev pkg-config gcc; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq default-libmysqlclient-dev pkg-config gcc; \
 	  else \
 	    echo "mysqlclient needs the MySQL client headers. Run:"; \
 	    echo "  sudo apt-get install default-libmysqlclient-dev pkg-config gcc"; \
@@ -57,7 +57,7 @@ chromium:
 	@if ! [ -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Chromium (apt-get)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium; \
 	  else \
 	    echo "The browser journeys need Debian's Chromium: sudo apt-get install chromium"; \
 	    exit 1; \

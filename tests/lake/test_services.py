@@ -118,6 +118,38 @@ def test_a_refresh_waits_for_the_active_run(queued, settings):
     assert PipelineLock.objects.get().refresh_requested_at is not None
 
 
+def test_a_run_queued_after_the_request_covers_the_refresh(queued, settings):
+    settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
+    services.lake_refresh_request()  # a rental, then "Run now" before the refresh is due
+    manual = services.pipeline_run_request()
+    assert services.lake_refresh_start() is None  # waits for the manual run
+    PipelineRun.objects.filter(pk=manual.pk).update(status=PipelineRun.Status.SUCCEEDED)
+
+    assert services.lake_refresh_start() is None
+    assert PipelineRun.objects.count() == 1
+    lock = PipelineLock.objects.get()
+    assert lock.refresh_requested_at is None and lock.refresh_due_at is None
+
+
+def test_a_refresh_asked_for_during_a_run_makes_its_own_run(queued, settings):
+    settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
+    running = services.pipeline_run_request()
+    services.lake_refresh_request()  # a rental while that run may have read past it
+    PipelineRun.objects.filter(pk=running.pk).update(status=PipelineRun.Status.SUCCEEDED)
+
+    refresh = services.lake_refresh_start()
+
+    assert refresh is not None and refresh.trigger == PipelineRun.Trigger.EVENT
+
+
+def test_a_refresh_after_a_failed_run_still_runs(queued, settings):
+    services.lake_refresh_request()
+    failed = services.pipeline_run_request()
+    PipelineRun.objects.filter(pk=failed.pk).update(status=PipelineRun.Status.FAILED)
+
+    assert services.lake_refresh_start() is not None
+
+
 def test_a_rental_asks_for_one_refresh_per_transaction(queued, settings, store):
     settings.LAKE_REFRESH_ON_CHANGE = True
     film = FilmFactory()
