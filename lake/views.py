@@ -110,7 +110,8 @@ def run_trigger(request: HttpRequest) -> HttpResponse:
         )
         return redirect("lake:runs")
     kind = "full" if run.full else "incremental"
-    messages.success(request, f"Run {run.pk} ({kind}) queued: a worker starts it shortly.")
+    # Worded to stay true while the page below shows the run going on and ending.
+    messages.success(request, f"You started run {run.pk} ({kind}).")
     return redirect("lake:run", run_id=run.pk)
 
 

@@ -12,7 +12,8 @@ from sakila_site.converters import MAX_ID
 
 UNKNOWN_CUSTOMER = "No customer has the id or email {value!r}."
 CUSTOMER_ID_OR_EMAIL = "Type a customer id (a number) or an email address."
-FILM_NOT_FREE = "That film has no free copy at your store; pick one from the list."
+FILM_NOT_FREE = "{title} has no free copy at your store; pick one from the list."
+UNKNOWN_FILM = "There is no film number {value}."
 UNKNOWN_RENTAL = "There is no rental number {value}."
 
 
@@ -52,8 +53,22 @@ def film_option_label(film: Film) -> str:
 
 
 class FreeFilmField(forms.ModelChoiceField):
+    """A film with a free copy at the clerk's store (the choices)."""
+
     def label_from_instance(self, obj: Film) -> str:
         return film_option_label(obj)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if error.code != "invalid_choice":
+                raise
+        # Most often the last copy went to another desk since the page loaded: name the film.
+        film = Film.objects.filter(pk=value).first() if str(value).isdigit() else None
+        if film is None:
+            raise ValidationError(UNKNOWN_FILM.format(value=value), code="invalid_choice")
+        raise ValidationError(FILM_NOT_FREE.format(title=film.title), code="invalid_choice")
 
 
 class RentForm(forms.Form):
@@ -66,7 +81,6 @@ class RentForm(forms.Form):
     film = FreeFilmField(
         queryset=Film.objects.none(),
         empty_label="Choose a film",
-        error_messages={"invalid_choice": FILM_NOT_FREE},
     )
     rental_date = forms.DateTimeField(
         required=False,

@@ -113,6 +113,6 @@ def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person)
 
     other_desk.click_through(other_desk.page.get_by_role("button", name="Rent", exact=True))
     expect(other_desk.page.get_by_role("alert")).to_have_text(
-        "That film has no free copy at your store; pick one from the list."
+        f"{wanted.title} has no free copy at your store; pick one from the list."
     )
     other_desk.shoot("no-free-copy")

@@ -272,7 +272,8 @@ def test_trigger_queues_a_run_for_the_manager(panel, manager):
     assert run.full  # the first run always builds everything
     event = run.events.get()
     assert (event.action, event.user) == (PipelineRunEvent.Action.TRIGGERED, manager)
-    assert "queued" in page(panel.get(response["Location"]))
+    run_page = page(panel.get(response["Location"]))
+    assert f"You started run {run.pk} (full)." in run_page and "queued" in run_page
 
 
 def test_a_second_trigger_while_a_run_is_active_says_already_running(panel):

@@ -116,6 +116,7 @@ def test_a_backdated_rental_shows_the_date_stored(desk, film, customer):
         ("unknown customer", "customer", forms.UNKNOWN_CUSTOMER.format(value="999")),
         ("not an id or email", "customer", forms.CUSTOMER_ID_OR_EMAIL),
         ("film not free here", "film", forms.FILM_NOT_FREE),
+        ("unknown film", "film", forms.UNKNOWN_FILM.format(value="99999")),
         ("inactive customer", "customer", "is not an active customer"),
         ("future date", "rental_date", "is in the future"),
     ],
@@ -129,7 +130,11 @@ def test_renting_errors_are_shown_in_the_form_and_nothing_is_written(
     elif problem == "not an id or email":
         data["customer"] = "Mary"
     elif problem == "film not free here":
-        data["film"] = FilmFactory().pk
+        elsewhere = FilmFactory()  # no copy at the clerk's store
+        data["film"] = elsewhere.pk
+        message = message.format(title=elsewhere.title)
+    elif problem == "unknown film":
+        data["film"] = "99999"
     elif problem == "inactive customer":
         customer.active = False
         customer.save()
