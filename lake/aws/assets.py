@@ -11,7 +11,7 @@ Glue needs neither Django nor sqlglot. The bytes depend only on the code
 
 import io
 import zipfile
-from importlib.metadata import version
+from importlib.metadata import distribution
 from pathlib import Path
 
 from django.conf import settings
@@ -48,9 +48,11 @@ LIBRARY_MODULES = (
     "lake/glue_jobs/transform.py",
     "lake/glue_jobs/workflow.py",
 )
-# What Glue installs for the marts job (pip, at job start): dim_date's holidays,
-# the version the app runs and tests.
-MARTS_PYTHON_MODULES = ("holidays",)
+# Packages the library carries, at the version the app runs and tests: their
+# modules and metadata (not their translations). dim_date needs ``holidays``;
+# carrying it spares the marts job a pip install, which needs the internet
+# that a job in the database's private subnet does not have.
+VENDORED_PACKAGES = ("holidays",)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: the same bytes every build
 
 
@@ -97,10 +99,6 @@ def job_arguments(job: str) -> dict[str, str]:
             "--overlap_seconds": str(settings.LAKE_EXTRACT_OVERLAP_SECONDS),
             "--batch_rows": str(settings.LAKE_EXTRACT_BATCH_ROWS),
         }
-    if job == "marts":
-        arguments["--additional-python-modules"] = ",".join(
-            f"{module}=={version(module)}" for module in MARTS_PYTHON_MODULES
-        )
     return arguments
 
 
@@ -151,6 +149,7 @@ def spark_sql() -> dict[str, str]:
 def job_library() -> bytes:
     """The zip for --extra-py-files."""
     files = {path: (ROOT / path).read_bytes() for path in LIBRARY_MODULES}
+    files |= vendored_files()
     files[f"lake/glue_jobs/{MANIFEST}"] = manifest_json(staged_tables_from_models()).encode()
     for name, sql in spark_sql().items():
         files[f"lake/glue_jobs/{SPARK_SQL_DIR}/{name}"] = sql.encode()
@@ -162,6 +161,17 @@ def job_library() -> bytes:
             entry.external_attr = 0o644 << 16
             library.writestr(entry, files[path], compresslevel=9)
     return buffer.getvalue()
+
+
+def vendored_files() -> dict[str, bytes]:
+    """VENDORED_PACKAGES' modules and METADATA (which importlib.metadata reads
+    from a zip too), by their paths in site-packages."""
+    files = {}
+    for package in VENDORED_PACKAGES:
+        for path in distribution(package).files:
+            if path.suffix == ".py" or path.name in ("py.typed", "METADATA"):
+                files[path.as_posix()] = path.read_binary()
+    return files
 
 
 def _check_job(job: str) -> None:

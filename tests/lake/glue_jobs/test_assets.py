@@ -7,15 +7,18 @@ import subprocess
 import sys
 import zipfile
 from importlib.metadata import version
+from pathlib import Path
 
+import dateutil
+import holidays
 import pytest
 import sqlglot
 from django.core.exceptions import ImproperlyConfigured
 
 from lake.aws.assets import (
     LIBRARY_KEY,
-    MARTS_PYTHON_MODULES,
     ROOT,
+    VENDORED_PACKAGES,
     job_arguments,
     job_assets,
     job_script_key,
@@ -33,7 +36,7 @@ NOT_ON_GLUE = ("django", "rentals", "sakila_site", "sqlglot", "duckdb", "pyicebe
 
 # Run in a fresh interpreter (-I: no PYTHONPATH, no current directory) with only
 # the zip providing ``lake``: imports what the entry scripts import, loads the
-# library's resources, and reports which lake modules came from where.
+# library's resources, and reports which lake and vendored modules came from where.
 IMPORT_CHECK = """
 import importlib, json, sys
 
@@ -43,13 +46,14 @@ class Blocked:
             raise ImportError(f"the job library imported {name}")
 
 BLOCKED = set(sys.argv[2].split(","))
+REPORTED = {"lake", *sys.argv[4].split(",")}
 sys.meta_path.insert(0, Blocked())
 sys.path.insert(0, sys.argv[1])
 for module, names in json.loads(sys.argv[3]).items():
     loaded = importlib.import_module(module)
     for name in names:
         getattr(loaded, name)
-modules = {n: m.__file__ for n, m in sys.modules.items() if n.split(".")[0] == "lake"}
+modules = {n: m.__file__ for n, m in sys.modules.items() if n.split(".")[0] in REPORTED}
 from lake.glue_jobs.tables import staged_tables
 transform = sys.modules.get("lake.glue_jobs.transform")
 print(json.dumps({
@@ -94,10 +98,9 @@ def test_deploy_uploads_each_job_script_and_one_library(assets):
 def run_on_glue(library: bytes, tmp_path, job: str, imports: dict) -> dict:
     """IMPORT_CHECK's report for ``job``'s imports, the library alone providing ``lake``."""
     (tmp_path / "jobs.zip").write_bytes(library)
-    blocked = [*NOT_ON_GLUE, *(() if job == "marts" else MARTS_PYTHON_MODULES)]
     result = subprocess.run(
         [sys.executable, "-I", "-c", IMPORT_CHECK, str(tmp_path / "jobs.zip"),
-         ",".join(blocked), json.dumps(imports)],
+         ",".join(NOT_ON_GLUE), json.dumps(imports), ",".join(VENDORED_PACKAGES)],
         capture_output=True, text=True, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -105,9 +108,9 @@ def run_on_glue(library: bytes, tmp_path, job: str, imports: dict) -> dict:
 
 
 def test_the_library_imports_on_glue_without_django(assets, library, tmp_path):
-    """What each entry script imports comes from the zip, with none of Django,
-    sqlglot, DuckDB, pyiceberg or PySpark importable, nor a module Glue does
-    not install for that job; and the zip holds exactly those modules."""
+    """What each entry script imports comes from the zip (the vendored
+    packages too), with none of Django, sqlglot, DuckDB, pyiceberg or PySpark
+    importable; and the zip holds exactly those lake modules."""
     imported: set[str] = set()
     for job in GLUE_JOBS:
         report = run_on_glue(
@@ -118,11 +121,12 @@ def test_the_library_imports_on_glue_without_django(assets, library, tmp_path):
         }
         assert report["tables"] == [model._meta.db_table for model in STAGED_MODELS]
         assert report["sql"] == (sorted(spark_sql()) if job == "marts" else [])
-        imported |= set(report["modules"])
+        imported |= {name for name in report["modules"] if name.split(".")[0] == "lake"}
+    assert "holidays" in report["modules"]  # the marts job's dim_date
     zipped = {
         name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
         for name in library.namelist()
-        if name.endswith(".py")
+        if name.startswith("lake/") and name.endswith(".py")
     }
     assert imported == zipped
 
@@ -197,10 +201,49 @@ def test_extract_arguments_name_the_connection_and_the_watermark_rules(on_aws, s
     assert "--additional-python-modules" not in arguments
 
 
-def test_marts_arguments_install_holidays_at_the_version_the_app_tests(on_aws):
+def test_the_marts_job_installs_nothing_and_connects_nowhere(on_aws):
     arguments = job_arguments("marts")
-    assert arguments["--additional-python-modules"] == f"holidays=={version('holidays')}"
+    assert "--additional-python-modules" not in arguments  # no pip, so no internet needed
     assert "--connection_name" not in arguments
+
+
+# Glue's Python with only what Glue 5.0 ships that holidays needs (dateutil and
+# six) and the zip: US holidays as dim_date names them, and the version read.
+HOLIDAYS_ON_GLUE = """
+import json, sys
+sys.path[:0] = sys.argv[1:3]
+import holidays
+from importlib.metadata import version
+us = holidays.country_holidays("US", years=range(2005, 2031))
+print(json.dumps({
+    "file": holidays.__file__,
+    "version": version("holidays"),
+    "days": {day.isoformat(): name for day, name in sorted(us.items())},
+}))
+"""
+
+
+def test_the_library_carries_holidays_for_dim_date(library, assets, tmp_path):
+    (tmp_path / "jobs.zip").write_bytes(assets[LIBRARY_KEY])
+    glue_packages = tmp_path / "glue-site-packages"
+    glue_packages.mkdir()
+    for name in ("dateutil", "six.py"):
+        (glue_packages / name).symlink_to(Path(dateutil.__file__).parents[1] / name)
+    # -S: no site-packages, so an import that is not in the zip or those two fails.
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", HOLIDAYS_ON_GLUE, str(tmp_path / "jobs.zip"),
+         str(glue_packages)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    on_glue = json.loads(result.stdout)
+
+    assert on_glue["file"].startswith(str(tmp_path / "jobs.zip"))
+    assert on_glue["version"] == version("holidays")
+    here = holidays.country_holidays("US", years=range(2005, 2031))
+    assert on_glue["days"] == {day.isoformat(): name for day, name in sorted(here.items())}
+    assert on_glue["days"]["2026-11-26"] == "Thanksgiving Day"
+    assert not any(name.endswith(".mo") for name in library.namelist())
 
 
 def test_job_arguments_refuse_a_warehouse_glue_cannot_reach(settings):
