@@ -323,15 +323,26 @@ def catalog_table_list() -> list[CatalogTable]:
         table = load_table(identifier)
         if table is not None:
             tables.append(_iceberg_table(identifier, table, published))
-    tables += [_crawled_table(crawled) for crawled in CrawledTable.objects.order_by("name")]
+    tables += [_crawled_table(crawled) for crawled in crawled_tables()]
     return tables
+
+
+def crawled_tables(*, name: str | None = None) -> list[CrawledTable]:
+    """The raw zone as the crawler that runs with the engine found it, by name:
+    the local crawler's records, or the Glue crawler's tables (unsaved rows)."""
+    if settings.LAKE_ENGINE == "glue":
+        from lake.aws.raw_tables import glue_raw_tables  # boto3 only when on AWS
+
+        return glue_raw_tables(name=name)
+    tables = CrawledTable.objects.order_by("name")
+    return list(tables if name is None else tables.filter(name=name))
 
 
 def catalog_table_get(*, zone: str, name: str) -> CatalogTable | None:
     """One table with its schema and its latest snapshots, each with its run."""
     if zone == "raw":
-        crawled = CrawledTable.objects.filter(name=name).first()
-        return _crawled_table(crawled) if crawled else None
+        crawled = crawled_tables(name=name)
+        return _crawled_table(crawled[0]) if crawled else None
     if zone not in ZONES or f"{zone}.{name}" not in lake_tables():
         return None
     table = load_table(f"{zone}.{name}")

@@ -27,6 +27,7 @@ from django_celery_beat.models import PeriodicTask
 from django_htmx.http import HttpResponseClientRefresh
 
 from lake import selectors, services
+from lake.catalog import CatalogUnavailable
 from lake.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
 from lake.models import PipelineRun, PipelineStep
 
@@ -292,15 +293,26 @@ def audit(request: HttpRequest) -> HttpResponse:
 @lake_view()
 @require_GET
 def catalog(request: HttpRequest) -> HttpResponse:
-    tables = selectors.catalog_table_list()
+    try:
+        tables = selectors.catalog_table_list()
+    except CatalogUnavailable as error:
+        return _catalog_unavailable(request, error)
     zones = [(zone, [table for table in tables if table.zone == zone]) for zone in selectors.ZONES]
     return render(request, "lake/catalog.html", {"section": "catalog", "zones": zones})
+
+
+def _catalog_unavailable(request: HttpRequest, error: CatalogUnavailable) -> HttpResponse:
+    context = {"section": "catalog", "zones": [], "error": str(error)}
+    return render(request, "lake/catalog.html", context, status=503)
 
 
 @lake_view()
 @require_GET
 def catalog_table(request: HttpRequest, zone: str, name: str) -> HttpResponse:
-    table = selectors.catalog_table_get(zone=zone, name=name)
+    try:
+        table = selectors.catalog_table_get(zone=zone, name=name)
+    except CatalogUnavailable as error:
+        return _catalog_unavailable(request, error)
     if table is None:
         raise Http404(f"No table {zone}.{name} in the lake's catalog.")
     return render(request, "lake/catalog_table.html", {"section": "catalog", "table": table})

@@ -4,8 +4,8 @@ import pyarrow.csv as pacsv
 from django.core.management.base import BaseCommand, CommandError
 
 from lake import selectors
-from lake.catalog import load_table
-from lake.models import CrawledTable, PipelineRun
+from lake.catalog import CatalogUnavailable, load_table
+from lake.models import PipelineRun
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
 from lake.query import QueryError, get_query_engine
 
@@ -88,7 +88,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"\n{identifier}  rows {rows}  snapshot {snapshot_id}")
                 for field in table.schema().fields:
                     self.stdout.write(f"    {field.name:<22}{field.field_type}")
-        for crawled in CrawledTable.objects.order_by("name"):
+        try:
+            crawled_tables = selectors.crawled_tables()
+        except CatalogUnavailable as error:
+            raise CommandError(str(error)) from error
+        for crawled in crawled_tables:
             self.stdout.write(
                 f"\nraw.{crawled.name}  {len(crawled.partitions)} partitions  "
                 f"schema v{crawled.schema_version}  {crawled.location}"
