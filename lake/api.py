@@ -111,6 +111,7 @@ class PipelineRunSerializer(serializers.ModelSerializer):
             "rows_written",
             "error",
             "retry_of",
+            "resumed",
         ]
         read_only_fields = fields
 

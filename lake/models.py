@@ -53,6 +53,8 @@ class PipelineRun(models.Model):
     retry_of = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="retries"
     )
+    # A resumed run goes on from retry_of's failed steps; a retry starts over.
+    resumed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]

@@ -154,6 +154,7 @@ def pipeline_run_resume(
             trigger=trigger,
             requested_by=user,
             retry_of=run,
+            resumed=True,
         )
         kind = "Full" if run.full else "Incremental"
         run_event(

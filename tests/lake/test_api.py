@@ -248,7 +248,8 @@ def test_resume_a_failed_glue_run(api, manager, aws, monkeypatch):
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["retry_of"], body["status"], body["engine"]) == (failed.pk, "running", "glue")
+    assert (body["retry_of"], body["resumed"]) == (failed.pk, True)
+    assert (body["status"], body["engine"]) == ("running", "glue")
     assert body["glue_run_id"] == "wr_resumed01" and body["full"]
     assert [(step["name"], step["status"]) for step in body["steps"]] == [
         ("extract", "succeeded"),

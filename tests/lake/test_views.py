@@ -331,7 +331,9 @@ def test_retry_a_failed_run(panel, manager):
     assert retry.retry_of == failed and retry.status == Status.QUEUED and retry.full
     assert failed.events.get(action="retried").user == manager
     html = page(panel.get(reverse("lake:run", args=[failed.pk])))
-    assert f'<a href="/lake/runs/{retry.pk}/">run {retry.pk}</a>' in html
+    assert f'<a href="/lake/runs/{retry.pk}/">run {retry.pk}</a> <span' in html
+    retry_page = page(panel.get(reverse("lake:run", args=[retry.pk])))
+    assert f'retry of <a href="/lake/runs/{failed.pk}/">run {failed.pk}</a>' in retry_page
 
 
 def test_a_succeeded_run_cannot_be_retried(panel):
@@ -381,12 +383,14 @@ def test_resume_a_failed_glue_run_goes_to_the_resumed_run(panel, manager, aws, m
     assert resumed.requested_by == manager and resumed.trigger == Trigger.MANUAL
     html = text(panel.get(response["Location"]))
     assert f"Run {failed.pk} resumed as run {resumed.pk}." in html
-    assert f'retry of <a href="/lake/runs/{failed.pk}/">run {failed.pk}</a>' in html
+    assert f'resuming <a href="/lake/runs/{failed.pk}/">run {failed.pk}</a>' in html
     assert "Glue run wr_resumed01" in html
     assert 'hx-trigger="every 1s"' in html  # the live timeline
-    assert f"Resumed as run {resumed.pk} from marts." in text(
-        panel.get(reverse("lake:run", args=[failed.pk]))
-    )
+    failed_page = text(panel.get(reverse("lake:run", args=[failed.pk])))
+    assert f"Resumed as run {resumed.pk} from marts." in failed_page
+    assert f'<a href="/lake/runs/{resumed.pk}/">run {resumed.pk}</a> (resumed)' in failed_page
+    runs = text(panel.get(reverse("lake:runs")))
+    assert f"resuming {failed.pk}" in runs
 
 
 def test_a_resume_glue_refuses_shows_the_failed_new_run_with_the_reason(panel, aws):
