@@ -195,9 +195,17 @@ def filters_clean(report: Report, raw, *, time_travel: bool = True) -> Filters:
 # --- Tables and charts --------------------------------------------------------------------
 
 
-def cell_text(value) -> str:
+def is_share(column: str) -> bool:
+    """A fraction of a whole (``late_share``): people read it as a percentage;
+    the CSV and the API keep the fraction."""
+    return column.endswith("_share")
+
+
+def cell_text(value, column: str = "") -> str:
     if value is None:
         return "—"
+    if is_share(column) and is_number(value):
+        return f"{float(value):.1%}"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal | float):
@@ -217,7 +225,7 @@ def is_number(value) -> bool:
 
 def table_rows(columns: list[str], rows: list[dict]) -> list[list[tuple[str, bool]]]:
     """Each cell as (text, is a number) for the page's table."""
-    return [[(cell_text(row[c]), is_number(row[c])) for c in columns] for row in rows]
+    return [[(cell_text(row[c], c), is_number(row[c])) for c in columns] for row in rows]
 
 
 @dataclass(frozen=True)
@@ -282,16 +290,18 @@ def chart_pictures(
     for y in chart.y:
         if y not in columns:
             continue
-        values = [float(row[y] or 0) for row in rows]
-        texts = [cell_text(row[y]) for row in rows]
+        percent = is_share(y)  # axes in percent, like the cells
+        values = [float(row[y] or 0) * (100 if percent else 1) for row in rows]
+        texts = [cell_text(row[y], y) for row in rows]
         title = column_title(y)
+        unit = "%" if percent else ""
         if chart.kind == "line":
-            pictures.append(_line(title, labels, values, texts, width, small))
+            pictures.append(_line(title, labels, values, texts, width, small, unit))
         elif chart.kind == "pie" and all(value >= 0 for value in values) and sum(values) > 0:
             pictures.append(_pie(title, labels, values, texts, width))
             break  # a pie shows one column
         else:
-            pictures.append(_bars(title, labels, values, texts, width, small))
+            pictures.append(_bars(title, labels, values, texts, width, small, unit))
     return pictures
 
 
@@ -307,15 +317,15 @@ def _value_ticks(largest: float) -> tuple[float, list[float]]:
     return count * step, [step * index for index in range(count + 1)]
 
 
-def _tick_label(value: float) -> str:
+def _tick_label(value: float, unit: str = "") -> str:
     if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
+        return f"{value / 1_000_000:g}M{unit}"
     if value >= 10_000:
-        return f"{value / 1000:g}k"
-    return f"{value:,g}"
+        return f"{value / 1000:g}k{unit}"
+    return f"{value:,g}{unit}"
 
 
-def _bars(title, labels, values, texts, width, small) -> Picture:
+def _bars(title, labels, values, texts, width, small, unit="") -> Picture:
     """Horizontal bars: category labels read on the left, however long."""
     longest = max(len(label) for label in labels)
     left = min(max(longest * 7.2 + 16, 60), width * 0.4)
@@ -336,11 +346,11 @@ def _bars(title, labels, values, texts, width, small) -> Picture:
         )
         for index, (label, value, text) in enumerate(zip(labels, values, texts, strict=True))
     ]
-    ticks = [Tick(round(left + step * scale, 1), _tick_label(step)) for step in steps]
+    ticks = [Tick(round(left + step * scale, 1), _tick_label(step, unit)) for step in steps]
     return Picture("bar", title, width, int(bottom + 8), left, top, right, bottom, marks, ticks)
 
 
-def _line(title, labels, values, texts, width, small) -> Picture:
+def _line(title, labels, values, texts, width, small, unit="") -> Picture:
     height = 200 if small else 260
     left, right, top, bottom = 64, width - 36, 20, height - 30
     axis_max, steps = _value_ticks(max(max(values), 0))
@@ -357,7 +367,7 @@ def _line(title, labels, values, texts, width, small) -> Picture:
         if (len(marks) - 1 - index) % every == 0
     ]
     ticks = [
-        Tick(round(bottom - (bottom - top) * step / axis_max, 1), _tick_label(step))
+        Tick(round(bottom - (bottom - top) * step / axis_max, 1), _tick_label(step, unit))
         for step in steps
     ]
     points = " ".join(f"{mark.x},{mark.y}" for mark in marks)

@@ -418,9 +418,19 @@ def _crawled_table(crawled: CrawledTable) -> CatalogTable:
         partitioning=["run_id"],
         updated_at=crawled.last_crawled_at,
         schema_version=crawled.schema_version,
-        schema_changes=list(crawled.schema_changes),
+        schema_changes=[
+            {**change, "at": _parsed_time(change.get("at"))} for change in crawled.schema_changes
+        ],
         partitions=list(crawled.partitions),
     )
+
+
+def _parsed_time(text: str | None) -> datetime | None:
+    """A time the crawler recorded as ISO text (JSON holds no datetimes)."""
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _snapshot(identifier: str, snapshot_id: int | None, table=None):

@@ -250,3 +250,26 @@ def test_charts_are_drawn_by_kind():
     whole = chart_pictures(Chart("pie", "name", ("v",)), ["name", "v"], rows[:1])[0]
     assert whole.marks[0].share == 100.0  # drawn as a circle, not an empty arc
     assert chart_pictures(Chart("bar", "name", ("v",)), ["name", "v"], []) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(client, lake):
+    generate_sakila(scale=0.02, seed=12)
+    run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+    late_returns = reverse("reports:report", args=["late_returns_by_category"])
+
+    response = client.get(late_returns)
+
+    result = response.context["result"]
+    first = result.rows[0]
+    share_column = result.columns.index("late_share")
+    assert response.context["table"][0][share_column] == (f"{first['late_share']:.1%}", True)
+    picture = response.context["pictures"][0]
+    assert picture.marks[0].value == f"{first['late_share']:.1%}"
+    assert all(tick.label.endswith("%") for tick in picture.ticks)
+    assert float(picture.ticks[-1].label.rstrip("%")) >= first["late_share"] * 100
+    export = csv_rows(client.get(reverse("reports:csv", args=["late_returns_by_category"])))
+    header = next(row for row in export if row and row[0] == "category")
+    exported = next(row for row in export if row and row[0] == first["category"])
+    assert float(exported[header.index("late_share")]) == pytest.approx(first["late_share"])
