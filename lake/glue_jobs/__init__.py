@@ -22,8 +22,10 @@ Workflow run properties, the contract with ``lake/engines/glue.py``:
 
 The extract job leaves a run's changed rows of each table as Parquet under
 ``<LAKE_WAREHOUSE>/staging/_changes/run_id=<n>/<table>/`` for the marts job
-(in the staging zone, outside the raw zone the crawler catalogs). The job
-library (``--extra-py-files``, built by ``lake/aws/assets.py``) holds the
-modules the jobs import, the staged tables' manifest (``staged_tables.json``,
-from the Django models) and the mart SQL rendered for Spark (``spark_sql/``).
+(in the staging zone, outside the raw zone the crawler catalogs); the marts
+job deletes them once its marts are committed. The job library
+(``--extra-py-files``, built by ``lake/aws/assets.py``) holds the modules the
+jobs import, the staged tables' manifest (``staged_tables.json``, from the
+Django models), the mart SQL rendered for Spark (``spark_sql/``) and the
+``holidays`` package.
 """

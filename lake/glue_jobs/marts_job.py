@@ -18,6 +18,7 @@ from lake.glue_jobs.workflow import (
     JOB_OPTIONS,
     WORKFLOW_OPTIONS,
     counts_json,
+    delete_changes,
     get_run_properties,
     put_run_properties,
     require_workflow,
@@ -41,6 +42,10 @@ def main() -> None:
     put_run_properties(
         glue, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"], {"mart_rows": counts_json(written)}
     )
+    try:  # the marts are committed: a failed clean-up must not fail the run
+        delete_changes(boto3.client("s3"), args["lake_warehouse"], run.run_id)
+    except Exception as error:
+        print(f"Could not delete run {run.run_id}'s changed rows: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

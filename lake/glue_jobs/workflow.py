@@ -91,6 +91,20 @@ def changes_uri(warehouse: str, table: str, run_id: int) -> str:
     return f"{warehouse.rstrip('/')}/staging/_changes/run_id={run_id}/{table}"
 
 
+def delete_changes(s3, warehouse: str, run_id: int) -> int:
+    """Delete a run's changed rows (``s3``: a boto3 S3 client) once the marts
+    are built from them: nothing reads them again. How many files went."""
+    bucket, _, key = warehouse.removeprefix("s3://").partition("/")
+    prefix = changes_uri(key, "", run_id).lstrip("/")  # ".../run_id=<n>/": this run only
+    deleted = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if objects:  # a page holds at most 1,000 keys, as many as one delete takes
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            deleted += len(objects)
+    return deleted
+
+
 def require_workflow(argv: list[str]) -> None:
     """Stop with a clear message when the job was started outside its workflow."""
     if not all(f"--{option}" in argv for option in WORKFLOW_OPTIONS):

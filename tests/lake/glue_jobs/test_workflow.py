@@ -9,6 +9,7 @@ import pytest
 from lake.glue_jobs.workflow import (
     changes_uri,
     counts_json,
+    delete_changes,
     get_run_properties,
     parse_run_properties,
     put_run_properties,
@@ -81,3 +82,21 @@ def test_the_jobs_read_and_add_properties_of_their_workflow_run(aws):
     properties = glue.get_workflow_run_properties(Name="sakila-lake", RunId=run_id)
     assert properties["RunProperties"] == {**APP_PROPERTIES, "changed_rows": '{"rental": 5}'}
     assert get_run_properties(glue, "sakila-lake", run_id).changed_rows == {"rental": 5}
+
+
+def test_the_marts_job_deletes_its_runs_changed_rows_only(aws):
+    s3 = boto3.client("s3")  # as the marts job makes it
+    s3.create_bucket(Bucket="sakila-lake")
+    warehouse = "s3://sakila-lake/lake"
+    ours = [f"lake/staging/_changes/run_id=7/rental/part-{n:05}.parquet" for n in range(1001)]
+    kept = [
+        "lake/staging/_changes/run_id=70/rental/part-00000.parquet",  # another run's
+        "lake/staging/rental/data/part-00000.parquet",  # the staging table's
+    ]
+    for key in [*ours, *kept]:
+        s3.put_object(Bucket="sakila-lake", Key=key, Body=b"x")
+
+    assert delete_changes(s3, warehouse, 7) == 1001  # more than one page of keys
+    left = s3.list_objects_v2(Bucket="sakila-lake")["Contents"]
+    assert sorted(item["Key"] for item in left) == sorted(kept)
+    assert delete_changes(s3, warehouse, 7) == 0
