@@ -27,14 +27,12 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import MonthTransform
 
 NAMESPACES = ("staging", "marts")
+# Copy-on-write rewrites whole files: smaller files keep incremental merges small.
+TABLE_PROPERTIES = {"write.target-file-size-bytes": str(32 * 1024 * 1024)}
 
 
 class CatalogUnavailable(Exception):
     """The lake's catalog could not be read (the message says why and where)."""
-
-
-# Copy-on-write rewrites whole files: smaller files keep incremental merges small.
-TABLE_PROPERTIES = {"write.target-file-size-bytes": str(32 * 1024 * 1024)}
 
 
 def catalog_namespace(namespace: str) -> str:
