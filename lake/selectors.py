@@ -32,14 +32,6 @@ def active_run() -> PipelineRun | None:
     return PipelineRun.objects.filter(status__in=PipelineRun.ACTIVE).order_by("pk").first()
 
 
-def run_succeeded_since(moment: datetime) -> bool:
-    """Whether a run queued after ``moment`` has succeeded: it read every change
-    committed before then."""
-    return PipelineRun.objects.filter(
-        status=PipelineRun.Status.SUCCEEDED, created_at__gt=moment
-    ).exists()
-
-
 # --- The control panel and the API ---------------------------------------------------------
 
 # The per-table "extract <table>" steps break the "extract" step's rows down; the

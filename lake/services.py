@@ -252,11 +252,12 @@ def lake_refresh_start() -> PipelineRun | None:
             lock.save()
             transaction.on_commit(partial(tasks.lake_refresh_task.apply_async, countdown=debounce))
             return None
-        covered = selectors.run_succeeded_since(lock.refresh_requested_at)
+        # A run queued after the request (say "Run now") and published has read those changes.
+        published = selectors.published_run()
+        covered = published is not None and published.created_at > lock.refresh_requested_at
         lock.refresh_requested_at = lock.refresh_due_at = None
         lock.save()
         if covered:
-            # A run queued after the request (say "Run now") has read those changes.
             return None
         return pipeline_run_create(trigger=PipelineRun.Trigger.EVENT)
 

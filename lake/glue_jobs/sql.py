@@ -35,6 +35,12 @@ def columns_list(names: Sequence[str], alias: str = "") -> str:
     return ", ".join(prefix + quote(name) for name in names)
 
 
+def pairs(names: Sequence[str], left: str, right: str, joiner: str) -> str:
+    """``left.x = right.x`` for each name, joined: a join condition (" AND ")
+    or a MERGE's assignments (", ")."""
+    return joiner.join(f"{left}.{quote(name)} = {right}.{quote(name)}" for name in names)
+
+
 def table_identifier(database: str, namespace: str, table: str) -> str:
     """``glue_catalog.<database>_<namespace>.<table>``: the lake table
     ``<namespace>.<table>`` in the Glue database lake/catalog.py names."""
@@ -110,7 +116,7 @@ def changed_rows_sql(
             f"UNION ALL "
             f"(SELECT {columns} FROM {published} EXCEPT SELECT {columns} FROM {extracted})"
         )
-    on = " AND ".join(f"p.{quote(key)} = e.{quote(key)}" for key in table.primary_key)
+    on = pairs(table.primary_key, "p", "e", " AND ")
     return (
         f"SELECT {columns} FROM {extracted} EXCEPT "
         f"SELECT {columns_list(table.column_names, 'p')} FROM {published} AS p "
@@ -121,8 +127,8 @@ def changed_rows_sql(
 def upsert_sql(identifier: str, source: str, keys: Sequence[str], columns: Sequence[str]) -> str:
     """Merge ``source`` into the table by primary key: a changed row replaces
     the row with its key, a new one is added (one Iceberg commit)."""
-    on = " AND ".join(f"t.{quote(key)} = s.{quote(key)}" for key in keys)
-    updates = ", ".join(f"t.{quote(name)} = s.{quote(name)}" for name in columns)
+    on = pairs(keys, "t", "s", " AND ")
+    updates = pairs(columns, "t", "s", ", ")
     return (
         f"MERGE INTO {identifier} AS t USING {source} AS s ON {on} "
         f"WHEN MATCHED THEN UPDATE SET {updates} "
@@ -138,7 +144,7 @@ def replace_keys_source_sql(
     and, marked for removal, the target's rows of those keys that no new row
     replaces (``grain``: the columns that identify a row)."""
     on_key = f"t.{quote(key)} = k.{quote(key)}"
-    on_grain = " AND ".join(f"t.{quote(name)} = n.{quote(name)}" for name in grain)
+    on_grain = pairs(grain, "t", "n", " AND ")
     return (
         f"SELECT {columns_list(columns)}, FALSE AS {REMOVE} FROM {rows} "
         f"UNION ALL "
@@ -155,8 +161,8 @@ def replace_keys_sql(
     one Iceberg commit: rows are updated, added or removed by ``grain``, so a
     rerun changes nothing and a key with fewer rows than before loses the rest."""
     source = replace_keys_source_sql(target, rows, keys, key, grain, columns)
-    on = " AND ".join(f"t.{quote(name)} = s.{quote(name)}" for name in grain)
-    updates = ", ".join(f"t.{quote(name)} = s.{quote(name)}" for name in columns)
+    on = pairs(grain, "t", "s", " AND ")
+    updates = pairs(columns, "t", "s", ", ")
     return (
         f"MERGE INTO {target} AS t USING ({source}) AS s ON {on} "
         f"WHEN MATCHED AND s.{REMOVE} THEN DELETE "

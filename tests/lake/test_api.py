@@ -9,9 +9,8 @@ from rest_framework.test import APIClient
 
 from lake import services, tasks
 from lake.aws.clients import aws_client
-from lake.aws.names import workflow_name
 from lake.models import PipelineRun, PipelineStep
-from tests.lake.engines.test_glue import expect_poll, workflow_run
+from tests.lake.engines.test_glue import expect_poll, expect_resume, workflow_run
 from tests.lake.test_views import make_glue_run_failed_at_marts, make_run
 
 pytestmark = pytest.mark.django_db
@@ -238,11 +237,7 @@ def test_resume_a_failed_glue_run(api, manager, aws, monkeypatch):
     with Stubber(aws_client("glue")) as stub:
         expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
                                                marts="FAILED"))  # fmt: skip
-        stub.add_response(
-            "resume_workflow_run",
-            {"RunId": "wr_resumed01", "NodeIds": ["wnode_marts"]},
-            {"Name": workflow_name(), "RunId": "wr_failed01", "NodeIds": ["wnode_marts"]},
-        )
+        expect_resume(stub, failed, ["wnode_marts"], "wr_resumed01")
         response = api.post(f"{RUNS}{failed.pk}/resume/")
         stub.assert_no_pending_responses()
 

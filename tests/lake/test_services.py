@@ -123,7 +123,9 @@ def test_a_run_queued_after_the_request_covers_the_refresh(queued, settings):
     services.lake_refresh_request()  # a rental, then "Run now" before the refresh is due
     manual = services.pipeline_run_request()
     assert services.lake_refresh_start() is None  # waits for the manual run
-    PipelineRun.objects.filter(pk=manual.pk).update(status=PipelineRun.Status.SUCCEEDED)
+    PipelineRun.objects.filter(pk=manual.pk).update(
+        status=PipelineRun.Status.SUCCEEDED, snapshots={"marts.fact_sales": 1}
+    )
 
     assert services.lake_refresh_start() is None
     assert PipelineRun.objects.count() == 1
@@ -135,7 +137,9 @@ def test_a_refresh_asked_for_during_a_run_makes_its_own_run(queued, settings):
     settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
     running = services.pipeline_run_request()
     services.lake_refresh_request()  # a rental while that run may have read past it
-    PipelineRun.objects.filter(pk=running.pk).update(status=PipelineRun.Status.SUCCEEDED)
+    PipelineRun.objects.filter(pk=running.pk).update(
+        status=PipelineRun.Status.SUCCEEDED, snapshots={"marts.fact_sales": 1}
+    )
 
     refresh = services.lake_refresh_start()
 

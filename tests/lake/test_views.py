@@ -13,7 +13,6 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from lake import selectors, services, tasks, views
 from lake.aws.clients import aws_client
-from lake.aws.names import workflow_name
 from lake.forms import ERROR_DATE_RANGE
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.selectors import schedule_list
@@ -22,7 +21,7 @@ from rentals.models import Rental
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import run_pipeline
-from tests.lake.engines.test_glue import expect_poll, workflow_run
+from tests.lake.engines.test_glue import expect_poll, expect_resume, workflow_run
 
 pytestmark = pytest.mark.django_db
 
@@ -369,11 +368,7 @@ def test_resume_a_failed_glue_run_goes_to_the_resumed_run(panel, manager, aws, m
     with Stubber(aws_client("glue")) as stub:
         expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
                                                marts="FAILED"))  # fmt: skip
-        stub.add_response(
-            "resume_workflow_run",
-            {"RunId": "wr_resumed01", "NodeIds": ["wnode_marts"]},
-            {"Name": workflow_name(), "RunId": "wr_failed01", "NodeIds": ["wnode_marts"]},
-        )
+        expect_resume(stub, failed, ["wnode_marts"], "wr_resumed01")
         response = panel.post(reverse("lake:run-resume", args=[failed.pk]))
         stub.assert_no_pending_responses()
 

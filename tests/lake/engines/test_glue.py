@@ -223,6 +223,15 @@ def workflow_run(
     return {"Run": response}
 
 
+def workflow_succeeded(run: PipelineRun, **options) -> dict:
+    """A workflow run that completed with every node succeeded (the jobs'
+    properties unless ``properties`` says otherwise)."""
+    return workflow_run(
+        run, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
+        **{"properties": JOB_PROPERTIES, **options},
+    )  # fmt: skip
+
+
 def expect_poll(stub: Stubber, run: PipelineRun, response: dict) -> None:
     params = {"Name": workflow_name(), "RunId": run.glue_run_id, "IncludeGraph": True}
     stub.add_response("get_workflow_run", response, params)
@@ -388,10 +397,7 @@ def test_a_completed_workflow_publishes_the_run(running, stub, glue_catalog):
         workflow_run(running, "RUNNING", extract="SUCCEEDED", marts="RUNNING",
                      properties=JOB_PROPERTIES),
     )  # fmt: skip
-    done = workflow_run(
-        running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
-        properties=JOB_PROPERTIES,
-    )  # fmt: skip
+    done = workflow_succeeded(running)
     expect_ended_poll(stub, running, done)
 
     assert engine.refresh(running).is_active
@@ -486,10 +492,7 @@ def test_a_completed_workflow_with_unsuccessful_actions_in_its_statistics_fails_
     expect_poll(
         stub,
         running,
-        workflow_run(
-            running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
-            statistics={"SucceededActions": 2, "TimeoutActions": 1}, properties=JOB_PROPERTIES,
-        ),
+        workflow_succeeded(running, statistics={"SucceededActions": 2, "TimeoutActions": 1}),
     )  # fmt: skip
 
     run = GlueEngine().refresh(running)
@@ -600,10 +603,7 @@ def test_access_denied_fails_the_run_with_the_aws_message(running, stub):
 
 def test_a_completed_workflow_without_watermarks_fails_the_run(running, stub):
     properties = {"extract_rows": JOB_PROPERTIES["extract_rows"]}
-    done = workflow_run(
-        running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
-        properties=properties,
-    )  # fmt: skip
+    done = workflow_succeeded(running, properties=properties)
     expect_ended_poll(stub, running, done)
 
     run = GlueEngine().refresh(running)
@@ -630,10 +630,7 @@ def test_a_catalog_that_cannot_be_read_fails_the_publish_and_leaves_the_watermar
             },
         },
     )  # a table whose metadata file was deleted
-    done = workflow_run(
-        running, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
-        properties=JOB_PROPERTIES,
-    )  # fmt: skip
+    done = workflow_succeeded(running)
     expect_ended_poll(stub, running, done)
 
     run = GlueEngine().refresh(running)
@@ -670,10 +667,7 @@ def test_a_glue_run_goes_queued_running_succeeded_through_the_tasks(glue, lake, 
     assert run.status == PipelineRun.Status.RUNNING and run.glue_run_id == "wr_0123"
     assert scheduled == [((run.pk, 0), tasks.POLL_FIRST_SECONDS)]
     expect_poll(stub, run, workflow_run(run, "RUNNING", extract="RUNNING"))
-    done = workflow_run(
-        run, "COMPLETED", extract="SUCCEEDED", marts="SUCCEEDED", crawl="SUCCEEDED",
-        properties=JOB_PROPERTIES,
-    )  # fmt: skip
+    done = workflow_succeeded(run)
     expect_ended_poll(stub, run, done)
 
     tasks.pipeline_run_poll_task(run.pk, 0)
