@@ -213,6 +213,9 @@ LAKE_EXTRACT_OVERLAP_SECONDS = env_int("LAKE_EXTRACT_OVERLAP_SECONDS", 300)
 LAKE_EXTRACT_BATCH_ROWS = env_int("LAKE_EXTRACT_BATCH_ROWS", 100_000)
 # A running run whose heartbeat is older than this is taken for dead.
 LAKE_RUN_STALE_SECONDS = env_int("LAKE_RUN_STALE_SECONDS", 600)
+# A worker that has not written its heartbeat (every third of this) for this
+# long is taken for gone: the control panel says runs will wait.
+LAKE_WORKER_ALIVE_SECONDS = env_int("LAKE_WORKER_ALIVE_SECONDS", 30)
 # Desk activity (a rental or payment committed) asks for an incremental run,
 # debounced: a burst of rentals within this many seconds makes one run.
 LAKE_REFRESH_ON_CHANGE = env_bool("LAKE_REFRESH_ON_CHANGE", True)
@@ -288,19 +291,19 @@ if _uses_aws:
             f"{', '.join(_uses_aws)} needs {', '.join(_missing)} (see README, Running on AWS)"
         )
 
-# Celery. The embedded default needs no server: kombu's filesystem transport
-# keeps messages under var/broker/. Production and CI use redis://.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _BROKER_DIR = VAR_DIR / "broker"
-    (_BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
+# Celery. The embedded default needs no server: messages are rows of a SQLite
+# file under var/, handed over in transactions (sakila_site/broker.py).
+# Production and CI use redis://.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+if CELERY_BROKER_URL.startswith("sqlite://"):
+    CELERY_BROKER_TRANSPORT = "sakila_site.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_BROKER_DIR / "queue"),
-        "data_folder_out": str(_BROKER_DIR / "queue"),
-        "store_processed": False,
-        "control_folder": str(_BROKER_DIR / "control"),
         "polling_interval": 0.2,
+        # A task taken by a worker that was killed before starting it comes back after this.
+        "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600),
     }
+    # A worker holds at most one waiting task per thread: less to wait for if it dies.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True  # runs record their own state
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

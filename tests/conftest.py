@@ -1,3 +1,4 @@
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,26 @@ def database_url() -> str:
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}"
     return f"mysql://{db['USER']}{password}@{host}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_broker(tmp_path) -> Iterator[dict[str, str]]:
+    """A broker of this test's own; yields the environment a worker process needs.
+
+    On the embedded default, a SQLite broker file under tmp_path; on Redis (CI's
+    MariaDB run), the configured one, purged."""
+    from sakila_site.celery import app
+    from tests.sakila_site.broker_stress import reset_broker_connections
+
+    saved = app.conf.broker_url
+    env = {"SAKILA_VAR_DIR": str(tmp_path)}
+    if saved.startswith("sqlite://"):
+        app.conf.broker_url = env["CELERY_BROKER_URL"] = f"sqlite:///{tmp_path / 'broker.sqlite3'}"
+    reset_broker_connections()
+    app.control.purge()
+    yield env
+    app.conf.broker_url = saved
+    reset_broker_connections()
 
 
 @pytest.fixture(autouse=True)

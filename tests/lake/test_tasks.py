@@ -12,7 +12,6 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.test import Client
 from django.urls import reverse
-from kombu import pools
 
 from lake import selectors, services, tasks
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep
@@ -46,37 +45,6 @@ def finished(run: PipelineRun, timeout: float = 90) -> PipelineRun:
 
     wait_for(done, timeout, f"run {run.pk} to finish")
     return run
-
-
-def _reset_broker_connections() -> None:
-    # Pooled connections keep the transport options they were made with, and a
-    # stopped worker closes the pools kombu keeps per broker: start afresh.
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def celery_broker(tmp_path) -> Iterator[dict[str, str]]:
-    """A broker of this test's own; yields the environment a worker process needs."""
-    saved = dict(app.conf.broker_transport_options or {})
-    env = {}
-    if app.conf.broker_url.startswith("filesystem"):
-        # A worker process started with SAKILA_VAR_DIR=tmp_path uses these folders too.
-        folder = tmp_path / "broker"
-        (folder / "queue").mkdir(parents=True)
-        app.conf.broker_transport_options = {
-            **saved,
-            "data_folder_in": str(folder / "queue"),
-            "data_folder_out": str(folder / "queue"),
-            "control_folder": str(folder / "control"),
-        }
-        env["SAKILA_VAR_DIR"] = str(tmp_path)
-    _reset_broker_connections()
-    app.control.purge()
-    yield env
-    app.conf.broker_transport_options = saved
-    _reset_broker_connections()
 
 
 @pytest.fixture
