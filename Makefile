@@ -11,7 +11,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps chromium run test test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports clean
+.PHONY: install lock lock-check system-deps chromium run dev test test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker clean
 
 install: $(INSTALLED)
 
@@ -29,18 +29,47 @@ system-deps:
 	  fi; \
 	fi
 
+# The locks (requirements*.txt: every package, transitive ones included, at one
+# version with its hashes) are all an install reads; pip refuses anything not
+# in them. `make lock` compiles them from the requirements*.in files.
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(INSTALLED)
 
+# uv (locked in requirements-dev.txt) compiles each lock from its input,
+# keeping every version already locked unless the input asks for another.
+# To upgrade one package: UPGRADE="-P NAME" make lock (then review the diff).
+LOCK_FILES := requirements.txt requirements-dev.txt requirements-spark.txt
+UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal \
+	--python-version 3.11 --custom-compile-command "make lock" $(UPGRADE)
+
+lock: install
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
+	$(UV_COMPILE) requirements-spark.in -o requirements-spark.txt
+
+# Fails when a lock no longer matches its input (an .in edited, make lock not
+# run); leaves the locks as they were either way.
+lock-check: install
+	@tmp=$$(mktemp -d); cp $(LOCK_FILES) "$$tmp"/; status=0; \
+	$(MAKE) --no-print-directory lock >/dev/null || status=2; \
+	for f in $(LOCK_FILES); do \
+	  cmp -s "$$f" "$$tmp/$$f" || { diff -u "$$tmp/$$f" "$$f" | head -40; status=1; }; \
+	  cp "$$tmp/$$f" "$$f"; \
+	done; rm -rf "$$tmp"; \
+	if [ $$status = 0 ]; then echo "The locks match their inputs."; \
+	else echo "A lock does not match its input: run make lock, review and commit the locks." >&2; exit 1; fi
+
+# Migrate, demo data, then gunicorn (DEBUG off), a Celery worker and beat under
+# supervisord (deploy/supervisord.conf), which restarts any that dies.
 run: install
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py setup_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ with a Celery worker and beat (Ctrl-C stops them all)"
-	HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m sakila_site.serve
+
+# The same with Django's autoreloading runserver and DEBUG on (deploy/supervisord-dev.conf).
+dev: install
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m sakila_site.serve --dev
 
 test: install
 	$(PY) -m pytest
@@ -69,7 +98,7 @@ test-spark: $(SPARK_INSTALLED)
 	$(PY) -m pytest -m spark tests/lake/glue_jobs
 
 $(SPARK_INSTALLED): $(INSTALLED) requirements-spark.txt
-	$(PY) -m pip install --quiet -r requirements-spark.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-spark.txt
 	touch $(SPARK_INSTALLED)
 
 lint: install
@@ -94,6 +123,9 @@ bench-freshness: install
 
 bench-reports: install
 	$(PY) bench/reports.py
+
+bench-broker: install
+	$(PY) bench/broker.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

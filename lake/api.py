@@ -132,6 +132,12 @@ class PipelineRunDetailSerializer(PipelineRunSerializer):
         read_only=True,
         help_text="Lake table: the Iceberg snapshot id this run published.",
     )
+    worker_alive = serializers.SerializerMethodField(
+        help_text=(
+            "Whether a worker has reported in within LAKE_WORKER_ALIVE_SECONDS. While none "
+            "has, a queued run waits for one (and fails if none takes it in time)."
+        )
+    )
 
     class Meta(PipelineRunSerializer.Meta):
         fields = [
@@ -143,8 +149,12 @@ class PipelineRunDetailSerializer(PipelineRunSerializer):
             "watermarks_to",
             "snapshots",
             "steps",
+            "worker_alive",
         ]
         read_only_fields = fields
+
+    def get_worker_alive(self, run: PipelineRun) -> bool:
+        return selectors.worker_status().alive
 
 
 class PipelineRunCreateSerializer(serializers.Serializer):

@@ -182,3 +182,19 @@ class CrawledTable(models.Model):
 
     def __str__(self) -> str:
         return f"raw.{self.name}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker's sign of life, written every few seconds while it runs.
+
+    The panel reads it to say when no worker is running: the embedded broker
+    cannot answer Celery's broadcast ping, so the database carries the news.
+    """
+
+    hostname = models.CharField(max_length=191, unique=True)  # Celery's node name
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} (process {self.pid})"

@@ -5,14 +5,21 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from lake.catalog import lake_tables, load_table
 from lake.marts import MARTS
-from lake.models import CrawledTable, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
+from lake.models import (
+    CrawledTable,
+    PipelineRun,
+    PipelineRunEvent,
+    PipelineStep,
+    Watermark,
+    WorkerHeartbeat,
+)
 from lake.schemas import STAGED_MODELS, table_name
 
 
@@ -30,6 +37,24 @@ def published_snapshots() -> dict[str, int]:
 def active_run() -> PipelineRun | None:
     """The queued or running run, if any (there is at most one)."""
     return PipelineRun.objects.filter(status__in=PipelineRun.ACTIVE).order_by("pk").first()
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """Whether a Celery worker is there to take runs, as its heartbeats tell."""
+
+    alive: bool
+    last_seen: datetime | None  # the latest heartbeat of any worker (None: none recorded)
+
+
+def worker_status() -> WorkerStatus:
+    """Alive when a worker beat within LAKE_WORKER_ALIVE_SECONDS; always with eager tasks
+    (they run in the caller, so there is no worker to wait for)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return WorkerStatus(alive=True, last_seen=None)
+    last_seen = WorkerHeartbeat.objects.aggregate(latest=Max("last_seen"))["latest"]
+    since = timezone.now() - timedelta(seconds=settings.LAKE_WORKER_ALIVE_SECONDS)
+    return WorkerStatus(alive=last_seen is not None and last_seen >= since, last_seen=last_seen)
 
 
 # --- The control panel and the API ---------------------------------------------------------

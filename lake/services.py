@@ -19,7 +19,7 @@ from django_celery_beat.models import PeriodicTask
 from lake import selectors, tasks
 from lake.engines import get_engine
 from lake.engines.base import CannotResume, Engine
-from lake.models import PipelineLock, PipelineRun, PipelineRunEvent
+from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, WorkerHeartbeat
 from lake.pipeline.runner import (
     ENGINE_TITLES,
     TRIGGER_TEXT,
@@ -56,6 +56,8 @@ __all__ = [
     "pipeline_run_resume_step",
     "pipeline_run_retry",
     "schedule_save",
+    "worker_heartbeat_end",
+    "worker_heartbeat_record",
 ]
 
 
@@ -295,3 +297,20 @@ def schedule_save(*, task: PeriodicTask, user) -> None:
             change_message=json.dumps([{"changed": {"fields": ["Enabled"]}}]),
             single_object=True,
         )
+
+
+def worker_heartbeat_record(*, hostname: str, pid: int) -> None:
+    """Note that the worker ``hostname`` (process ``pid``) is alive now.
+
+    A new process under the same name (a restarted worker) starts its row afresh.
+    """
+    now = timezone.now()
+    if not WorkerHeartbeat.objects.filter(hostname=hostname, pid=pid).update(last_seen=now):
+        WorkerHeartbeat.objects.update_or_create(
+            hostname=hostname, defaults={"pid": pid, "started_at": now, "last_seen": now}
+        )
+
+
+def worker_heartbeat_end(*, hostname: str, pid: int) -> None:
+    """A worker stopping cleanly says so, so the panel need not wait for its heartbeat to age."""
+    WorkerHeartbeat.objects.filter(hostname=hostname, pid=pid).delete()

@@ -88,6 +88,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "active": selectors.active_run(),
         "chart": duration_chart(selectors.pipeline_run_recent_list()),
         "trigger_form": TriggerForm(),
+        **_worker_context(),
     }
     template = "lake/_runs_live.html" if request.htmx else "lake/runs.html"
     return render(request, template, context, status=400 if run_filter.errors else 200)
@@ -116,6 +117,14 @@ def run_trigger(request: HttpRequest) -> HttpResponse:
     return redirect("lake:run", run_id=run.pk)
 
 
+def _worker_context() -> dict:
+    """What the "no worker is running" banner needs (templates/lake/_worker_banner.html)."""
+    return {
+        "worker": selectors.worker_status(),
+        "run_stale_minutes": settings.LAKE_RUN_STALE_SECONDS / 60,
+    }
+
+
 def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
     steps = list(selectors.pipeline_step_list(run=run))
     # "extract <table>" steps break the extract step down: shown apart, under it.
@@ -141,6 +150,7 @@ def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
             (*identifier.partition(".")[::2], identifier, snapshot_id)
             for identifier, snapshot_id in sorted(run.snapshots.items())
         ],
+        **_worker_context(),
     }
 
 

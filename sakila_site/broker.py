@@ -60,7 +60,7 @@ warnings.filterwarnings(
     "ignore", message="The ``noload`` loader strategy is deprecated", module="kombu"
 )
 
-DEFAULT_VISIBILITY_TIMEOUT = 3600  # seconds, as kombu's Redis transport
+DEFAULT_VISIBILITY_TIMEOUT = 3600  # seconds, as kombu's Redis transport; settings set 300
 # How often a polling worker looks for messages whose worker died.
 RESTORE_EVERY_SECONDS = 30
 BUSY_TIMEOUT_SECONDS = 30
@@ -107,6 +107,7 @@ class Channel(kombu_sqla.Channel):
         options = connection.client.transport_options
         self.visibility_timeout = options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT)
         self._rows: dict[str, int] = {}  # delivery tag -> kombu_message.id, while in hand
+        self._queue_ids: dict[str, int] = {}
         self._restored_at = 0.0
 
     def _engine_from_config(self) -> Engine:
@@ -138,13 +139,18 @@ class Channel(kombu_sqla.Channel):
             self.session.rollback()
             return self.session.query(self.queue_cls).filter(self.queue_cls.name == queue).one()
 
+    def _queue_id(self, queue: str) -> int:
+        # A queue's row is made once and kept: no need to look it up at every poll.
+        if queue not in self._queue_ids:
+            self._queue_ids[queue] = self._get_or_create(queue).id
+        return self._queue_ids[queue]
+
     def _get(self, queue: str) -> dict:
         self._restore_expired()
-        obj = self._get_or_create(queue)
         messages = self.message_cls.__table__
         waiting = (
             select(messages.c.id, messages.c.payload)
-            .where(messages.c.queue_id == obj.id, messages.c.visible.is_(True))
+            .where(messages.c.queue_id == self._queue_id(queue), messages.c.visible.is_(True))
             .order_by(messages.c.timestamp, messages.c.id)
             .limit(1)
         )

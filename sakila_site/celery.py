@@ -8,8 +8,12 @@ import os
 
 from celery import Celery
 
+from lake.heartbeat import WorkerHeartbeatStep
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sakila_site.settings")
 
 app = Celery("sakila_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each worker records that it is alive, for the control panel (lake/heartbeat.py).
+app.steps["worker"].add(WorkerHeartbeatStep)

@@ -299,8 +299,9 @@ if CELERY_BROKER_URL.startswith("sqlite://"):
     CELERY_BROKER_TRANSPORT = "sakila_site.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "polling_interval": 0.2,
-        # A task taken by a worker that was killed before starting it comes back after this.
-        "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600),
+        # A task taken by a worker that was killed before starting it comes back after
+        # this long. Delivering a task twice is safe: a run is claimed only once.
+        "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 300),
     }
     # A worker holds at most one waiting task per thread: less to wait for if it dies.
     CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,3 +1,4 @@
+import os
 from decimal import Decimal
 
 import pyarrow as pa
@@ -5,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from lake import services
 from lake.marts import MARTS
 from lake.models import PipelineRun
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
@@ -18,6 +20,12 @@ def lake(settings, tmp_path):
     settings.LAKE_CATALOG_URI = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
     settings.LAKE_FAULT_INJECTION = ""
     return tmp_path / "lake"
+
+
+@pytest.fixture
+def worker_alive(db) -> None:
+    """A Celery worker has just beaten (the panel shows no "no worker" banner)."""
+    services.worker_heartbeat_record(hostname="celery@tests", pid=os.getpid())
 
 
 @pytest.fixture

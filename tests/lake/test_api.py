@@ -146,6 +146,13 @@ def test_detail_with_steps(api):
     assert body["watermarks_to"] == {"rental": "2025-02-03 10:00:00"}
 
 
+def test_a_queued_runs_detail_says_whether_a_worker_will_take_it(api):
+    run = make_run(Status.QUEUED)
+    assert api.get(f"{RUNS}{run.pk}/").json()["worker_alive"] is False
+    services.worker_heartbeat_record(hostname="celery@api", pid=1)
+    assert api.get(f"{RUNS}{run.pk}/").json()["worker_alive"] is True
+
+
 def test_unknown_or_impossible_ids_are_404s(api):
     assert api.get(f"{RUNS}999/").status_code == 404
     assert api.get(f"{RUNS}99999999999/").status_code == 404

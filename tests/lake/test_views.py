@@ -14,7 +14,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from lake import selectors, services, tasks, views
 from lake.aws.clients import aws_client
 from lake.forms import ERROR_DATE_RANGE
-from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
+from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark, WorkerHeartbeat
 from lake.selectors import schedule_list
 from rentals.generator import generate_sakila
 from rentals.models import Rental
@@ -246,7 +246,7 @@ def test_the_runs_list_costs_the_same_queries_for_more_runs(panel, django_assert
         panel.get(reverse("lake:runs"))
 
 
-def test_the_runs_list_polls_while_a_run_is_active(panel):
+def test_the_runs_list_polls_while_a_run_is_active(panel, worker_alive):
     make_run()
     assert 'hx-trigger="every 2s"' not in page(panel.get(reverse("lake:runs")))
     active = make_run(Status.RUNNING)
@@ -255,6 +255,32 @@ def test_the_runs_list_polls_while_a_run_is_active(panel):
     assert f'<a href="/lake/runs/{active.pk}/">Run {active.pk}</a> has been running since' in html
     fragment = panel.get(reverse("lake:runs"), headers={"HX-Request": "true"})
     assert "<html" not in page(fragment) and 'id="runs-live"' in page(fragment)
+
+
+def test_the_runs_list_says_when_no_worker_is_running(panel, settings):
+    settings.LAKE_RUN_STALE_SECONDS = 600
+    response = panel.get(reverse("lake:runs"))
+    assert "No worker is running: runs will wait." in text(response)
+    assert "one that no worker takes within 10 minutes is marked failed" in text(response)
+    # It polls, so the banner goes as soon as a worker is back.
+    assert 'hx-trigger="every 2s"' in page(response)
+    services.worker_heartbeat_record(hostname="celery@back", pid=1)
+    fragment = page(panel.get(reverse("lake:runs"), headers={"HX-Request": "true"}))
+    assert "No worker is running" not in fragment and "hx-trigger" not in fragment
+
+
+def test_a_queued_runs_page_says_when_the_worker_has_gone_silent(panel, settings):
+    settings.LAKE_WORKER_ALIVE_SECONDS = 30
+    services.worker_heartbeat_record(hostname="celery@gone", pid=1)
+    last_seen = timezone.now() - timedelta(seconds=31)
+    WorkerHeartbeat.objects.update(last_seen=last_seen)
+    run = make_run(Status.QUEUED)
+    html = text(panel.get(reverse("lake:run", args=[run.pk])))
+    assert "No worker is running: runs will wait." in html
+    assert f"A worker was last heard from at {last_seen:%Y-%m-%d %H:%M:%S}." in html
+    services.worker_heartbeat_record(hostname="celery@gone", pid=2)  # restarted
+    live = text(panel.get(reverse("lake:run-live", args=[run.pk])))
+    assert "Queued: waiting for a worker" in live and "No worker is running" not in live
 
 
 # --- Trigger, cancel, retry ----------------------------------------------------------------
