@@ -15,7 +15,9 @@ CUSTOMER_ID_OR_EMAIL = "Type a customer id (a number) or an email address."
 FILM_NOT_FREE = "{title} has no free copy at your store; pick one from the list."
 UNKNOWN_FILM = "There is no film number {value}."
 UNKNOWN_RENTAL = "There is no rental number {value}."
-SHARED_EMAIL = "{count} customers share {email}: choose one below, or type the customer's id."
+SHARED_EMAIL = (
+    "{count} customers share {email}: choose one from the list, or type the customer's id."
+)
 SHARED_EMAIL_CODE = "shared_email"
 
 

@@ -1,6 +1,7 @@
 """The desk's money screens: fees after a return, warnings before renting,
 confirmation of payments larger than owed, customers sharing an email."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -88,6 +89,8 @@ def test_renting_to_a_customer_who_owes_shows_it_first(desk, staff, film, custom
     assert response.status_code == 200 and Rental.objects.count() == 1  # nothing rented yet
     assert response.context["rent_warning"].balance == Decimal("3.00")
     assert "$3.00 owed" in page(response) and "Rent anyway" in page(response)
+    # Pressing "Rent anyway" sends the form again, marked as seen.
+    assert re.search(r'<input type="hidden" name="acknowledged" value="(on|True)"', page(response))
     response = desk.post(reverse("desk:rent"), {**data, "acknowledged": "on"})
     assert response.status_code == 302 and Rental.objects.count() == 2
 
