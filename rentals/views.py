@@ -144,8 +144,10 @@ def _rental_page(request: HttpRequest, rental: Rental, payment_form=None) -> Htt
     fee = services.rental_late_fee(rental=rental)
     paid = sum((p.amount for p in rental.payments.all()), Decimal("0.00"))
     balance = selectors.customer_balance_get(customer=rental.customer)
-    # After a late return: offer the fee, or what is owed in all if less.
-    offer = min(fee, balance) if rental.return_date is not None and fee > 0 else None
+    # After a late return: offer what this rental still lacks (its fee, less any
+    # part paid), or what the customer owes in all if that is less (credit).
+    charged = rental.inventory.film.rental_rate + fee
+    offer = min(charged - paid, balance) if rental.return_date is not None and fee > 0 else None
     if payment_form is None and offer is not None and offer > 0:
         payment_form = PaymentForm(initial={"amount": offer, "rental": rental.pk})
     return render(
@@ -155,7 +157,8 @@ def _rental_page(request: HttpRequest, rental: Rental, payment_form=None) -> Htt
             "rental": rental,
             "payments": rental.payments.select_related("staff").order_by("payment_date", "pk"),
             "late_fee": fee,
-            "charged": rental.inventory.film.rental_rate + fee,
+            "charged": charged,
+            "offer": offer,
             "paid": paid,
             "balance": balance,
             "payment_form": payment_form,

@@ -70,6 +70,12 @@ def test_the_fee_after_a_return_can_be_taken_in_part(desk, staff, film, customer
     assert "balance: $3.00 owed" in page(response)
     # What is left is still offered, prefilled.
     assert response.context["payment_form"].initial["amount"] == Decimal("3.00")
+    assert "Late fee $5.00: $3.00 still owed" in page(response)
+    # Paid in full: nothing more is offered for this rental.
+    desk.post(
+        reverse("desk:customer-pay", args=[customer.pk]), {"amount": "3.00", "rental": rental.pk}
+    )
+    assert desk.get(reverse("desk:rental", args=[rental.pk])).context["payment_form"] is None
 
 
 def test_a_huge_delay_costs_the_copy_not_thousands(desk, staff, film, customer):
