@@ -32,7 +32,7 @@ select
     a.store_id,
     s.city || ', ' || s.country as store,
     count(*) as customers,
-    sum(case when a.charged > a.received then 1 else 0 end) as customers_owing,
+    count(case when a.charged > a.received then 1 end) as customers_owing,
     sum(a.charged) as charged,
     sum(a.received) as received,
     sum(a.charged - a.received) as outstanding
