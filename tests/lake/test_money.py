@@ -144,7 +144,7 @@ BALANCES_SQL = """
         coalesce((
             select sum(
                 cast(round(f.rental_rate * 100) as {int})
-                + {least}({greatest}({days} - f.rental_duration, 0) * 100,
+                + {least}({greatest}({days} - {duration}, 0) * 100,
                           cast(round(f.replacement_cost * 100) as {int}))
             )
             from rental as r
@@ -170,6 +170,8 @@ def balances_by_the_rules(as_of: datetime) -> dict[int, Decimal]:
         least="least" if mysql else "min",
         greatest="greatest" if mysql else "max",
         days=DAYS_SQL[connection.vendor],
+        # TINYINT UNSIGNED on MySQL: a subtraction below zero would be an error.
+        duration="cast(f.rental_duration as signed)" if mysql else "f.rental_duration",
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [as_of, as_of, as_of, as_of])
