@@ -3,7 +3,10 @@
 A mart built by SQL has two files in ``lake/sql``: ``keys/<name>_keys.sql``
 selects the keys whose rows must be rebuilt, from the ``changed_<table>``
 rows of a run (all rows in a full run), and ``marts/<name>.sql`` builds the
-rows for those keys from ``staging_<table>``. dim_date is built in Python
+rows for those keys from ``staging_<table>``. SQL may also read
+``mart_<name>`` (a mart as it stands before the run) and ``run_clock``
+(``RUN_CLOCK``): a mart whose keys read ``run_clock`` is checked every run,
+changed rows or not, since time alone changes it (fees accruing). dim_date is built in Python
 (``lake/pipeline/dates.py``).
 """
 
@@ -115,9 +118,25 @@ SQL_MARTS = (
             ("inventory_id", pa.int64()), ("rental_date", TIMESTAMP), ("return_date", TIMESTAMP),
             ("rental_days", pa.int32()), ("is_returned", pa.bool_()), ("is_late", pa.bool_()),
             ("amount", MONEY), ("payment_count", pa.int32()), ("last_payment_date", TIMESTAMP),
+            ("days_late", pa.int32()), ("late_fee", MONEY), ("charged", MONEY),
         ]),
         month_partition="rental_date",
     ),
+    Mart(
+        "fact_payment",
+        "payment_id",
+        pa.schema([
+            ("payment_id", pa.int64()), ("date_id", pa.int32()), ("customer_id", pa.int64()),
+            ("staff_id", pa.int64()), ("store_id", pa.int64()), ("rental_id", pa.int64()),
+            ("amount", MONEY), ("payment_date", TIMESTAMP),
+        ]),
+        month_partition="payment_date",
+    ),
 )  # fmt: skip
+
+# The run's clock, a one-row view ``run_clock`` that the SQL reads: ``as_of``,
+# the time late fees of rentals still out are accrued to (the moment the run's
+# extract read the rental database, unless a run is given another time).
+RUN_CLOCK = pa.schema([("as_of", TIMESTAMP)])
 
 MARTS = (DIM_DATE, *SQL_MARTS)

@@ -144,6 +144,32 @@ REPORTS: dict[str, Report] = {
             "duration, and their share.",
             Chart("bar", x="category", y=("late_share",)),
         ),
+        Report(
+            "overdue_rentals",
+            "Overdue rentals",
+            "Rentals still out past their due date when the lake was last built, with the "
+            "days late and the late fee accrued so far ($1.00 a day, capped at the film's "
+            "replacement cost).",
+            Chart("bar", x="film", y=("late_fee",)),
+            params=(STORE,),
+        ),
+        Report(
+            "receivables",
+            "Receivables by store",
+            "What the customers of each store (their home store) were charged (rental rates "
+            "and late fees, accrued so far on rentals still out), what they paid, and what "
+            "they owe: the sum of their balances at the desk, as of the run.",
+            Chart("bar", x="store", y=("outstanding",)),
+            params=(STORE,),
+        ),
+        Report(
+            "receivables_by_customer",
+            "Receivables by customer",
+            "Each customer's charges, late fees, payments and outstanding balance (negative: "
+            "in credit), as of the run: the balance the desk shows. Largest debts first.",
+            Chart("bar", x="customer", y=("outstanding",)),
+            params=(STORE,),
+        ),
     )
 }
 

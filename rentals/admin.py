@@ -36,7 +36,7 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.html import format_html, format_html_join
 
-from rentals import selectors, services
+from rentals import formatting, selectors, services
 from rentals.fields import CommaSeparatedSetField
 from rentals.forms import add_service_error
 from rentals.models import (
@@ -62,7 +62,10 @@ from rentals.models import (
 RETURN_LIMIT = 500
 RETURN_TOO_MANY = "Select at most {limit} rentals to return at once (you selected {count})."
 RETURN_FAILED = "Nothing was returned: {error}"
-RETURNED = "Returned {count} rental(s); late fees charged: ${fees}."
+RETURNED = (
+    "Returned {count} rental(s); late fees now owed on the customers' accounts: {fees} "
+    "(take them as payments)."
+)
 RETURN_SKIPPED = "Skipped {count} rental(s) already returned: {details}"
 
 
@@ -75,7 +78,7 @@ def request_staff(request: HttpRequest) -> Staff | None:
 
 def money(amount: Decimal | None) -> str:
     # SQLite's SUM of decimals comes back with float noise (4.99000000000000).
-    return f"${(amount or Decimal('0')).quantize(Decimal('0.01'))}"
+    return formatting.money(Decimal(amount or 0))
 
 
 def admin_link(obj, label: object = None) -> str:
@@ -239,6 +242,12 @@ class PaymentAddForm(ServiceAddForm):
         widget=AdminSplitDateTime,
         help_text="Leave empty for now. Not in the future.",
     )
+    confirm_overpayment = forms.BooleanField(
+        required=False,
+        label="Confirm more than owed",
+        help_text="A payment larger than the customer's balance is refused unless confirmed; "
+        "the difference stays as credit.",
+    )
 
     class Meta:
         model = Payment
@@ -252,6 +261,7 @@ class PaymentAddForm(ServiceAddForm):
             amount=cleaned_data["amount"],
             rental=cleaned_data.get("rental"),
             payment_date=cleaned_data.get("payment_date"),
+            confirm_overpayment=cleaned_data.get("confirm_overpayment", False),
         )
 
 
@@ -483,7 +493,7 @@ class RentalAdmin(ServiceAddAdmin):
 
     @admin.action(description="Mark selected rentals returned", permissions=["return"])
     def mark_returned(self, request: HttpRequest, queryset: QuerySet[Rental]) -> None:
-        """Return each selected rental now, all in one transaction, charging late fees."""
+        """Return each selected rental now, all in one transaction; late fees become owed."""
         staff = request_staff(request)
         if staff is None:
             self.message_user(request, services.STAFF_NOT_LINKED, messages.ERROR)
@@ -517,7 +527,9 @@ class RentalAdmin(ServiceAddAdmin):
             message = RETURN_SKIPPED.format(count=len(skipped), details=details)
             self.message_user(request, message, messages.WARNING)
         if returned:
-            self.message_user(request, RETURNED.format(count=returned, fees=fees), messages.SUCCESS)
+            self.message_user(
+                request, RETURNED.format(count=returned, fees=money(fees)), messages.SUCCESS
+            )
 
 
 @admin.register(Payment)
@@ -628,8 +640,14 @@ class CustomerAdmin(SafeAutocompleteMixin, IdSearchMixin, admin.ModelAdmin):
 
     @admin.display(description="balance")
     def balance(self, customer: Customer) -> str:
-        owed = selectors.customer_balance_get(customer=customer)
-        return f"{money(owed)} owed" if owed >= 0 else f"{money(-owed)} in credit"
+        account = selectors.customer_account_get(customer=customer)
+        text = formatting.balance(account.balance)
+        if account.overdue:
+            text += (
+                f" (including {money(account.overdue_fees)} accrued on "
+                f"{len(account.overdue)} overdue rental(s))"
+            )
+        return text
 
     @admin.display(description="rentals and payments")
     def activity(self, customer: Customer) -> str:

@@ -15,6 +15,10 @@ CUSTOMER_ID_OR_EMAIL = "Type a customer id (a number) or an email address."
 FILM_NOT_FREE = "{title} has no free copy at your store; pick one from the list."
 UNKNOWN_FILM = "There is no film number {value}."
 UNKNOWN_RENTAL = "There is no rental number {value}."
+SHARED_EMAIL = (
+    "{count} customers share {email}: choose one from the list, or type the customer's id."
+)
+SHARED_EMAIL_CODE = "shared_email"
 
 
 def add_service_error(form: forms.Form, error: ValidationError) -> None:
@@ -40,6 +44,12 @@ class CustomerField(forms.CharField):
         value = super().clean(value).strip()
         if not (value.isdigit() or "@" in value):
             raise ValidationError(CUSTOMER_ID_OR_EMAIL)
+        if "@" in value and selectors.customers_with_email(email=value)[:2].count() > 1:
+            # Never guess: a shared email (a family account) names several people.
+            count = selectors.customers_with_email(email=value).count()
+            raise ValidationError(
+                SHARED_EMAIL.format(count=count, email=value), code=SHARED_EMAIL_CODE
+            )
         customer = selectors.customer_get_by_id_or_email(value=value)
         if customer is None:
             raise ValidationError(UNKNOWN_CUSTOMER.format(value=value))
@@ -88,6 +98,8 @@ class RentForm(forms.Form):
         help_text="Leave empty for now.",
         widget=DateTimeLocalInput(),
     )
+    # Set once the clerk saw what the customer owes or has overdue and chose to rent anyway.
+    acknowledged = forms.BooleanField(required=False, widget=forms.HiddenInput())
 
     def __init__(self, *args, store: Store, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,4 +149,24 @@ class PaymentForm(forms.Form):
         min_value=Decimal("0.01"),
         max_value=Decimal("999.99"),
         label="Amount ($)",
+        error_messages={
+            "min_value": "The amount must be at least $0.01: nothing or less is not a payment.",
+            "max_value": "One payment is at most $999.99.",
+        },
     )
+    # The rental the money is for (a fee taken after a return); empty: on account.
+    rental = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput()
+    )
+    confirm_overpayment = forms.BooleanField(
+        required=False, label="Yes, keep the difference as credit on the account"
+    )
+
+    def clean_rental(self) -> Rental | None:
+        number = self.cleaned_data.get("rental")
+        if number is None:
+            return None
+        rental = Rental.objects.filter(pk=number).first()
+        if rental is None:
+            raise ValidationError(UNKNOWN_RENTAL.format(value=number))
+        return rental

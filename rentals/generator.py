@@ -5,13 +5,17 @@ their addresses), inventory, rentals and payments by N; films, actors, stores,
 staff and the reference tables stay as they are.
 
 Rentals are simulated day by day over Sakila's period (2005-05-24 to
-2006-02-14), more on weekends and in summer. A copy is never rented while
-it is out; most come back on time, some late, a few very late (charged the
-replacement cost), and those still out at the end of the period have no
-return date. Payments follow ``services.rental_charge``: the rate is paid at
-rental, late fees on return; a few rentals are never paid. Rows are produced
-by generators and written in batches (rentals and their payments side by
-side), so memory stays bounded at any scale.
+2006-02-14), or over a period as long ending on a given day (``end``: the
+demo ends today, so "overdue" means something), more on weekends and in
+summer. A copy is never rented while it is out; most come back on time, some
+late, a few very late (their fee stops at the replacement cost), a few are
+never returned, and those still out at the end of the period have no return
+date. Payments follow the rules of ``rentals.services``: the rate is paid at
+the counter when renting; most customers pay a late fee when they return
+the copy, some pay part of it and some leave it owed on their account; a few
+pay something on account. Rows are produced by generators and written in
+batches (rentals and their payments side by side), so memory stays bounded
+at any scale.
 """
 
 import hashlib
@@ -27,6 +31,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from rentals import bulk
+from rentals.generator_words import (
+    ADJECTIVES,
+    CATEGORIES,
+    CHARACTERS,
+    FIRST_NAMES,
+    GENRES,
+    LANGUAGES,
+    LAST_NAMES,
+    PLACES,
+    STREETS,
+    SYLLABLES,
+    TITLE_WORDS,
+    VERBS,
+)
 from rentals.models import (
     Actor,
     Address,
@@ -45,15 +63,18 @@ from rentals.models import (
     Staff,
     Store,
 )
-from rentals.services import rental_charge
+from rentals.services import late_fee
 
 ERROR_SCALE = "scale must be a number above 0, not {scale}"
 
 PERIOD_START = date(2005, 5, 24)
 PERIOD_END = datetime(2006, 2, 14, 23, 59, 59)  # later returns are still out
 STORES = 2
-UNPAID_SHARE = 0.005  # rentals never paid
-NULL_RENTAL_PAYMENTS = 5  # per scale unit, as in the real data
+NULL_RENTAL_PAYMENTS = 5  # payments on account, per scale unit, as in the real data
+# What customers do with a late fee at the return (the rest leave it owed).
+FEE_PAID_SHARE = 0.75
+FEE_PART_PAID_SHARE = 0.10
+NEVER_RETURNED_SHARE = 0.002  # copies kept for good (their fee stops at the cap)
 
 # Real Sakila row counts (scale 1).
 BASE_COUNTS = {
@@ -71,78 +92,6 @@ BASE_COUNTS = {
 }
 FILMS_WITHOUT_COPIES = 42  # as in the real data
 
-LANGUAGES = ["English", "Italian", "Japanese", "Mandarin", "French", "German"]
-CATEGORIES = [
-    "Action", "Animation", "Children", "Classics", "Comedy", "Documentary", "Drama", "Family",
-    "Foreign", "Games", "Horror", "Music", "New", "Sci-Fi", "Sports", "Travel",
-]  # fmt: skip
-FIRST_NAMES = [
-    "MARY", "PATRICIA", "LINDA", "BARBARA", "ELIZABETH", "JENNIFER", "MARIA", "SUSAN", "MARGARET",
-    "DOROTHY", "LISA", "NANCY", "KAREN", "BETTY", "HELEN", "SANDRA", "DONNA", "CAROL", "RUTH",
-    "SHARON", "MICHELLE", "LAURA", "SARAH", "KIMBERLY", "DEBORAH", "JESSICA", "SHIRLEY", "CYNTHIA",
-    "ANGELA", "MELISSA", "JAMES", "JOHN", "ROBERT", "MICHAEL", "WILLIAM", "DAVID", "RICHARD",
-    "CHARLES", "JOSEPH", "THOMAS", "CHRISTOPHER", "DANIEL", "PAUL", "MARK", "DONALD", "GEORGE",
-    "KENNETH", "STEVEN", "EDWARD", "BRIAN", "RONALD", "ANTHONY", "KEVIN", "JASON", "MATTHEW",
-    "GARY", "TIMOTHY", "JOSE", "LARRY", "JEFFREY", "FRANK", "SCOTT", "ERIC", "STEPHEN", "ANDREW",
-]  # fmt: skip
-LAST_NAMES = [
-    "SMITH", "JOHNSON", "WILLIAMS", "JONES", "BROWN", "DAVIS", "MILLER", "WILSON", "MOORE",
-    "TAYLOR", "ANDERSON", "THOMAS", "JACKSON", "WHITE", "HARRIS", "MARTIN", "THOMPSON", "GARCIA",
-    "MARTINEZ", "ROBINSON", "CLARK", "RODRIGUEZ", "LEWIS", "LEE", "WALKER", "HALL", "ALLEN",
-    "YOUNG", "HERNANDEZ", "KING", "WRIGHT", "LOPEZ", "HILL", "SCOTT", "GREEN", "ADAMS", "BAKER",
-    "GONZALEZ", "NELSON", "CARTER", "MITCHELL", "PEREZ", "ROBERTS", "TURNER", "PHILLIPS",
-    "CAMPBELL", "PARKER", "EVANS", "EDWARDS", "COLLINS", "STEWART", "SANCHEZ", "MORRIS", "ROGERS",
-]  # fmt: skip
-TITLE_WORDS = [
-    "ACADEMY", "ACE", "ADAPTATION", "AFFAIR", "AFRICAN", "AGENT", "AIRPLANE", "AIRPORT", "ALABAMA",
-    "ALADDIN", "ALAMO", "ALASKA", "ALI", "ALIEN", "ALLEY", "ALONE", "AMADEUS", "AMELIE", "ANACONDA",
-    "ANGELS", "ANNIE", "ANONYMOUS", "ANTHEM", "ANTITRUST", "APACHE", "APOCALYPSE", "APOLLO",
-    "ARABIA", "ARGONAUTS", "ARMAGEDDON", "ARMY", "ARSENIC", "ARTIST", "ATLANTIS", "ATTACKS",
-    "BABY", "BACKLASH", "BADMAN", "BAKED", "BALLOON", "BANG", "BANGER", "BASIC", "BEACH", "BEAR",
-    "BEAST", "BEAUTY", "BED", "BEHAVIOR", "BENEATH", "BERETS", "BETRAYED", "BIKINI", "BILKO",
-    "BIRCH", "BIRD", "BLACKOUT", "BLADE", "BLANKET", "BLINDNESS", "BLOOD", "BLUES", "BOILED",
-    "BONNIE", "BOOGIE", "BORN", "BOULEVARD", "BOUND", "BOWFINGER", "BRANNIGAN", "BRAVEHEART",
-    "BREAKFAST", "BRIDE", "BRIGHT", "BRINGING", "BROOKLYN", "BROTHERHOOD", "BUBBLE", "BUCKET",
-    "BUGSY", "BULL", "BULWORTH", "BUNCH", "BUTCH", "BUTTERFLY", "CABIN", "CADDYSHACK", "CALENDAR",
-    "CALIFORNIA", "CAMELOT", "CAMPUS", "CANDIDATE", "CANDLES", "CANYON", "CAPER", "CARIBBEAN",
-    "CAROL", "CARRIE", "CASABLANCA", "CASPER", "CASSIDY", "CASUALTIES", "CAT", "CATCH", "CAUSE",
-    "CELEBRITY", "CENTER", "CHAINSAW", "CHAMBER", "CHAMPION", "CHANCE", "CHAPLIN", "CHARADE",
-    "CHARIOTS", "CHASING", "CHEAPER", "CHICAGO", "CHICKEN", "CHILL", "CHINATOWN", "CHOCOLAT",
-    "CHRISTMAS", "CIDER", "CINCINATTI", "CIRCUS", "CITIZEN", "CLASH", "CLEOPATRA", "CLERKS",
-    "CLOCKWORK", "CLONES", "CLOSER", "CLUB", "CLUE", "CLUELESS", "CLYDE", "COAST", "COLDBLOODED",
-    "COLOR", "COMA", "COMANCHEROS", "COMFORTS", "COMMAND", "COMMANDMENTS", "CONEHEADS",
-]  # fmt: skip
-ADJECTIVES = [
-    "Epic", "Astounding", "Fanciful", "Awe-Inspiring", "Touching", "Beautiful", "Emotional",
-    "Intrepid", "Thoughtful", "Insightful", "Unbelieveable", "Boring", "Action-Packed", "Brilliant",
-    "Fast-Paced", "Lacklusture", "Taut", "Amazing", "Stunning", "Fateful",
-]  # fmt: skip
-GENRES = [
-    "Drama", "Epistle", "Documentary", "Story", "Tale", "Reflection", "Character Study",
-    "Panorama", "Saga", "Display", "Yarn", "Drama", "Mystery", "Shakespearean Drama",
-]  # fmt: skip
-CHARACTERS = [
-    "Feminist", "Mad Scientist", "Teacher", "Database Administrator", "Explorer", "Car", "Boy",
-    "Girl", "Dentist", "Moose", "Cat", "Dog", "Astronaut", "Robot", "Woman", "Man", "Pioneer",
-    "Hunter", "Butler", "Technical Writer", "Sumo Wrestler", "Crocodile", "Monkey", "Frisbee",
-    "Husband", "Lumberjack", "Squirrel", "Student", "Composer", "Pastry Chef", "Secret Agent",
-]  # fmt: skip
-VERBS = [
-    "Battle", "Find", "Chase", "Meet", "Outgun", "Overcome", "Pursue", "Redeem", "Defeat",
-    "Discover", "Sink", "Conquer", "Fight", "Vanquish", "Confront", "Escape", "Succumb", "Reach",
-]  # fmt: skip
-PLACES = [
-    "The Canadian Rockies", "Ancient China", "A Shark Tank", "A Baloon", "A Manhattan Penthouse",
-    "Nigeria", "Soviet Georgia", "A Jet Boat", "The Gulf of Mexico", "A Monastery", "Ancient India",
-    "The Outback", "A U-Boat", "The First Manned Space Station", "Berlin",
-    "An Abandoned Mine Shaft", "A MySQL Convention", "The Sahara Desert",
-    "An Abandoned Fun House", "A Lifeboat",
-]  # fmt: skip
-SYLLABLES = [
-    "ba", "ka", "ra", "lo", "mi", "ne", "sa", "to", "vi", "da", "go", "la", "mo", "na", "pe",
-    "ri", "su", "ta", "ve", "za", "an", "el", "or", "us", "ia", "bur", "ton", "ville", "dor",
-]  # fmt: skip
-STREETS = ["Street", "Avenue", "Boulevard", "Drive", "Lane", "Parkway", "Place", "Way", "Manor"]
 FEATURES = list(Film.SPECIAL_FEATURES)
 RATINGS = [choice for choice, _ in Film.Rating.choices]
 
@@ -157,21 +106,32 @@ class GenerationReport:
 
 
 def scaled_counts(scale: float) -> dict[str, int]:
-    """Row counts per table at ``scale`` (customers, copies, rentals, payments grow)."""
+    """Row counts per table at ``scale`` (customers, copies, rentals, payments grow).
+
+    ``payment`` is Sakila's count, a target only: payments follow the money
+    rules (a rate payment per rental, late fees paid or not at return), so
+    there are about 10% more.
+    """
     counts = dict(BASE_COUNTS)
     for table in ("customer", "inventory", "rental", "payment"):
         counts[table] = max(1, round(BASE_COUNTS[table] * scale))
-    counts["null_rental_payments"] = min(counts["payment"], round(NULL_RENTAL_PAYMENTS * scale))
+    counts["null_rental_payments"] = max(1, round(NULL_RENTAL_PAYMENTS * scale))
     return counts
 
 
 def generate_sakila(
-    *, scale: float = 1, seed: int = 1, replace: bool = False, progress=None
+    *,
+    scale: float = 1,
+    seed: int = 1,
+    replace: bool = False,
+    progress=None,
+    end: date | None = None,
 ) -> GenerationReport:
-    """Write a generated Sakila database, in one transaction."""
+    """Write a generated Sakila database, in one transaction. ``end``: the last
+    day of the period (None: Sakila's own, ending 2006-02-14)."""
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise ValueError(ERROR_SCALE.format(scale=scale))
-    generator = SakilaGenerator(scaled_counts(scale), seed=seed)
+    generator = SakilaGenerator(scaled_counts(scale), seed=seed, end=end)
     rows: dict[str, int] = {}
     with transaction.atomic(), bulk.foreign_key_checks_deferred():
         bulk.empty_sakila_tables(replace=replace)
@@ -200,10 +160,17 @@ def generate_sakila(
 class SakilaGenerator:
     """Produces the rows of every table, in load order, from one seeded RNG."""
 
-    def __init__(self, counts: dict[str, int], *, seed: int) -> None:
+    def __init__(self, counts: dict[str, int], *, seed: int, end: date | None = None) -> None:
         self.counts = counts
         self.random = random.Random(seed)
         self.now = timezone.now().replace(microsecond=0)
+        if end is None:
+            self.period_start, self.period_end = PERIOD_START, PERIOD_END
+        else:
+            # As long as Sakila's period, ending on ``end`` (and never after now).
+            self.period_end = min(datetime.combine(end, datetime.max.time()), self.now)
+            self.period_end = self.period_end.replace(microsecond=0)
+            self.period_start = self.period_end.date() - (PERIOD_END.date() - PERIOD_START)
         self.films: list[tuple[int, Decimal, Decimal]] = []  # (duration, rate, replacement)
 
     def tables(self) -> Iterator[tuple[type, Iterator[tuple]]]:
@@ -361,7 +328,7 @@ class SakilaGenerator:
     def customers(self) -> Iterator[tuple]:
         rand = self.random
         self.active_customers = array("i")
-        start = datetime.combine(PERIOD_START, datetime.min.time())
+        start = datetime.combine(self.period_start, datetime.min.time())
         for customer_id in range(1, self.counts["customer"] + 1):
             first, last = rand.choice(FIRST_NAMES), rand.choice(LAST_NAMES)
             active = rand.random() >= 0.025
@@ -380,8 +347,8 @@ class SakilaGenerator:
         """(day, rentals that day): all rentals spread over the period, more on
         weekends and in summer, exactly ``rental`` in all."""
         days = [
-            PERIOD_START + timedelta(days=offset)
-            for offset in range((PERIOD_END.date() - PERIOD_START).days + 1)
+            self.period_start + timedelta(days=offset)
+            for offset in range((self.period_end.date() - self.period_start).days + 1)
         ]
         weights = [
             (1.45 if day.weekday() >= 5 else 1.0) * (1.3 if day.month in (6, 7, 8) else 1.0)
@@ -400,13 +367,16 @@ class SakilaGenerator:
         rand = self.random
         copies = len(self.copy_film)
         free_at = [datetime.min] * copies
-        total = self.counts["rental"]
-        unpaid_left = round(total * UNPAID_SHARE)
-        self.split_left = unpaid_left  # late fees paid separately, keeping the payment count
         self.payment_id = rental_id = 0
         for day, count in self.rental_days():
             opening = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
-            for seconds in sorted(rand.randrange(15 * 3600) for _ in range(count)):
+            # The period's last day may end now: that day's rentals happen before.
+            opening = max(
+                min(opening, self.period_end - timedelta(hours=15)),
+                datetime.combine(day, datetime.min.time()),
+            )
+            span = max(1, min(15 * 3600, int((self.period_end - opening).total_seconds())))
+            for seconds in sorted(rand.randrange(span) for _ in range(count)):
                 rental_date = opening + timedelta(seconds=seconds)
                 copy = rand.randrange(copies)
                 for _ in range(100):  # few copies are out at once: this rarely loops
@@ -430,20 +400,10 @@ class SakilaGenerator:
                     staff_id,
                     self.now,
                 )
-                # Knuth's selection sampling: exactly ``unpaid`` of all rentals.
-                if rand.random() * (total - rental_id + 1) < unpaid_left:
-                    unpaid_left -= 1
-                    yield rental, []
-                    continue
-                charge = rental_charge(
-                    rental_rate=rate, rental_duration=duration, replacement_cost=replacement,
-                    rental_date=rental_date, return_date=return_date,
-                )  # fmt: skip
-                paid = self.payment_amounts(
-                    rate, charge, rental_date, return_date, total - rental_id
-                )
                 payments = []
-                for amount, paid_at in paid:
+                for amount, paid_at in self.payment_amounts(
+                    rate, duration, replacement, rental_date, return_date
+                ):
                     self.payment_id += 1
                     payments.append(
                         (
@@ -459,9 +419,12 @@ class SakilaGenerator:
                 yield rental, payments
 
     def return_date(self, rental_date: datetime, duration: int) -> datetime | None:
-        """Most come back in time, about one in eight late, one in a hundred very late."""
+        """Most come back in time, about one in eight late, one in a hundred very
+        late, a few never."""
         rand = self.random
         roll = rand.random()
+        if roll < NEVER_RETURNED_SHARE:
+            return None
         if roll < 0.01:
             days = rand.randint(2 * duration + 1, 3 * duration)
         elif roll < 0.13:
@@ -470,30 +433,37 @@ class SakilaGenerator:
             days = rand.randint(1, duration)
         back = datetime.combine(rental_date.date() + timedelta(days=days), datetime.min.time())
         back += timedelta(seconds=rand.randrange(8 * 3600, 23 * 3600))
-        return back if back <= PERIOD_END else None
+        return back if back <= self.period_end else None
 
     def payment_amounts(
-        self, rate: Decimal, charge: Decimal, rental_date: datetime,
-        return_date: datetime | None, rentals_left: int,
+        self, rate: Decimal, duration: int, replacement: Decimal, rental_date: datetime,
+        return_date: datetime | None,
     ) -> list[tuple[Decimal, datetime]]:  # fmt: skip
-        """(amount, date) of each payment for one rental: the rate when rented,
-        or everything on return when it came back late; a few late rentals pay
-        the rate and the fee separately."""
-        fee = charge - rate
+        """(amount, date) of each payment of one rental: the rate at the counter
+        when renting; at a late return most pay the fee, some part of it, the
+        rest leave it owed."""
+        paid = [(rate, rental_date)]
+        if return_date is None:
+            return paid
+        fee = late_fee(
+            rental_duration=duration, replacement_cost=replacement,
+            rental_date=rental_date, until=return_date,
+        )  # fmt: skip
         if not fee:
-            return [(rate, rental_date)]
-        # Spread the separate late-fee payments over the period.
-        if self.split_left and self.random.random() < self.split_left / max(1, rentals_left * 0.1):
-            self.split_left -= 1
-            return [(rate, rental_date), (fee, return_date)]
-        return [(charge, return_date)]
+            return paid
+        roll = self.random.random()
+        if roll < FEE_PAID_SHARE:
+            paid.append((fee, return_date))
+        elif roll < FEE_PAID_SHARE + FEE_PART_PAID_SHARE:
+            paid.append(((fee / 2).quantize(Decimal("0.01")), return_date))
+        return paid
 
     def payments_without_rental(self) -> Iterator[tuple]:
         """Payments with no rental (as in the real data), up to the target count."""
         rand = self.random
-        start = datetime.combine(PERIOD_START, datetime.min.time())
-        span = int((PERIOD_END - start).total_seconds())
-        while self.payment_id < self.counts["payment"]:
+        start = datetime.combine(self.period_start, datetime.min.time())
+        span = int((self.period_end - start).total_seconds())
+        for _ in range(self.counts["null_rental_payments"]):
             self.payment_id += 1
             paid_at = start + timedelta(seconds=rand.randrange(span))
             amount = Decimal(rand.randint(0, 11)) + Decimal("0.99")

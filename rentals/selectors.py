@@ -4,11 +4,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from rentals import services
-from rentals.models import SAKILA_MODELS, Customer, Film, Inventory, Rental, Staff, Store
+from rentals.models import (
+    SAKILA_MODELS,
+    Customer,
+    Film,
+    Inventory,
+    Payment,
+    Rental,
+    Staff,
+    Store,
+)
 
 CUSTOMER_LOOKUP_LIMIT = 10
 
@@ -79,13 +89,25 @@ def customer_search(*, query: str) -> QuerySet[Customer]:
 
 
 def customer_get_by_id_or_email(*, value: str) -> Customer | None:
-    """The customer a clerk typed: a customer id, or an exact email address."""
+    """The customer a clerk typed: a customer id, or an exact email address
+    that only one customer has (see ``customers_with_email``)."""
     value = value.strip()
     if value.isdigit() and len(value) <= 10:
         return Customer.objects.filter(pk=int(value)).first()
     if "@" in value:
-        return Customer.objects.filter(email__iexact=value).order_by("pk").first()
+        matches = list(customers_with_email(email=value)[:2])
+        return matches[0] if len(matches) == 1 else None
     return None
+
+
+def customers_with_email(*, email: str) -> QuerySet[Customer]:
+    """Every customer with this email address (several may share one: a
+    family account), by id."""
+    return (
+        Customer.objects.select_related("store", "address")
+        .filter(email__iexact=email.strip())
+        .order_by("pk")
+    )
 
 
 def rental_list() -> QuerySet[Rental]:
@@ -104,22 +126,44 @@ def customer_recent_rentals(*, customer: Customer, limit: int = 10) -> QuerySet[
 
 
 def rental_late_fee_if_returned(*, rental: Rental, at: datetime | None = None) -> Decimal:
-    """The late fee an open rental would cost if returned at ``at`` (now)."""
-    return services.late_fee(
-        film=rental.inventory.film,
-        rental_date=rental.rental_date,
-        return_date=at or services.now(),
+    """The late fee an open rental would cost if returned at ``at`` (now):
+    what it has accrued so far."""
+    return services.rental_late_fee(rental=rental, as_of=at or services.now())
+
+
+def customer_overdue_rentals(*, customer: Customer, as_of: datetime | None = None) -> list[Rental]:
+    """The customer's rentals out past their due date as of ``as_of`` (now),
+    oldest first, each with ``days_late`` and ``late_fee`` (accrued so far)."""
+    as_of = as_of or services.now()
+    overdue = []
+    for rental in customer_open_rentals(customer=customer).order_by("rental_date", "pk"):
+        film = rental.inventory.film
+        rental.days_late = services.days_late(
+            rental_date=rental.rental_date, rental_duration=film.rental_duration, until=as_of
+        )
+        if rental.days_late > 0:
+            rental.late_fee = services.rental_late_fee(rental=rental, as_of=as_of)
+            overdue.append(rental)
+    return overdue
+
+
+def customer_payments(*, customer: Customer, limit: int = 20) -> QuerySet[Payment]:
+    """The customer's payments, newest first, with the rental each was for."""
+    return (
+        Payment.objects.filter(customer=customer)
+        .select_related("staff", "rental__inventory__film")
+        .order_by("-payment_date", "-pk")[:limit]
     )
 
 
 def customer_balance_get(*, customer: Customer, as_of: datetime | None = None) -> Decimal:
-    """What the customer owes (positive) or has in credit (negative).
-
-    Sakila's ``get_customer_balance``: the charges of every rental up to
-    ``as_of`` (rate, late days, replacement cost) minus every payment.
+    """What the customer owes (positive) or has in credit (negative) as of
+    ``as_of`` (now): the rental rates and late fees of every rental made by
+    then (fees final for copies back by then, accrued for the others) minus
+    every payment received by then. ``services`` holds the rules.
     """
     as_of = as_of or services.now()
-    charges = sum(
+    charged = sum(
         (
             services.rental_charge(
                 rental_rate=rate,
@@ -127,6 +171,7 @@ def customer_balance_get(*, customer: Customer, as_of: datetime | None = None) -
                 replacement_cost=replacement,
                 rental_date=rented,
                 return_date=returned,
+                as_of=as_of,
             )
             for rented, returned, rate, duration, replacement in Rental.objects.filter(
                 customer=customer, rental_date__lte=as_of
@@ -140,11 +185,42 @@ def customer_balance_get(*, customer: Customer, as_of: datetime | None = None) -
         ),
         Decimal("0.00"),
     )
-    paid = customer.payments.filter(payment_date__lte=as_of).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal("0.00")
-    # SQLite sums DECIMAL columns as floats; money is shown to the cent.
-    return (charges - Decimal(paid)).quantize(Decimal("0.01"))
+    # Summed here, not by the database: SQLite sums DECIMAL columns as floats.
+    paid = sum(
+        customer.payments.filter(payment_date__lte=as_of).values_list("amount", flat=True),
+        Decimal("0.00"),
+    )
+    return (charged - paid).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class CustomerAccount:
+    """What a clerk sees before renting to or taking money from a customer."""
+
+    balance: Decimal  # positive: owed
+    overdue: list[Rental]  # out past due, with days_late and late_fee
+    limit: Decimal | None  # DESK_BALANCE_LIMIT
+
+    @property
+    def overdue_fees(self) -> Decimal:
+        return sum((rental.late_fee for rental in self.overdue), Decimal("0.00"))
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.balance > self.limit
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.balance > 0 or bool(self.overdue)
+
+
+def customer_account_get(*, customer: Customer, as_of: datetime | None = None) -> CustomerAccount:
+    as_of = as_of or services.now()
+    return CustomerAccount(
+        balance=customer_balance_get(customer=customer, as_of=as_of),
+        overdue=customer_overdue_rentals(customer=customer, as_of=as_of),
+        limit=settings.DESK_BALANCE_LIMIT,
+    )
 
 
 # Lists of the REST API (rentals/api): each with what its rows show, in one

@@ -1,9 +1,20 @@
-"""Business rules of the rental business: rent, return, pay.
+"""Business rules of the rental business: rent, return, pay, what is owed.
 
 Every door into the system (desk, admin, API, data generator) goes through
 these functions, so a rule is written once. A refused operation raises
 Django's ``ValidationError`` keyed by the field at fault, with one of the
 messages below, and writes nothing.
+
+Money (``../shared/DESIGN.md``, Business rules):
+
+- A payment is money received, at the counter or on account; the app never
+  records a payment that was not received.
+- Renting: the film's rental rate is paid at the counter (one payment).
+- Due date: rental date + rental_duration calendar days.
+- Late fee: $1.00 per calendar day past the due date (MySQL's TO_DAYS
+  difference), capped at the film's replacement cost. It accrues while the
+  copy is out; returning makes it final and owed, not paid.
+- Balance = rental rates + late fees - payments (positive: the customer owes).
 
 Databases may rewrite what we store: the official Sakila data file installs
 triggers that set ``rental_date`` and ``payment_date`` to NOW() on insert.
@@ -11,21 +22,27 @@ Services therefore read back what was stored and return that.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from rentals.formatting import money
 from rentals.models import Customer, Film, Inventory, Payment, Rental, Staff, StaffProfile
 
 LATE_FEE_PER_DAY = Decimal("1.00")
+ZERO = Decimal("0.00")
 # payment.amount is DECIMAL(5,2).
 MAX_PAYMENT = Decimal("999.99")
 
 CUSTOMER_INACTIVE = "{customer} is not an active customer, so cannot rent."
+CUSTOMER_OVER_LIMIT = (
+    "{customer} owes {owed}, more than the desk's limit of {limit}: take a payment before renting."
+)
 RENTAL_DATE_IN_FUTURE = "The rental date {date:%Y-%m-%d %H:%M} is in the future."
 FILM_NOT_STOCKED = "{store} has no copies of {film}."
 NO_FREE_COPY = "Every copy of {film} at {store} is rented out."
@@ -37,14 +54,63 @@ STAFF_INACTIVE = "{staff} is not active staff and cannot record rentals or payme
 ALREADY_RETURNED = "Rental {rental_id} was already returned on {date:%Y-%m-%d %H:%M}."
 RETURN_DATE_IN_FUTURE = "The return date {date:%Y-%m-%d %H:%M} is in the future."
 RETURN_BEFORE_RENTAL = "The return date is before the rental date ({date:%Y-%m-%d %H:%M})."
-PAYMENT_AMOUNT_RANGE = "The amount must be between 0.01 and 999.99, not {amount}."
+PAYMENT_AMOUNT_RANGE = "The amount must be between $0.01 and $999.99, not {amount}."
 PAYMENT_DATE_IN_FUTURE = "The payment date {date:%Y-%m-%d %H:%M} is in the future."
 PAYMENT_RENTAL_OF_OTHER_CUSTOMER = "Rental {rental_id} is not a rental of {customer}."
+OVERPAYMENT = (
+    "{amount} is more than {customer} owes ({owed}); confirm to keep the difference "
+    "as credit on the account."
+)
+OVERPAYMENT_CODE = "overpayment"
 
 
 def now() -> datetime:
-    """The business's local time, to the second (DATETIME columns keep no more)."""
+    """The business's local time, to the second (DATETIME columns keep no more).
+
+    The one clock of the rules: tests and reports "as of" a time pass a time
+    explicitly, or replace this function.
+    """
     return datetime.now().replace(microsecond=0)
+
+
+def due_date(*, rental_date: datetime, rental_duration: int) -> datetime:
+    return rental_date + timedelta(days=rental_duration)
+
+
+def days_late(*, rental_date: datetime, rental_duration: int, until: datetime) -> int:
+    """Calendar days past the due date at ``until`` (MySQL's TO_DAYS
+    difference: 23:00 on the due day is not late, 00:01 the next day is)."""
+    return max((until.date() - rental_date.date()).days - rental_duration, 0)
+
+
+def late_fee(
+    *, rental_duration: int, replacement_cost: Decimal, rental_date: datetime, until: datetime
+) -> Decimal:
+    """$1.00 per day late at ``until``, never more than the copy is worth (a
+    copy kept that long is treated as lost)."""
+    late = days_late(rental_date=rental_date, rental_duration=rental_duration, until=until)
+    return min(late * LATE_FEE_PER_DAY, Decimal(replacement_cost)).quantize(LATE_FEE_PER_DAY)
+
+
+def fee_until(*, return_date: datetime | None, as_of: datetime | None = None) -> datetime:
+    """When a rental's fee stops counting, seen at ``as_of`` (now): its return
+    (final) if it was back by then, else ``as_of`` itself (accrued so far)."""
+    as_of = as_of or now()
+    if return_date is not None and return_date <= as_of:
+        return return_date
+    return as_of
+
+
+def rental_late_fee(*, rental: Rental, as_of: datetime | None = None) -> Decimal:
+    """The late fee of ``rental`` as of ``as_of`` (now): final when returned,
+    accrued so far while out."""
+    film = rental.inventory.film
+    return late_fee(
+        rental_duration=film.rental_duration,
+        replacement_cost=film.replacement_cost,
+        rental_date=rental.rental_date,
+        until=fee_until(return_date=rental.return_date, as_of=as_of),
+    )
 
 
 def rental_charge(
@@ -54,36 +120,15 @@ def rental_charge(
     replacement_cost: Decimal,
     rental_date: datetime,
     return_date: datetime | None,
+    as_of: datetime | None = None,
 ) -> Decimal:
-    """What a rental costs in all, under Sakila's ``get_customer_balance`` rules.
-
-    The rental rate, plus $1 for each day kept past ``rental_duration``, plus
-    the replacement cost once it was kept more than twice that long. Days are
-    calendar days (MySQL's TO_DAYS difference), not 24-hour periods; a rental
-    not yet returned costs its rate so far.
-    """
-    charge = rental_rate
-    if return_date is None:
-        return charge
-    days_kept = (return_date.date() - rental_date.date()).days
-    if days_kept > rental_duration:
-        charge += (days_kept - rental_duration) * LATE_FEE_PER_DAY
-    if days_kept > 2 * rental_duration:
-        charge += replacement_cost
-    return charge
-
-
-def late_fee(*, film: Film, rental_date: datetime, return_date: datetime) -> Decimal:
-    """What returning a copy of ``film`` at ``return_date`` costs beyond its rate."""
-    return (
-        rental_charge(
-            rental_rate=film.rental_rate,
-            rental_duration=film.rental_duration,
-            replacement_cost=film.replacement_cost,
-            rental_date=rental_date,
-            return_date=return_date,
-        )
-        - film.rental_rate
+    """What a rental costs the customer as of ``as_of`` (now): its rate plus
+    its late fee (final when returned, accrued while out)."""
+    return Decimal(rental_rate) + late_fee(
+        rental_duration=rental_duration,
+        replacement_cost=replacement_cost,
+        rental_date=rental_date,
+        until=fee_until(return_date=return_date, as_of=as_of),
     )
 
 
@@ -97,16 +142,34 @@ def _check_not_future(field: str, message: str, value: datetime) -> None:
         raise ValidationError({field: message.format(date=value)})
 
 
+def _check_balance_limit(customer: Customer) -> None:
+    """Above ``DESK_BALANCE_LIMIT`` (when set) a customer pays before renting more."""
+    limit = settings.DESK_BALANCE_LIMIT
+    if limit is None:
+        return
+    from rentals import selectors  # selectors reads with these rules
+
+    owed = selectors.customer_balance_get(customer=customer)
+    if owed > limit:
+        raise ValidationError(
+            {
+                "customer": CUSTOMER_OVER_LIMIT.format(
+                    customer=customer, owed=money(owed), limit=money(limit)
+                )
+            }
+        )
+
+
 @transaction.atomic
 def rental_create(
     *, customer: Customer, film: Film, staff: Staff, rental_date: datetime | None = None
 ) -> Rental:
     """Rent a copy of ``film`` at ``staff``'s store to ``customer``.
 
-    Charges the film's rental rate as a payment (Sakila's convention). The
-    copies of the film at the store are locked in primary-key order first, so
-    two clerks renting the last copy at once get one rental and one refusal
-    (on SQLite the IMMEDIATE transaction serialises writers instead).
+    The film's rental rate is paid at the counter: one payment. The copies of
+    the film at the store are locked in primary-key order first, so two
+    clerks renting the last copy at once get one rental and one refusal (on
+    SQLite the IMMEDIATE transaction serialises writers instead).
     """
     _check_staff(staff)
     rental_date = rental_date or now()
@@ -114,6 +177,7 @@ def rental_create(
     customer = Customer.objects.get(pk=customer.pk)  # the active flag as of now
     if not customer.active:
         raise ValidationError({"customer": CUSTOMER_INACTIVE.format(customer=customer)})
+    _check_balance_limit(customer)
     store = staff.store
     copies = list(
         Inventory.objects.select_for_update()
@@ -130,7 +194,7 @@ def rental_create(
         rental_date=rental_date, inventory=copy, customer=customer, staff=staff
     )
     rental.refresh_from_db()
-    _payments_create(
+    _payment_record(
         customer=customer,
         staff=staff,
         rental=rental,
@@ -144,15 +208,23 @@ def rental_create(
 class RentalReturn:
     rental: Rental
     days_kept: int
-    late_fee: Decimal
-    payments: list[Payment]
+    days_late: int
+    late_fee: Decimal  # final, and owed until paid
+    payments: list[Payment]  # what was taken with the return (none unless asked)
 
 
 @transaction.atomic
 def rental_return(
-    *, rental: Rental, staff: Staff, return_date: datetime | None = None
+    *,
+    rental: Rental,
+    staff: Staff,
+    return_date: datetime | None = None,
+    payment_amount: Decimal | None = None,
+    confirm_overpayment: bool = False,
 ) -> RentalReturn:
-    """Take a copy back, charging the late fee (and replacement cost) as payments."""
+    """Take a copy back. Its late fee becomes final and is owed: nothing is
+    paid unless ``payment_amount`` is given (the clerk took money, all of
+    the fee or part of it). A refused payment leaves the rental out too."""
     _check_staff(staff)
     rental = (
         Rental.objects.select_for_update()
@@ -170,20 +242,45 @@ def rental_return(
     rental.return_date = return_date
     rental.save(update_fields=["return_date", "last_update"])
     film = rental.inventory.film
-    fee = late_fee(film=film, rental_date=rental.rental_date, return_date=return_date)
-    payments = _payments_create(
-        customer=rental.customer,
-        staff=staff,
-        rental=rental,
-        amount=fee,
-        payment_date=return_date,
-    )
+    payments = []
+    if payment_amount is not None:
+        payments.append(
+            payment_create(
+                customer=rental.customer,
+                staff=staff,
+                amount=payment_amount,
+                rental=rental,
+                payment_date=return_date,
+                confirm_overpayment=confirm_overpayment,
+            )
+        )
     return RentalReturn(
         rental=rental,
         days_kept=(return_date.date() - rental.rental_date.date()).days,
-        late_fee=fee,
+        days_late=days_late(
+            rental_date=rental.rental_date,
+            rental_duration=film.rental_duration,
+            until=return_date,
+        ),
+        late_fee=rental_late_fee(rental=rental, as_of=return_date),
         payments=payments,
     )
+
+
+def payment_amount_check(amount: Decimal | str | int) -> Decimal:
+    """The amount as Decimal, or a refusal naming it: more than zero, whole
+    cents, at most what one payment row holds."""
+    try:
+        amount = Decimal(amount)
+    except (ArithmeticError, ValueError, TypeError):
+        raise ValidationError({"amount": PAYMENT_AMOUNT_RANGE.format(amount=amount)}) from None
+    if (
+        not amount.is_finite()
+        or not (Decimal("0.01") <= amount <= MAX_PAYMENT)
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
+        raise ValidationError({"amount": PAYMENT_AMOUNT_RANGE.format(amount=amount)})
+    return amount
 
 
 @transaction.atomic
@@ -194,12 +291,15 @@ def payment_create(
     amount: Decimal,
     rental: Rental | None = None,
     payment_date: datetime | None = None,
+    confirm_overpayment: bool = False,
 ) -> Payment:
-    """Take a payment from ``customer``, for one of their rentals or on account."""
+    """Money received from ``customer``, for one of their rentals or on account.
+
+    More than the customer owes is refused (code ``overpayment``) unless
+    ``confirm_overpayment``: the difference then stays as credit.
+    """
     _check_staff(staff)
-    amount = Decimal(amount)
-    if not (Decimal("0.01") <= amount <= MAX_PAYMENT) or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError({"amount": PAYMENT_AMOUNT_RANGE.format(amount=amount)})
+    amount = payment_amount_check(amount)
     payment_date = payment_date or now()
     _check_not_future("payment_date", PAYMENT_DATE_IN_FUTURE, payment_date)
     if rental is not None and rental.customer_id != customer.pk:
@@ -210,32 +310,38 @@ def payment_create(
                 )
             }
         )
-    [payment] = _payments_create(
+    if not confirm_overpayment:
+        from rentals import selectors  # selectors reads with these rules
+
+        owed = max(selectors.customer_balance_get(customer=customer), ZERO)
+        if amount > owed:
+            message = OVERPAYMENT.format(amount=money(amount), customer=customer, owed=money(owed))
+            raise ValidationError({"amount": ValidationError(message, code=OVERPAYMENT_CODE)})
+    return _payment_record(
         customer=customer, staff=staff, rental=rental, amount=amount, payment_date=payment_date
     )
-    return payment
 
 
-def _payments_create(
+def is_overpayment(error: ValidationError) -> bool:
+    """Whether a refusal is only "more than owed" (the desk then asks to confirm)."""
+    if not hasattr(error, "error_dict") or list(error.error_dict) != ["amount"]:
+        return False
+    return all(e.code == OVERPAYMENT_CODE for e in error.error_dict["amount"])
+
+
+def _payment_record(
     *,
     customer: Customer,
     staff: Staff,
     rental: Rental | None,
     amount: Decimal,
     payment_date: datetime,
-) -> list[Payment]:
-    """Record ``amount`` as payments of at most MAX_PAYMENT each (a very late
-    return can cost more than one payment row holds); nothing for zero."""
-    payments = []
-    while amount > 0:
-        part = min(amount, MAX_PAYMENT)
-        payment = Payment.objects.create(
-            customer=customer, staff=staff, rental=rental, amount=part, payment_date=payment_date
-        )
-        payment.refresh_from_db()
-        payments.append(payment)
-        amount -= part
-    return payments
+) -> Payment:
+    payment = Payment.objects.create(
+        customer=customer, staff=staff, rental=rental, amount=amount, payment_date=payment_date
+    )
+    payment.refresh_from_db()
+    return payment
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ payments are recorded with the logged-in user's staff row and its store.
 """
 
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 
 from django.contrib import messages
@@ -14,15 +15,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from rentals import selectors, services
+from rentals import formatting, selectors, services
+from rentals.formatting import money
 from rentals.forms import (
+    SHARED_EMAIL_CODE,
     CustomerSearchForm,
     PaymentForm,
     RentForm,
     ReturnForm,
     add_service_error,
 )
-from rentals.models import Customer
+from rentals.models import Customer, Rental
 
 
 def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -43,9 +46,10 @@ def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def _desk_page(request: HttpRequest, **forms) -> HttpResponse:
+def _desk_page(request: HttpRequest, status: int | None = None, **forms) -> HttpResponse:
     store = request.staff.store
     rent_form = forms.pop("rent_form", None) or RentForm(store=store)
+    extra = {name: forms.pop(name) for name in ("rent_warning", "shared_email") if name in forms}
     context = {
         "staff": request.staff,
         "store": store,
@@ -54,8 +58,10 @@ def _desk_page(request: HttpRequest, **forms) -> HttpResponse:
         "search_form": CustomerSearchForm(),
         "available_films": rent_form.read_film_choices(),
         **forms,
+        **extra,
     }
-    status = 400 if rent_form.errors or any(form.errors for form in forms.values()) else 200
+    if status is None:
+        status = 400 if rent_form.errors or any(form.errors for form in forms.values()) else 200
     return render(request, "desk/index.html", context, status=status)
 
 
@@ -69,25 +75,41 @@ def desk_index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def rent(request: HttpRequest) -> HttpResponse:
     form = RentForm(request.POST, store=request.staff.store)
-    if form.is_valid():
-        try:
-            rental = services.rental_create(
-                customer=form.cleaned_data["customer"],
-                film=form.cleaned_data["film"],
-                staff=request.staff,
-                rental_date=form.cleaned_data["rental_date"],
-            )
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, f"Rented: copy {rental.inventory_id} to {rental.customer}.")
-            return redirect("desk:rental", rental_id=rental.pk)
-    return _desk_page(request, rent_form=form)
+    if not form.is_valid():
+        shared = None
+        if form.has_error("customer", code=SHARED_EMAIL_CODE):
+            shared = list(selectors.customers_with_email(email=request.POST.get("customer", "")))
+        return _desk_page(request, rent_form=form, shared_email=shared)
+    customer = form.cleaned_data["customer"]
+    if not form.cleaned_data["acknowledged"]:
+        # What the customer owes or has overdue comes first; the clerk then
+        # rents anyway (or the limit refuses, below, with the amount).
+        account = selectors.customer_account_get(customer=customer)
+        if account.needs_attention and not account.over_limit:
+            data = form.data.copy()
+            data["acknowledged"] = "on"
+            confirm = RentForm(data, store=request.staff.store)
+            confirm.is_valid()
+            return _desk_page(request, rent_form=confirm, rent_warning=account, status=200)
+    try:
+        rental = services.rental_create(
+            customer=customer,
+            film=form.cleaned_data["film"],
+            staff=request.staff,
+            rental_date=form.cleaned_data["rental_date"],
+        )
+    except ValidationError as error:
+        add_service_error(form, error)
+        return _desk_page(request, rent_form=form)
+    messages.success(request, f"Rented: copy {rental.inventory_id} to {rental.customer}.")
+    return redirect("desk:rental", rental_id=rental.pk)
 
 
 @desk_view
 @require_POST
 def return_rental(request: HttpRequest) -> HttpResponse:
+    """Take a copy back. Its late fee is owed; the rental's page then offers to
+    take it (all or part) or leave it on the account."""
     form = ReturnForm(request.POST)
     if form.is_valid():
         try:
@@ -101,7 +123,11 @@ def return_rental(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 f"Returned: copy {returned.rental.inventory_id} after {returned.days_kept} days"
-                + (f"; late fee ${fee} charged." if fee else "; no late fee."),
+                + (
+                    f", {returned.days_late} days late: late fee {money(fee)} owed."
+                    if fee
+                    else ", on time: nothing more to pay."
+                ),
             )
             return redirect("desk:rental", rental_id=returned.rental.pk)
     return _desk_page(request, return_form=form)
@@ -111,38 +137,55 @@ def return_rental(request: HttpRequest) -> HttpResponse:
 @require_GET
 def rental_detail(request: HttpRequest, rental_id: int) -> HttpResponse:
     rental = get_object_or_404(selectors.rental_list(), pk=rental_id)
+    return _rental_page(request, rental)
+
+
+def _rental_page(request: HttpRequest, rental: Rental, payment_form=None) -> HttpResponse:
+    fee = services.rental_late_fee(rental=rental)
+    paid = sum((p.amount for p in rental.payments.all()), Decimal("0.00"))
+    balance = selectors.customer_balance_get(customer=rental.customer)
+    # After a late return: offer what this rental still lacks (its fee, less any
+    # part paid), or what the customer owes in all if that is less (credit).
+    charged = rental.inventory.film.rental_rate + fee
+    offer = min(charged - paid, balance) if rental.return_date is not None and fee > 0 else None
+    if payment_form is None and offer is not None and offer > 0:
+        payment_form = PaymentForm(initial={"amount": offer, "rental": rental.pk})
     return render(
         request,
         "desk/rental.html",
         {
             "rental": rental,
-            "payments": rental.payments.order_by("payment_date", "pk"),
-            "late_fee_now": (
-                selectors.rental_late_fee_if_returned(rental=rental)
-                if rental.return_date is None
-                else None
-            ),
+            "payments": rental.payments.select_related("staff").order_by("payment_date", "pk"),
+            "late_fee": fee,
+            "charged": charged,
+            "offer": offer,
+            "paid": paid,
+            "balance": balance,
+            "payment_form": payment_form,
         },
+        status=400 if payment_form is not None and payment_form.errors else 200,
     )
 
 
 def _customer_page(request: HttpRequest, customer: Customer, payment_form=None) -> HttpResponse:
+    account = selectors.customer_account_get(customer=customer)
     open_rentals = list(selectors.customer_open_rentals(customer=customer))
     for rental in open_rentals:
         rental.late_fee_now = selectors.rental_late_fee_if_returned(rental=rental)
-    balance = selectors.customer_balance_get(customer=customer)
     return render(
         request,
         "desk/customer.html",
         {
             "customer": customer,
-            "balance": balance,
+            "account": account,
+            "balance": account.balance,
             "open_rentals": open_rentals,
             "recent_rentals": selectors.customer_recent_rentals(customer=customer),
+            "payments": selectors.customer_payments(customer=customer),
             "payment_form": payment_form
-            or PaymentForm(initial={"amount": balance if balance > 0 else None}),
+            or PaymentForm(initial={"amount": account.balance if account.balance > 0 else None}),
         },
-        status=400 if payment_form is not None else 200,
+        status=400 if payment_form is not None and payment_form.errors else 200,
     )
 
 
@@ -158,22 +201,37 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @desk_view
 @require_POST
 def customer_pay(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Money received, on account or for one rental (``rental``: then the
+    answer is that rental's page). More than owed asks to confirm first."""
     customer = get_object_or_404(Customer, pk=customer_id)
     form = PaymentForm(request.POST)
     if form.is_valid():
+        rental = form.cleaned_data["rental"]
         try:
             payment = services.payment_create(
-                customer=customer, staff=request.staff, amount=form.cleaned_data["amount"]
+                customer=customer,
+                staff=request.staff,
+                amount=form.cleaned_data["amount"],
+                rental=rental,
+                confirm_overpayment=form.cleaned_data["confirm_overpayment"],
             )
         except ValidationError as error:
             add_service_error(form, error)
+            form.asks_confirmation = services.is_overpayment(error)
         else:
+            balance = selectors.customer_balance_get(customer=customer)
             messages.success(
                 request,
-                f"Payment {payment.pk} of ${payment.amount} recorded on "
-                f"{payment.payment_date:%Y-%m-%d %H:%M}.",
+                f"Payment {payment.pk} of {money(payment.amount)} received on "
+                f"{payment.payment_date:%Y-%m-%d %H:%M}; balance: {formatting.balance(balance)}.",
             )
+            if rental is not None:
+                return redirect("desk:rental", rental_id=rental.pk)
             return redirect("desk:customer", customer_id=customer.pk)
+    rental = form.cleaned_data.get("rental") if hasattr(form, "cleaned_data") else None
+    if rental is not None:
+        rental = selectors.rental_list().get(pk=rental.pk)
+        return _rental_page(request, rental, payment_form=form)
     return _customer_page(request, customer, payment_form=form)
 
 

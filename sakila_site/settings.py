@@ -8,6 +8,7 @@ and turns on the HTTPS protections that ``manage.py check --deploy`` expects.
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -196,6 +197,19 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The rental desk: a customer who owes more than this (dollars, e.g. "20.00")
+# must pay before renting again, at the desk, in the admin and through the
+# API. Empty: no limit (the desk still shows what is owed before renting).
+_desk_balance_limit = env_str("DESK_BALANCE_LIMIT").strip()
+try:
+    DESK_BALANCE_LIMIT = Decimal(_desk_balance_limit) if _desk_balance_limit else None
+except ArithmeticError:
+    raise ImproperlyConfigured(
+        f"DESK_BALANCE_LIMIT must be an amount such as 20.00, not {_desk_balance_limit!r}"
+    ) from None
+if DESK_BALANCE_LIMIT is not None and not DESK_BALANCE_LIMIT.is_finite():
+    raise ImproperlyConfigured(f"DESK_BALANCE_LIMIT must be an amount, not {_desk_balance_limit!r}")
 
 # The data lake. The embedded default: Iceberg tables under var/lake/ with a
 # pyiceberg SQL catalog in SQLite, transforms and queries in DuckDB.

@@ -389,6 +389,9 @@ def run_properties(run: PipelineRun) -> dict[str, str]:
         "full": "true" if run.full or not published else "false",
         "watermarks_from": json.dumps(run.watermarks_from, sort_keys=True),
         "published_snapshots": json.dumps(published, sort_keys=True),
+        # Late fees of open rentals accrue to when the run started (local time,
+        # as rental dates): the jobs' own clock is UTC.
+        "as_of": (run.started_at or timezone.now()).replace(microsecond=0).isoformat(" "),
     }
 
 

@@ -12,6 +12,7 @@ imports PySpark only where it runs Spark, so that it imports anywhere.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import cast_expressions, table_identifier
 from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
 from lake.glue_jobs.workflow import RunProperties, changes_uri
-from lake.marts import DIM_DATE, SQL_MARTS, Mart
+from lake.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS, Mart
 from lake.pipeline.dates import dim_date_additions, dim_date_rows
 
 if TYPE_CHECKING:
@@ -70,6 +71,23 @@ def register_sources(
         else:
             rows = changed.get(table.name)
             (empty if rows is None else rows).createOrReplaceTempView(f"changed_{table.name}")
+
+
+def register_clock_and_marts(
+    spark: "SparkSession", database: str, as_of: datetime, sql: Mapping[str, str]
+) -> None:
+    """``run_clock`` (the time fees of open rentals accrue to) and, for each
+    ``mart_<name>`` the SQL reads, that mart as it stands before the run."""
+    arrow_frame(spark, pa.table({"as_of": [as_of]}, schema=RUN_CLOCK)).createOrReplaceTempView(
+        "run_clock"
+    )
+    names = {name for text in sql.values() for name in re.findall(r"\bmart_(\w+)", text)}
+    for mart in SQL_MARTS:
+        if mart.name in names:
+            frame = iceberg.table_or_none(spark, table_identifier(database, "marts", mart.name))
+            if frame is None:
+                frame = spark.createDataFrame([], ddl_schema(spark_columns(mart.schema)))
+            frame.createOrReplaceTempView(f"mart_{mart.name}")
 
 
 def arrow_frame(spark: "SparkSession", rows: pa.Table) -> "DataFrame":
@@ -143,7 +161,9 @@ class SparkTransform:
     def build_mart(self, mart: Mart) -> MartBuild | None:
         """The mart's rebuilt keys and their rows; None when nothing is to be rebuilt."""
         keys_sql = self.keys_sql(mart)
-        if not self.full and self.nothing_changed_for(keys_sql):
+        # Keys that read the clock can change with no row changed (fees accrue).
+        timely = "run_clock" in keys_sql
+        if not self.full and not timely and self.nothing_changed_for(keys_sql):
             return None
         keys, key_count = self._materialize(self.query(keys_sql), f"{mart.name}_keys")
         self.registered_keys.add(mart.name)
@@ -206,6 +226,8 @@ def marts_run(
             staging[table.name] = frame
     changed = None if run.full else read_changes(spark, tables, run, warehouse)
     register_sources(spark, tables, staging, changed)
+    # The app gives the time it started the run (local, as rental dates are).
+    register_clock_and_marts(spark, database, run.as_of or datetime.now(), sql)
     written = {}
     with SparkTransform(spark, sql, full=run.full) as transform:
         written[DIM_DATE.name] = write_dim_date(spark, transform, database)

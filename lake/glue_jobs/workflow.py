@@ -33,6 +33,7 @@ class RunProperties:
     watermarks_from: dict[str, datetime]  # table -> last extracted up to
     published_snapshots: dict[str, int]  # "staging.<table>" -> snapshot id
     changed_rows: dict[str, int]  # table -> rows changed (set by the extract job)
+    as_of: datetime | None = None  # late fees of open rentals accrue to this local time
 
 
 def parse_run_properties(properties: dict[str, str]) -> RunProperties:
@@ -67,7 +68,17 @@ def parse_run_properties(properties: dict[str, str]) -> RunProperties:
         watermarks_from=mapping("watermarks_from", datetime.fromisoformat),
         published_snapshots=mapping("published_snapshots", int),
         changed_rows=mapping("changed_rows", int) if "changed_rows" in properties else {},
+        as_of=_as_of(properties.get("as_of"), invalid),
     )
+
+
+def _as_of(value: str | None, invalid) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as error:
+        raise invalid("as_of", error) from None
 
 
 def timestamps_json(values: dict[str, datetime]) -> str:

@@ -12,6 +12,7 @@ query first names them.
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -24,13 +25,14 @@ from lake.catalog import (
     register_snapshot,
     replace_rows,
 )
-from lake.marts import DIM_DATE, SQL_DIR, Mart
+from lake.marts import DIM_DATE, MARTS, RUN_CLOCK, SQL_DIR, Mart
 from lake.pipeline.dates import dim_date_additions, dim_date_rows
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
 
 SCHEMAS = {table_name(model): staging_schema(model) for model in STAGED_MODELS}
 # Keys that several marts' keys SQL share (``address_keys``): run once, on demand.
 SHARED_KEYS_DIR = SQL_DIR / "keys"
+MARTS_BY_NAME = {mart.name: mart for mart in MARTS}
 
 
 @dataclass
@@ -45,14 +47,18 @@ class Transform:
 
     In a full run every row counts as changed: ``changed_<table>`` is then
     staging itself, so the run need not keep the extracted rows in memory.
+    ``run_clock`` holds ``as_of``, the time fees of open rentals accrue to;
+    ``mart_<name>`` is a mart as it stood before the run.
     """
 
-    def __init__(self, changed: dict[str, pa.Table] | None, *, full: bool) -> None:
+    def __init__(self, changed: dict[str, pa.Table] | None, *, full: bool, as_of: datetime) -> None:
         self.full = full
         self.changed = changed or {}
         self.con = duckdb.connect()
         self.staging: set[str] = set()
+        self.marts: set[str] = set()
         self.registered_keys: set[str] = set()
+        self.con.register("run_clock", pa.table({"as_of": [as_of]}, schema=RUN_CLOCK))
         if not full:
             for name, schema in SCHEMAS.items():
                 self.con.register(f"changed_{name}", self.changed.get(name, schema.empty_table()))
@@ -71,6 +77,15 @@ class Transform:
         staging = re.findall(r"\bstaging_(\w+)", sql)
         if self.full:
             staging += re.findall(r"\bchanged_(\w+)", sql)
+        for name in set(re.findall(r"\bmart_(\w+)", sql)) - self.marts:
+            mart = MARTS_BY_NAME[name]
+            table = load_table(mart.identifier)
+            snapshot = table.current_snapshot() if table is not None else None
+            if snapshot is None:
+                self.con.register(f"mart_{name}", mart.schema.empty_table())
+            else:
+                register_snapshot(self.con, f"mart_{name}", table, snapshot.snapshot_id)
+            self.marts.add(name)
         for name in set(staging) - self.staging:
             table = load_table(f"staging.{name}")
             snapshot = table.current_snapshot() if table is not None else None
@@ -94,7 +109,9 @@ class Transform:
 
     def build_mart(self, mart: Mart) -> MartResult:
         table = ensure_table(mart.identifier, mart.schema, mart.month_partition)
-        if not self.full and self.nothing_changed_for(mart.keys_sql):
+        # Keys that read the clock can change with no row changed (fees accrue).
+        timely = "run_clock" in mart.keys_sql
+        if not self.full and not timely and self.nothing_changed_for(mart.keys_sql):
             return MartResult(0, 0)
         keys = self.query(mart.keys_sql)
         if not self.full and not keys.num_rows:

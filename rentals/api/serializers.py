@@ -105,19 +105,48 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OverdueRentalSerializer(serializers.Serializer):
+    rental = serializers.IntegerField(source="rental_id")
+    film = serializers.IntegerField(source="inventory.film_id")
+    film_title = serializers.CharField(source="inventory.film.title")
+    rental_date = serializers.DateTimeField()
+    due_date = serializers.DateTimeField()
+    days_late = serializers.IntegerField(help_text="Calendar days past the due date, now.")
+    late_fee = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="Accrued so far: $1.00 a day late, capped at the film's replacement cost.",
+    )
+
+
 class CustomerDetailSerializer(CustomerSerializer):
     balance = serializers.SerializerMethodField(
-        help_text="What the customer owes now (negative: in credit)."
+        help_text="What the customer owes now (negative: in credit): rental rates and late "
+        "fees (accrued so far on rentals still out) less payments received."
     )
     open_rentals = serializers.SerializerMethodField(help_text="Rentals not returned yet.")
+    overdue = serializers.SerializerMethodField(
+        help_text="Rentals out past their due date, with the late fee accrued so far."
+    )
 
     class Meta(CustomerSerializer.Meta):
-        fields = [*CustomerSerializer.Meta.fields, "balance", "open_rentals"]
+        fields = [*CustomerSerializer.Meta.fields, "balance", "open_rentals", "overdue"]
         read_only_fields = fields
+
+    def _account(self, customer: Customer) -> selectors.CustomerAccount:
+        # One reading of the account (one "now") for balance and overdue.
+        cache = self.context.setdefault("accounts", {})
+        if customer.pk not in cache:
+            cache[customer.pk] = selectors.customer_account_get(customer=customer)
+        return cache[customer.pk]
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
     def get_balance(self, customer: Customer) -> str:
-        return str(selectors.customer_balance_get(customer=customer))
+        return str(self._account(customer).balance)
+
+    @extend_schema_field(OverdueRentalSerializer(many=True))
+    def get_overdue(self, customer: Customer) -> list:
+        return OverdueRentalSerializer(self._account(customer).overdue, many=True).data
 
     def get_open_rentals(self, customer: Customer) -> int:
         return selectors.customer_open_rentals(customer=customer).count()
@@ -240,15 +269,31 @@ class RentalReturnSerializer(serializers.Serializer):
     return_date = LocalDateTimeField(
         required=False, help_text="Local time; now if left out. Not in the future."
     )
+    payment_amount = serializers.DecimalField(
+        max_digits=8,
+        decimal_places=None,
+        required=False,
+        help_text="Money taken with the return (all of the late fee or part of it). "
+        "Left out: no payment, the fee stays owed on the customer's account.",
+    )
+    confirm_overpayment = serializers.BooleanField(
+        default=False, help_text="Accept a payment larger than the customer owes (credit)."
+    )
 
 
 class RentalReturnedSerializer(serializers.Serializer):
     rental = RentalSerializer()
     days_kept = serializers.IntegerField()
+    days_late = serializers.IntegerField(help_text="Calendar days past the due date.")
     late_fee = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="Charged beyond the rental rate."
+        max_digits=12,
+        decimal_places=2,
+        help_text="Final late fee, owed by the customer ($1.00 a day late, capped at the "
+        "film's replacement cost), less anything paid with the return.",
     )
-    payments = PaymentSerializer(many=True, help_text="The payments the return recorded.")
+    payments = PaymentSerializer(
+        many=True, help_text="Payments taken with the return: empty unless payment_amount."
+    )
 
 
 class PaymentCreateSerializer(serializers.Serializer):
@@ -257,4 +302,8 @@ class PaymentCreateSerializer(serializers.Serializer):
     rental = IdRelatedField(queryset=Rental.objects.all(), required=False, allow_null=True)
     payment_date = LocalDateTimeField(
         required=False, help_text="Local time; now if left out. Not in the future."
+    )
+    confirm_overpayment = serializers.BooleanField(
+        default=False,
+        help_text="Accept an amount larger than the customer owes; the difference is credit.",
     )

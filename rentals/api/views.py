@@ -6,6 +6,7 @@ the model permission of its method (``sakila_site.api.ModelPermissions``);
 rentals and payments are recorded as the staff row linked to the login.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -140,7 +141,11 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
 
     @extend_schema(
         summary="Return a rental",
-        description="Takes the copy back and charges the late fee (and replacement cost).",
+        description=(
+            "Takes the copy back. Its late fee ($1.00 a day past the due date, capped at the "
+            "film's replacement cost) becomes final and owed: no payment is recorded unless "
+            "`payment_amount` says money was taken with the return."
+        ),
         request=serializers.RentalReturnSerializer,
         responses={
             200: serializers.RentalReturnedSerializer,
@@ -159,10 +164,17 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
         staff = request_staff(request)
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = services.rental_return(rental=rental, staff=staff, **body.validated_data)
+        try:
+            result = services.rental_return(rental=rental, staff=staff, **body.validated_data)
+        except DjangoValidationError as error:
+            # The service names the amount "amount"; this body calls it "payment_amount".
+            if hasattr(error, "error_dict") and "amount" in error.error_dict:
+                error.error_dict["payment_amount"] = error.error_dict.pop("amount")
+            raise
         returned = {
             "rental": self.get_queryset().get(pk=rental.pk),
             "days_kept": result.days_kept,
+            "days_late": result.days_late,
             "late_fee": result.late_fee,
             "payments": result.payments,
         }
@@ -187,7 +199,10 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaVie
 
     @extend_schema(
         summary="Take a payment",
-        description="A payment from the customer, for one of their rentals or on account.",
+        description=(
+            "Money received from the customer, for one of their rentals or on account. More "
+            "than the customer owes is refused unless `confirm_overpayment` is true."
+        ),
         request=serializers.PaymentCreateSerializer,
         responses={
             201: serializers.PaymentSerializer,

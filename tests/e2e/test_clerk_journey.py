@@ -1,5 +1,7 @@
 """Journey 1, the clerk: rent to a customer found by email, return it late in
-the next session and read the late fee, then meet a film with no free copy
+the next session, leave the late fee owed on the account and see it on the
+customer's page, then take it; the manager's receivables move by exactly
+that payment after the next run. Then meet a film with no free copy
 (another desk took the last one)."""
 
 import re
@@ -10,18 +12,24 @@ from playwright.sync_api import expect
 
 from tests.e2e.people import (
     CLERK,
+    MANAGER,
     Person,
     choose_film,
     days_ago,
     film_list,
+    number,
     open_desk,
+    open_report,
+    read_report_table,
     rent,
+    run_pipeline,
     type_customer,
+    wait_for_lake_idle,
 )
 
 pytestmark = pytest.mark.e2e
 
-DAYS_LATE = 2  # kept two days past its rental duration: $1 a day (Sakila's rule)
+DAYS_LATE = 2  # kept two days past its rental duration: $1 a day (under the cap)
 LATE_FEE = Decimal("1.00") * DAYS_LATE
 MOST_COPIES = 20  # no film has this many copies at one store
 
@@ -33,6 +41,24 @@ def find_customer_email(clerk: Person, name: str) -> str:
     matches = page.locator("#customer-search-results li").filter(has_not_text="inactive")
     expect(matches.first).to_be_visible()
     return re.search(r"· (\S+@\S+) ·", matches.first.inner_text())[1]
+
+
+def customer_balance(page) -> Decimal:
+    """The balance on a customer's page ("$12.00 owed", "$5.00 in credit",
+    "nothing owed") as a number, positive when owed."""
+    text = page.locator("#balance").inner_text()
+    if text == "nothing owed":
+        return Decimal("0.00")
+    amount = number(re.search(r"\$([\d,.]+)", text)[1])
+    return amount if text.endswith("owed") else -amount
+
+
+def receivable_of(manager: Person, customer_id: str) -> Decimal:
+    """What the customer owes in the manager's "Receivables by customer" report."""
+    open_report(manager, "Receivables by customer")
+    row = read_report_table(manager.page).row(customer_id)
+    assert row is not None, f"customer {customer_id} is in the receivables"
+    return number(row["outstanding"])
 
 
 def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person) -> None:
@@ -55,8 +81,8 @@ def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person)
     expect(page.get_by_role("status")).to_contain_text(f"to {rented.customer}")
     facts = page.locator("dl.facts")
     expect(facts).to_contain_text("Out")
-    expect(facts).to_contain_text(f"late fee if returned now: ${LATE_FEE}")
-    expect(page.locator("table.data")).to_contain_text(f"${rented.film.rate}")
+    expect(facts).to_contain_text(f"${LATE_FEE} so far")  # accruing while out
+    expect(page.locator("table.data")).to_contain_text(f"${rented.film.rate}")  # paid when renting
     clerk.shoot("rented")
 
     # The next session: log out, log in again, find the customer, take the film back.
@@ -65,7 +91,14 @@ def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person)
     open_desk(clerk)
     page.get_by_label("Id, email or name").fill(email)
     clerk.click_through(page.locator("#customer-search-results").get_by_role("link"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text(rented.customer)
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text(rented.customer)
+    customer_id = re.match(r"#(\d+)", heading.inner_text())[1]
+    overdue = page.locator("section", has=page.get_by_role("heading", name=re.compile("^Overdue")))
+    expect(overdue.get_by_role("row").filter(has_text=rented.film.title)).to_contain_text(
+        f"${LATE_FEE}"
+    )
+    owed_before_return = customer_balance(page)  # the accruing fee is owed already
     out_now = page.locator("section", has=page.get_by_role("heading", name="Out now"))
     row = out_now.get_by_role("row").filter(has_text=rented.film.title)
     expect(row).to_contain_text(f"${LATE_FEE}")
@@ -74,15 +107,54 @@ def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person)
 
     expect(page.get_by_role("status")).to_have_text(
         re.compile(
-            rf"Returned: copy \d+ after {rented.film.days + DAYS_LATE} days; "
-            rf"late fee \${LATE_FEE} charged\."
+            rf"Returned: copy \d+ after {rented.film.days + DAYS_LATE} days, "
+            rf"{DAYS_LATE} days late: late fee \${LATE_FEE} owed\."
         )
     )
     expect(page.locator("dl.facts")).to_contain_text("Returned")
-    charged = page.locator("table.data tbody")
-    expect(charged.get_by_role("row")).to_have_count(2)
-    expect(charged.get_by_role("row").last).to_contain_text(f"${LATE_FEE}")
-    clerk.shoot("returned-late-fee")
+    expect(page.locator("#late-fee")).to_contain_text(f"${LATE_FEE} (final)")
+    # No payment was recorded for the fee: only the rate, paid when renting.
+    paid = page.locator("table.data tbody")
+    expect(paid.get_by_role("row")).to_have_count(1)
+    offer = page.get_by_role("heading", name=f"Late fee ${LATE_FEE} owed")
+    expect(offer).to_be_visible()
+    expect(page.get_by_label("Amount ($)")).to_have_value(str(LATE_FEE))  # prefilled
+    clerk.shoot("returned-late-fee-owed")
+
+    # The customer will pay later: the fee stays on the account.
+    clerk.click_through(page.get_by_role("link", name="Leave it on the account"))
+    expect(heading).to_contain_text(rented.customer)
+    assert customer_balance(page) == owed_before_return
+    expect(page.locator("#balance")).to_contain_text("owed")
+    expect(page.get_by_role("heading", name=re.compile("^Overdue"))).to_have_count(0)
+    clerk.shoot("customer-owes-the-fee")
+
+    # The manager's receivables before the payment.
+    manager = new_person()
+    manager.log_in(*MANAGER)
+    wait_for_lake_idle(manager)  # then the next run has the return, whoever starts it
+    run_pipeline(manager)
+    receivable_before = receivable_of(manager, customer_id)
+    assert receivable_before == owed_before_return
+
+    # The customer comes back and pays the fee on account.
+    page.get_by_label("Amount ($)").fill(str(LATE_FEE))
+    clerk.click_through(page.get_by_role("button", name="Take payment"))
+    if page.get_by_label(re.compile("keep the difference as credit")).count():
+        # The customer owed less than the fee (credit from before): confirm.
+        page.get_by_label(re.compile("keep the difference as credit")).check()
+        clerk.click_through(page.get_by_role("button", name="Take payment"))
+    expect(page.get_by_role("status")).to_contain_text(f"of ${LATE_FEE} received")
+    assert customer_balance(page) == owed_before_return - LATE_FEE
+    payments = page.locator("section", has=page.get_by_role("heading", name="Payments received"))
+    expect(payments.get_by_role("row").nth(1)).to_contain_text("on account")
+    clerk.shoot("fee-paid")
+
+    # After the next run the receivables moved by exactly that payment.
+    wait_for_lake_idle(manager)
+    run_pipeline(manager)
+    assert receivable_of(manager, customer_id) == receivable_before - LATE_FEE
+    manager.shoot("receivables-after-payment")
 
     # Two desks, one film: the other desk picks it while this one rents every free copy.
     other_desk = new_person()

@@ -76,7 +76,7 @@ def test_a_run_builds_a_star_schema_that_reconciles(lake):
     assert_star_schema_reconciles()
     assert run.full  # the first run builds everything
     steps = {step.name: step for step in run.steps.all()}
-    assert len(steps) == 2 * len(STAGED_MODELS) + 10  # extract, dim_date, 7 marts, crawl
+    assert len(steps) == 2 * len(STAGED_MODELS) + 11  # extract, dim_date, 8 marts, crawl
     assert all(step.status == PipelineStep.Status.SUCCEEDED for step in steps.values())
     assert steps["extract rental"].rows == Rental.objects.count()
     assert steps["fact_sales"].rows == Rental.objects.count()
@@ -108,8 +108,14 @@ def test_fact_sales_describes_each_rental(lake):
         "is_late": days > film.rental_duration,
         "amount": paid,
         "payment_count": rental.payments.count(),
+        "days_late": max(days - film.rental_duration, 0),
+        "late_fee": min(max(days - film.rental_duration, 0), film.replacement_cost),
+        "charged": film.rental_rate
+        + min(max(days - film.rental_duration, 0), film.replacement_cost),
     }
-    unpaid = Rental.objects.filter(payments__isnull=True).first()
+    unpaid = Rental.objects.order_by("pk").first()
+    unpaid.payments.all().delete()
+    run_pipeline(full=True)  # deletions reach the lake in full runs
     row = lake_query(f"select amount, payment_count from fact_sales where rental_id = {unpaid.pk}")
     assert row == [{"amount": Decimal("0.00"), "payment_count": 0}]
 

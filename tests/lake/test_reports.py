@@ -26,6 +26,7 @@ from tests.lake.conftest import money, run_pipeline
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
 ZERO = Decimal("0.00")
+MONEY_REPORTS = {"overdue_rentals", "receivables", "receivables_by_customer"}
 
 # Sakila's views, on the OLTP tables.
 SAKILA_SALES_BY_STORE = """
@@ -219,6 +220,8 @@ def test_every_report_has_its_sql_file_and_a_chart_of_its_columns(sales):
 )
 def test_every_report_matches_the_rental_database(sales, raw):
     for name, report in REPORTS.items():
+        if name in MONEY_REPORTS:  # tests/lake/test_money.py checks them against the rules
+            continue
         params = report_params_clean(report, raw)
         result = report_run(report, params)
         assert actual(name, result.rows) == expected(name, params), name

@@ -569,9 +569,9 @@ def test_freshness_warns_about_tables_older_than_the_sla(panel, settings):
         "<strong>fact_sales</strong>, <strong>rental</strong> are 3 hours, 5 minutes stale" in html
     )
     assert "3 hours, 5 minutes stale</span>" in html  # the table's row
-    assert "and 18 more tables are not published yet" in html
+    assert "and 19 more tables are not published yet" in html
     assert f"run {failed.pk}</a>, failed: OperationalError: the database went away" in html
-    assert "23 of 23 tables are stale" in html
+    assert "24 of 24 tables are stale" in html
 
 
 def test_freshness_within_the_sla(panel, settings):

@@ -1,15 +1,15 @@
 from collections import defaultdict
-from decimal import Decimal
+from datetime import date, timedelta
 from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from rentals import bulk
+from rentals import bulk, selectors, services
 from rentals.generator import BASE_COUNTS, PERIOD_END, generate_sakila, scaled_counts
 from rentals.models import SAKILA_MODELS, Customer, Film, FilmText, Inventory, Payment, Rental
-from rentals.services import rental_charge
+from rentals.services import late_fee
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +32,12 @@ def test_scale_1_has_the_real_row_counts():
         **{table: count for table, count in BASE_COUNTS.items()},
         "address": 603, "film_category": 1000, "film_text": 1000, "staff": 2, "store": 2,
     }  # fmt: skip
-    assert report.rows == expected
-    assert bulk.sakila_row_counts() == expected
+    # Payments follow the money rules, not Sakila's count: one per rental (its
+    # rate), plus the late fees paid at return, plus 5 on account.
+    payments = report.rows.pop("payment")
+    assert BASE_COUNTS["rental"] + 5 < payments < 1.15 * BASE_COUNTS["payment"]
+    assert report.rows == {k: v for k, v in expected.items() if k != "payment"}
+    assert bulk.sakila_row_counts() == {**expected, "payment": payments}
 
 
 def test_scale_multiplies_customers_copies_rentals_and_payments():
@@ -51,7 +55,7 @@ def test_scale_multiplies_customers_copies_rentals_and_payments():
     assert report.rows["address"] == 64
     assert report.rows["inventory"] == 458
     assert report.rows["rental"] == 1604
-    assert report.rows["payment"] == 1605
+    assert 1604 < report.rows["payment"] < 1.15 * 1605
     assert report.rows["film"] == 1000
 
 
@@ -103,31 +107,59 @@ def test_rentals_follow_the_business_rules():
             assert earlier.return_date is not None
             assert earlier.return_date <= later.rental_date
 
-    # Payments charge what services.rental_charge says; a few rentals are unpaid.
-    paid = defaultdict(Decimal)
-    for rental_id, amount in Payment.objects.filter(rental__isnull=False).values_list(
-        "rental_id", "amount"
+    # Money follows the rules: the rate paid at the counter when renting; at a
+    # late return most pay the fee, some part of it, some leave it owed.
+    payments = defaultdict(list)
+    for rental_id, amount, paid_at in Payment.objects.filter(rental__isnull=False).values_list(
+        "rental_id", "amount", "payment_date"
     ):
-        paid[rental_id] += amount
-    late = unpaid = 0
+        payments[rental_id].append((paid_at, amount))
+    fee_paid = fee_part = fee_owed = 0
     for rental in rentals:
         film = films[rental.inventory.film_id]
-        charge = rental_charge(
-            rental_rate=film.rental_rate,
+        [(paid_at, rate), *fee_payments] = sorted(payments[rental.rental_id])
+        assert (paid_at, rate) == (rental.rental_date, film.rental_rate)
+        if rental.return_date is None:
+            assert fee_payments == []
+            continue
+        fee = late_fee(
             rental_duration=film.rental_duration,
             replacement_cost=film.replacement_cost,
             rental_date=rental.rental_date,
-            return_date=rental.return_date,
+            until=rental.return_date,
         )
-        late += charge > film.rental_rate
-        if rental.rental_id not in paid:
-            unpaid += 1
+        assert fee <= film.replacement_cost
+        if not fee:
+            assert fee_payments == []
+        elif not fee_payments:
+            fee_owed += 1
         else:
-            assert paid[rental.rental_id] == charge
+            [(paid_at, amount)] = fee_payments
+            assert paid_at == rental.return_date and 0 < amount <= fee
+            fee_paid += amount == fee
+            fee_part += amount < fee
+    late = fee_paid + fee_part + fee_owed
     assert 0.05 < late / len(rentals) < 0.2
-    assert 0 < unpaid < 0.02 * len(rentals)
+    assert fee_paid > 0.6 * late and 0 < fee_part < fee_owed < 0.3 * late
     still_out = [r for r in rentals if r.return_date is None]
     assert 0 < len(still_out) < 0.05 * len(rentals)
+
+
+def test_demo_data_ends_today_with_copies_overdue():
+    generate_sakila(scale=0.05, seed=5, end=date.today())
+    now = services.now()
+    last = Rental.objects.order_by("-rental_date").first().rental_date
+    assert now - timedelta(days=2) < last <= now
+    first = Rental.objects.order_by("rental_date").first().rental_date
+    assert (last - first).days > 250
+    assert Payment.objects.filter(payment_date__gt=now).count() == 0
+    assert Rental.objects.filter(return_date__gt=now).count() == 0
+    overdue = [
+        rental
+        for customer in Customer.objects.all()
+        for rental in selectors.customer_overdue_rentals(customer=customer)
+    ]
+    assert overdue  # copies never returned, and some still out past due
 
 
 def test_weekends_are_busier():

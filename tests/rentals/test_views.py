@@ -150,7 +150,7 @@ def test_renting_errors_are_shown_in_the_form_and_nothing_is_written(
     assert not Rental.objects.exists() and not Payment.objects.exists()
 
 
-def test_returning_late_charges_the_fee_and_says_so(desk, clerk, film, customer):
+def test_returning_late_says_the_fee_is_owed_and_records_no_payment(desk, clerk, film, customer):
     rental = services.rental_create(
         customer=customer,
         film=film,
@@ -161,8 +161,13 @@ def test_returning_late_charges_the_fee_and_says_so(desk, clerk, film, customer)
 
     rental.refresh_from_db()
     assert rental.return_date is not None
-    assert "after 5 days; late fee $2.00 charged." in page(response)
-    assert rental.payments.filter(amount=Decimal("2.00")).exists()
+    assert "after 5 days, 2 days late: late fee $2.00 owed." in page(response)
+    assert list(rental.payments.values_list("amount", flat=True)) == [Decimal("0.99")]
+    # The rental's page offers to take the fee now, prefilled.
+    assert response.context["payment_form"].initial == {
+        "amount": Decimal("2.00"),
+        "rental": rental.pk,
+    }
 
 
 @pytest.mark.parametrize(
@@ -184,7 +189,7 @@ def test_returning_twice_is_an_error(desk, clerk, film, customer):
     assert rental.payments.count() == 1
 
 
-def test_the_customer_page_shows_balance_open_rentals_and_late_fees(desk, clerk, film, customer):
+def test_the_customer_page_shows_balance_overdue_fees_and_payments(desk, clerk, film, customer):
     rental = services.rental_create(
         customer=customer,
         film=film,
@@ -193,20 +198,32 @@ def test_the_customer_page_shows_balance_open_rentals_and_late_fees(desk, clerk,
     )
     response = desk.get(reverse("desk:customer", args=[customer.pk]))
     assert response.status_code == 200
-    assert response.context["balance"] == Decimal("0.00")
+    # One day past due: the accrued fee is owed already.
+    assert response.context["balance"] == Decimal("1.00")
     [out] = response.context["open_rentals"]
     assert out == rental and out.late_fee_now == Decimal("1.00")
-    assert "ACADEMY DINOSAUR" in page(response) and "$1.00" in page(response)
+    [overdue] = response.context["account"].overdue
+    assert (overdue, overdue.days_late, overdue.late_fee) == (rental, 1, Decimal("1.00"))
+    text = page(response)
+    assert "$1.00 owed" in text and "Overdue: 1 copy, $1.00 in fees so far" in text
+    assert "Payments received" in text and "$0.99" in text  # the rate paid at the counter
 
 
-def test_taking_a_payment_lowers_the_balance(desk, customer):
+def test_taking_a_payment_lowers_the_balance(desk, clerk, film, customer):
+    services.rental_create(
+        customer=customer,
+        film=film,
+        staff=clerk.staff_profile.staff,
+        rental_date=services.now() - timedelta(days=10),
+    )
     response = desk.post(
         reverse("desk:customer-pay", args=[customer.pk]), {"amount": "3.50"}, follow=True
     )
-    payment = Payment.objects.get()
-    assert payment.amount == Decimal("3.50") and payment.customer == customer
-    assert f"Payment {payment.pk} of $3.50 recorded" in page(response)
-    assert response.context["balance"] == Decimal("-3.50")
+    payment = Payment.objects.get(amount=Decimal("3.50"))
+    assert payment.customer == customer and payment.rental is None
+    assert f"Payment {payment.pk} of $3.50 received" in page(response)
+    assert response.context["balance"] == Decimal("3.50")  # 7 days late, 3.50 paid
+    assert "balance: $3.50 owed" in page(response)
 
 
 @pytest.mark.parametrize("amount", ["0", "abc", "1000"])

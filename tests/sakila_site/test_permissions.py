@@ -88,14 +88,15 @@ CHECKS: list[Check] = [
     ("logout", "post", lambda w: "/accounts/logout/", NO_BODY, expect(302, 302, 302, 302, 302)),
     # The rental desk
     ("desk:index", "get", lambda w: "/desk/", NO_BODY, DESK),
+    # (The customer may owe money: the clerk has seen it, and confirms a payment over it.)
     ("desk:rent", "post", lambda w: "/desk/rent/",
-     lambda w: {"customer": w.customer.pk, "film": w.film_id}, DESK_POST),
+     lambda w: {"customer": w.customer.pk, "film": w.film_id, "acknowledged": "on"}, DESK_POST),
     ("desk:return", "post", lambda w: "/desk/return/", lambda w: {"rental": w.rental.pk}, DESK_POST),
     ("desk:rental", "get", lambda w: f"/desk/rentals/{w.rental.pk}/", NO_BODY, DESK),
     ("desk:customer-search", "get", lambda w: "/desk/customers/?q=a", NO_BODY, DESK),
     ("desk:customer", "get", lambda w: f"/desk/customers/{w.customer.pk}/", NO_BODY, DESK),
     ("desk:customer-pay", "post", lambda w: f"/desk/customers/{w.customer.pk}/pay/",
-     lambda w: {"amount": "1.00"}, DESK_POST),
+     lambda w: {"amount": "1.00", "confirm_overpayment": "on"}, DESK_POST),
     ("desk:film-options", "get", lambda w: "/desk/films/?q=a", NO_BODY, DESK),
     # The lake control panel
     ("lake:runs", "get", lambda w: "/lake/", NO_BODY, LAKE),
@@ -168,7 +169,8 @@ CHECKS: list[Check] = [
      API_CLERK),
     ("api-payment-list", "get", lambda w: "/api/payments/", NO_BODY, API_CLERK),
     ("api-payment-list", "post", lambda w: "/api/payments/",
-     lambda w: {"customer": w.customer.pk, "amount": "1.00"}, expect(401, 403, 201, 201, 201)),
+     lambda w: {"customer": w.customer.pk, "amount": "1.00", "confirm_overpayment": True},
+     expect(401, 403, 201, 201, 201)),
     ("api-payment-detail", "get", lambda w: f"/api/payments/{w.payment_id}/", NO_BODY, API_CLERK),
     ("api-report-list", "get", lambda w: "/api/reports/", NO_BODY, API_LAKE),
     ("api-report-detail", "get", lambda w: "/api/reports/sales_by_store/", NO_BODY,

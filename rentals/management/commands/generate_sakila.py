@@ -1,8 +1,19 @@
 import time
+from argparse import ArgumentTypeError
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from rentals.generator import generate_sakila
+
+
+def end_day(value: str) -> date:
+    if value == "today":
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ArgumentTypeError(f"expected YYYY-MM-DD or 'today', not {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -17,15 +28,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace", action="store_true", help="delete the Sakila data already there first"
         )
+        parser.add_argument(
+            "--end",
+            type=end_day,
+            default=None,
+            help="last day of the period, YYYY-MM-DD or 'today' (default: Sakila's 2006-02-14); "
+            "rentals span the 267 days up to it",
+        )
 
-    def handle(self, *args, scale: float, seed: int, replace: bool, **options):
+    def handle(
+        self, *args, scale: float, seed: int, replace: bool, end: date | None = None, **options
+    ):
         started = time.perf_counter()
 
         def progress(table: str, rows: int) -> None:
             self.stdout.write(f"{table:>14}: {rows:>10,} rows")
 
         try:
-            report = generate_sakila(scale=scale, seed=seed, replace=replace, progress=progress)
+            report = generate_sakila(
+                scale=scale, seed=seed, replace=replace, progress=progress, end=end
+            )
         except ValueError as error:
             raise CommandError(f"Nothing was generated. {error}") from None
         seconds = time.perf_counter() - started

@@ -34,8 +34,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo data: loading the CSV files of {csv_dir}")
             call_command("load_sakila", Path(csv_dir), stdout=self.stdout)
         else:
-            self.stdout.write("Demo data: generating Sakila-shaped data at scale 1")
-            call_command("generate_sakila", scale=1, stdout=self.stdout)
+            # Ending today, so that "overdue" and the charts of recent months mean something.
+            self.stdout.write("Demo data: generating Sakila-shaped data at scale 1, up to today")
+            call_command("generate_sakila", scale=1, end="today", stdout=self.stdout)
         self.ensure_lake()
         self.ensure_admin()
         self.ensure_role_users()

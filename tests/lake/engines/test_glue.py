@@ -278,6 +278,8 @@ def test_start_sends_the_run_properties_and_keeps_the_glue_run_id(glue):
             {"payment": "2005-08-23 22:42:00", "rental": "2005-08-23 22:50:00"}
         ),
         "published_snapshots": json.dumps({"marts.fact_sales": 22, "staging.rental": 11}),
+        # Late fees of open rentals accrue to when the run started (local time).
+        "as_of": run.started_at.replace(microsecond=0).isoformat(" "),
     }
     started = run.events.get(action=PipelineRunEvent.Action.STARTED)
     assert started.message == f"Glue workflow sakila-lake, run {run.glue_run_id}."

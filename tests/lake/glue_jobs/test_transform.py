@@ -13,15 +13,22 @@ from lake.aws.assets import spark_sql, staged_tables_from_models
 from lake.catalog import data_files, load_table
 from lake.glue_jobs.sql import REMOVE, changed_rows_sql, replace_keys_source_sql
 from lake.glue_jobs.tables import ddl_schema, spark_columns
-from lake.glue_jobs.transform import SparkTransform, mart_grain, read_changes, register_sources
+from lake.glue_jobs.transform import (
+    SparkTransform,
+    arrow_frame,
+    mart_grain,
+    read_changes,
+    register_sources,
+)
 from lake.glue_jobs.workflow import RunProperties, changes_uri
-from lake.marts import DIM_DATE, SQL_MARTS
+from lake.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS
 from lake.pipeline.transform import Transform
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
 from rentals.generator import generate_sakila
 from rentals.models import Rental
-from tests.lake.conftest import marts_contents, run_pipeline
+from tests.lake.conftest import marts_contents
 from tests.lake.test_incremental import make_desk_changes
+from tests.lake.test_money import AS_OF, run_as_of
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db(transaction=True)]
 
@@ -58,12 +65,26 @@ def published_staging(spark, tables, snapshots: dict) -> dict:
     }
 
 
+def register_clock(spark, snapshots: dict) -> None:
+    """``run_clock`` at AS_OF and ``mart_fact_sales`` as published at ``snapshots``
+    (the marts job reads them from the Glue catalog: ``register_clock_and_marts``)."""
+    arrow_frame(spark, pa.table({"as_of": [AS_OF]}, schema=RUN_CLOCK)).createOrReplaceTempView(
+        "run_clock"
+    )
+    [fact_sales] = [mart for mart in SQL_MARTS if mart.name == "fact_sales"]
+    table_at(
+        spark, fact_sales.identifier, snapshots.get(fact_sales.identifier),
+        spark_columns(fact_sales.schema),
+    ).createOrReplaceTempView("mart_fact_sales")  # fmt: skip
+
+
 def test_full_build_equals_the_duckdb_marts(spark, lake):
     generate_sakila(scale=0.05, seed=9)
-    run = run_pipeline(full=True)
+    run = run_as_of(AS_OF, full=True)
     expected = marts_contents(run.snapshots)
     tables = staged_tables_from_models()
     register_sources(spark, tables, published_staging(spark, tables, run.snapshots), None)
+    register_clock(spark, {})
 
     with SparkTransform(spark, spark_sql(), full=True) as transform:
         dim_date = transform.dim_date_rows(lambda: pytest.fail("a full run reads no dim_date"))
@@ -79,9 +100,9 @@ def test_full_build_equals_the_duckdb_marts(spark, lake):
 
 def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake):
     generate_sakila(scale=0.05, seed=9)
-    before = run_pipeline()
+    before = run_as_of(AS_OF)
     changes = make_desk_changes()
-    after = run_pipeline()
+    after = run_as_of(AS_OF)
     assert not after.full
     old_marts, new_marts = marts_contents(before.snapshots), marts_contents(after.snapshots)
     tables = staged_tables_from_models()
@@ -119,6 +140,7 @@ def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake)
     changed = read_changes(spark, tables, run, lake.as_uri())
     assert set(changed) == {name for name, count in counts.items() if count}
     register_sources(spark, tables, new_staging, changed)
+    register_clock(spark, before.snapshots)
 
     # DuckDB's keys for the same changes (the local engine's transform).
     changed_arrow = {
@@ -126,7 +148,7 @@ def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake)
         for name, frame in changed.items()
     }  # a table without changes is absent: empty to the local Transform
     with (
-        Transform(changed_arrow, full=False) as duckdb_transform,
+        Transform(changed_arrow, full=False, as_of=AS_OF) as duckdb_transform,
         SparkTransform(spark, spark_sql(), full=False) as transform,
     ):
         old_dates = {row[0] for row in old_marts[DIM_DATE.name]}
@@ -146,7 +168,12 @@ def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake)
             rebuilt[mart.name] = keys
             assert after_merge(spark, mart, before.snapshots) == new_marts[mart.name], mart.name
 
-    assert rebuilt["fact_sales"] == set(changes["new_rentals"]) | set(changes["returned"])
+    repriced = set(
+        Rental.objects.filter(inventory__film=changes["priced"]).values_list("pk", flat=True)
+    )
+    assert (
+        rebuilt["fact_sales"] == set(changes["new_rentals"]) | set(changes["returned"]) | repriced
+    )
     assert rebuilt["dim_customer"] == {changes["mover"].pk, changes["renamed"].pk}
     assert rebuilt["dim_film"] == {changes["film"].pk, changes["priced"].pk}
     assert "dim_actor" not in rebuilt and "bridge_film_actor" not in rebuilt
