@@ -1,10 +1,14 @@
+from datetime import date, timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Max
 
 from lake import selectors
 from rentals import bulk
 from rentals import selectors as rentals_selectors
+from rentals.models import Rental
 from tests.rentals.sakila_csv import write_sakila_csvs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,3 +47,15 @@ def test_setup_demo_loads_data_fills_the_lake_and_creates_the_admin(
     assert "Lake: already published" in out
     assert "exists already" in out
     assert bulk.sakila_row_counts()["rental"] == 2
+
+
+@pytest.mark.slow
+def test_setup_demo_without_csvs_generates_data_up_to_today(lake, role_groups, monkeypatch):
+    monkeypatch.delenv("SAKILA_CSV_DIR", raising=False)
+
+    call_command("setup_demo")
+
+    latest = Rental.objects.aggregate(latest=Max("rental_date"))["latest"]
+    assert date.today() - timedelta(days=1) <= latest.date() <= date.today()
+    assert bulk.sakila_row_counts()["rental"] > 15_000
+    assert selectors.published_run() is not None

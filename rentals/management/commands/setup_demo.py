@@ -36,7 +36,8 @@ class Command(BaseCommand):
         else:
             # Ending today, so that "overdue" and the charts of recent months mean something.
             self.stdout.write("Demo data: generating Sakila-shaped data at scale 1, up to today")
-            call_command("generate_sakila", scale=1, end="today", stdout=self.stdout)
+            # As on the command line, so that "today" is parsed by the command's own option.
+            call_command("generate_sakila", "--scale=1", "--end=today", stdout=self.stdout)
         self.ensure_lake()
         self.ensure_admin()
         self.ensure_role_users()
