@@ -265,6 +265,7 @@ class Picture:
     ticks: list[Tick] = field(default_factory=list)
     x_labels: list[Tick] = field(default_factory=list)
     points: str = ""  # the line's polyline
+    note: str = ""  # e.g. that it draws only the first rows
 
     @property
     def label_x(self) -> float:
@@ -285,6 +286,10 @@ def chart_pictures(
     """One picture per value column of the report's chart (they have different units)."""
     if not rows or chart.x not in columns:
         return []
+    note = ""
+    if chart.limit is not None and len(rows) > chart.limit:
+        note = f"The first {chart.limit} of {len(rows):,} rows; the table lists them all."
+        rows = rows[: chart.limit]
     labels = [cell_text(row[chart.x]) for row in rows]
     pictures = []
     for y in chart.y:
@@ -302,6 +307,8 @@ def chart_pictures(
             break  # a pie shows one column
         else:
             pictures.append(_bars(title, labels, values, texts, width, small, unit))
+    for picture in pictures:
+        picture.note = note
     return pictures
 
 

@@ -49,11 +49,17 @@ PERIOD = (START, END, STORE)
 @dataclass(frozen=True)
 class Chart:
     """How a report is drawn: ``kind`` "bar", "line" or "pie"; ``x`` the label
-    column, ``y`` the value columns."""
+    column, ``y`` the value columns; ``limit`` the rows drawn at most (the
+    first ones: a report of every customer lists them all but draws its top)."""
 
     kind: str
     x: str
     y: tuple[str, ...]
+    limit: int | None = None
+
+
+# Bars a chart of one row per customer or rental draws at most.
+CHART_TOP = 20
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ REPORTS: dict[str, Report] = {
             "Rentals still out past their due date when the lake was last built, with the "
             "days late and the late fee accrued so far ($1.00 a day, capped at the film's "
             "replacement cost).",
-            Chart("bar", x="film", y=("late_fee",)),
+            Chart("bar", x="film", y=("late_fee",), limit=CHART_TOP),
             params=(STORE,),
         ),
         Report(
@@ -167,7 +173,7 @@ REPORTS: dict[str, Report] = {
             "Receivables by customer",
             "Each customer's charges, late fees, payments and outstanding balance (negative: "
             "in credit), as of the run: the balance the desk shows. Largest debts first.",
-            Chart("bar", x="customer", y=("outstanding",)),
+            Chart("bar", x="customer", y=("outstanding",), limit=CHART_TOP),
             params=(STORE,),
         ),
     )

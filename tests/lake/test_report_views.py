@@ -252,6 +252,15 @@ def test_charts_are_drawn_by_kind():
     assert chart_pictures(Chart("bar", "name", ("v",)), ["name", "v"], []) == []
 
 
+def test_a_chart_with_a_limit_draws_the_first_rows_and_says_so():
+    rows = [{"name": f"customer {n}", "v": Decimal(100 - n)} for n in range(30)]
+    [picture] = chart_pictures(Chart("bar", "name", ("v",), limit=20), ["name", "v"], rows)
+    assert [mark.label for mark in picture.marks] == [f"customer {n}" for n in range(20)]
+    assert picture.note == "The first 20 of 30 rows; the table lists them all."
+    [whole] = chart_pictures(Chart("bar", "name", ("v",), limit=20), ["name", "v"], rows[:20])
+    assert len(whole.marks) == 20 and whole.note == ""
+
+
 @pytest.mark.django_db(transaction=True)
 def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(client, lake):
     generate_sakila(scale=0.02, seed=12)
