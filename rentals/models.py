@@ -138,10 +138,11 @@ class Category(SakilaModel):
 
 class Film(SakilaModel):
     class Rating(models.TextChoices):
-        G = "G"
-        PG = "PG"
+        # Labels as printed on the box: without one, Django derives "Pg" from the name.
+        G = "G", "G"
+        PG = "PG", "PG"
         PG_13 = "PG-13", "PG-13"
-        R = "R"
+        R = "R", "R"
         NC_17 = "NC-17", "NC-17"
 
     SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")

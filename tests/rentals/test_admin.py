@@ -1,6 +1,7 @@
 """The staff admin: every table, rentals and payments through the services,
 the return action, lists that do not grow in queries, and permissions by role."""
 
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -361,6 +362,27 @@ def test_an_actor_twice_or_a_tampered_row_is_a_form_error(admin_client, cast_fil
         assert response.status_code == 200
         assert rentals_admin.ROW_GONE in response.content.decode()
     assert set(cast_film.actors.values_list("first_name", flat=True)) == {"PENELOPE", "NICK"}
+
+
+RATINGS = ["G", "PG", "PG-13", "R", "NC-17"]
+
+
+def test_ratings_read_as_on_the_box_in_the_list_filter_and_form(admin_client):
+    films = {rating: FilmFactory(title=f"RATED {rating}", rating=rating) for rating in RATINGS}
+    changelist = admin_client.get(url("film", "changelist"))
+    page = changelist.content.decode()
+    for rating in films:
+        # The list's rating cell, and the filter's link to that rating.
+        assert f'<td class="field-rating">{rating}</td>' in page
+        assert f'<a href="?rating__exact={rating}">{rating}</a>' in page
+    assert "Pg" not in page and "Nc 17" not in page
+
+    form = admin_client.get(url("film", "change", films["PG"].pk)).content.decode()
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', form)
+    assert [(value, label) for value, label in options if value in RATINGS] == [
+        (rating, rating) for rating in RATINGS
+    ]
+    assert '<option value="PG" selected>PG</option>' in form
 
 
 def test_deleting_films_from_the_list_deletes_their_film_text(admin_client):
