@@ -196,6 +196,56 @@ def test_a_backdated_rental_skips_copies_that_were_out_then(staff, film, custome
     assert rental.inventory == free_then
 
 
+def test_a_date_before_the_stores_records_of_the_film_says_so(staff, film, customer):
+    copy = Inventory.objects.get(film=film)
+    RentalFactory(
+        inventory=copy,
+        customer=customer,
+        staff=staff,
+        rental_date=datetime(2005, 5, 24, 22, 53),
+        return_date=datetime(2005, 5, 26, 22, 4),
+    )
+    at = datetime(1990, 1, 1, 10)
+
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+
+    assert refusal(error) == {
+        "rental_date": [
+            f"No copy of {film} at {staff.store} is on record on 1990-01-01: "
+            "the store's records of it start on 2005-05-24."
+        ]
+    }
+    assert Rental.objects.count() == 1 and not Payment.objects.exists()
+    # Earlier the same day: the times tell them apart.
+    at = datetime(2005, 5, 24, 9, 30)
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+    assert refusal(error)["rental_date"][0].endswith(
+        "is on record on 2005-05-24 09:30: the store's records of it start on 2005-05-24 22:53."
+    )
+
+
+def test_a_date_since_which_every_copy_was_out_says_so(staff, film, customer):
+    copy = Inventory.objects.get(film=film)
+    RentalFactory(
+        inventory=copy,
+        customer=customer,
+        staff=staff,
+        rental_date=datetime(2026, 1, 1, 10),
+        return_date=datetime(2026, 1, 4, 10),
+    )
+    # On the shelf now, but out on the 3rd: a rental from then would overlap.
+    at = datetime(2026, 1, 3, 10)
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+    assert refusal(error) == {
+        "rental_date": [services.NO_FREE_COPY_SINCE.format(film=film, store=staff.store, date=at)]
+    }
+    assert "was free from 2026-01-03 10:00 until now" in refusal(error)["rental_date"][0]
+    assert Rental.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     ("returned", "days_late", "fee"),
     [
