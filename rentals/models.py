@@ -138,10 +138,11 @@ class Category(SakilaModel):
 
 class Film(SakilaModel):
     class Rating(models.TextChoices):
-        G = "G"
-        PG = "PG"
+        # Labels as printed on the box: without one, Django derives "Pg" from the name.
+        G = "G", "G"
+        PG = "PG", "PG"
         PG_13 = "PG-13", "PG-13"
-        R = "R"
+        R = "R", "R"
         NC_17 = "NC-17", "NC-17"
 
     SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
@@ -292,14 +293,17 @@ class InventoryQuerySet(SakilaQuerySet):
         """Copies on the shelf, ready to rent.
 
         With ``at`` (a backdated rental), also free since then: no rental of
-        the copy started after ``at`` or was returned after it.
+        the copy started after ``at`` or was returned after it. A rental
+        holds its copy from its rental date up to, not including, its return
+        date, so a copy returned at ``at`` is free at ``at`` (dates are kept
+        to the second: a copy returned and rented again within one second).
         """
         busy = Rental.objects.filter(inventory=OuterRef("pk"))
         if at is None:
             busy = busy.open()
         else:
             busy = busy.filter(
-                Q(return_date__isnull=True) | Q(return_date__gt=at) | Q(rental_date__gte=at)
+                Q(return_date__isnull=True) | Q(return_date__gt=at) | Q(rental_date__gt=at)
             )
         return self.exclude(Exists(busy))
 

@@ -30,9 +30,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, Min, OuterRef
 
 from rentals.formatting import money
-from rentals.models import Customer, Film, Inventory, Payment, Rental, Staff, StaffProfile
+from rentals.models import (
+    Customer,
+    Film,
+    Inventory,
+    Payment,
+    Rental,
+    Staff,
+    StaffProfile,
+    Store,
+)
 
 LATE_FEE_PER_DAY = Decimal("1.00")
 ZERO = Decimal("0.00")
@@ -46,6 +56,18 @@ CUSTOMER_OVER_LIMIT = (
 RENTAL_DATE_IN_FUTURE = "The rental date {date:%Y-%m-%d %H:%M} is in the future."
 FILM_NOT_STOCKED = "{store} has no copies of {film}."
 NO_FREE_COPY = "Every copy of {film} at {store} is rented out."
+NO_FREE_COPY_SINCE = (
+    "No copy of {film} at {store} was free from {date:%Y-%m-%d %H:%M} until now "
+    "(each was out, or rented again since): give a later date."
+)
+BEFORE_RECORDS = (
+    "No copy of {film} at {store} is on record on {date}: "
+    "the store's records of it start on {first}."
+)
+SAME_SECOND = (
+    "{customer} already rented {film} at {date:%Y-%m-%d %H:%M:%S}, and a customer rents a "
+    "copy once a second: give a later time."
+)
 STAFF_NOT_LINKED = (
     "Your login is not linked to a staff member, so it cannot record rentals or payments. "
     "Ask an administrator to link it to your staff row on your user page."
@@ -160,6 +182,41 @@ def _check_balance_limit(customer: Customer) -> None:
         )
 
 
+def _free_copy(
+    copies: list[int], *, customer: Customer, at: datetime
+) -> tuple[Inventory | None, bool]:
+    """The first of ``copies`` free at ``at``, and whether the only free ones
+    were rented by ``customer`` at that very second: rental's unique key
+    (rental_date, inventory_id, customer_id) allows one such rental."""
+    free = Inventory.objects.filter(pk__in=copies).free(at=at).order_by("pk")
+    same_key = Rental.objects.filter(inventory=OuterRef("pk"), customer=customer, rental_date=at)
+    copy = free.exclude(Exists(same_key)).first()
+    return copy, copy is None and free.exists()
+
+
+def _no_free_copy(copies: list[int], *, film: Film, store: Store, at: datetime) -> dict:
+    """Why none of ``copies`` can be rented from ``at``, keyed by the field at fault.
+
+    A rental is out until returned, so a rental from ``at`` needs a copy free
+    from then until now. Every copy out now: they are rented out. Otherwise
+    the date is what stops it, either before anything the store recorded of
+    the film (its first rental), or since when each copy was out for a while.
+    """
+    if not Inventory.objects.filter(pk__in=copies).free().exists():
+        return {"film": NO_FREE_COPY.format(film=film, store=store)}
+    first = Rental.objects.filter(inventory__in=copies).aggregate(first=Min("rental_date"))
+    first = first["first"]
+    if first is not None and at < first:
+        # Days tell the dates apart, unless both are on the same day.
+        shown = "%Y-%m-%d %H:%M" if at.date() == first.date() else "%Y-%m-%d"
+        return {
+            "rental_date": BEFORE_RECORDS.format(
+                film=film, store=store, date=f"{at:{shown}}", first=f"{first:{shown}}"
+            )
+        }
+    return {"rental_date": NO_FREE_COPY_SINCE.format(film=film, store=store, date=at)}
+
+
 @transaction.atomic
 def rental_create(
     *, customer: Customer, film: Film, staff: Staff, rental_date: datetime | None = None
@@ -172,6 +229,7 @@ def rental_create(
     SQLite the IMMEDIATE transaction serialises writers instead).
     """
     _check_staff(staff)
+    date_given = rental_date is not None
     rental_date = rental_date or now()
     _check_not_future("rental_date", RENTAL_DATE_IN_FUTURE, rental_date)
     customer = Customer.objects.get(pk=customer.pk)  # the active flag as of now
@@ -187,9 +245,17 @@ def rental_create(
     )
     if not copies:
         raise ValidationError({"film": FILM_NOT_STOCKED.format(film=film, store=store)})
-    copy = Inventory.objects.filter(pk__in=copies).free(at=rental_date).order_by("pk").first()
+    copy, same_second = _free_copy(copies, customer=customer, at=rental_date)
+    if same_second:
+        if date_given:
+            message = SAME_SECOND.format(customer=customer, film=film, date=rental_date)
+            raise ValidationError({"rental_date": message})
+        # Renting again the copy the customer returned this very second:
+        # "now" is kept to the second, so the next second is as true.
+        rental_date += timedelta(seconds=1)
+        copy, _ = _free_copy(copies, customer=customer, at=rental_date)
     if copy is None:
-        raise ValidationError({"film": NO_FREE_COPY.format(film=film, store=store)})
+        raise ValidationError(_no_free_copy(copies, film=film, store=store, at=rental_date))
     rental = Rental.objects.create(
         rental_date=rental_date, inventory=copy, customer=customer, staff=staff
     )

@@ -1,8 +1,11 @@
 """The staff admin: every table, rentals and payments through the services,
 the return action, lists that do not grow in queries, and permissions by role."""
 
+import re
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.messages import get_messages
@@ -229,6 +232,157 @@ def test_a_film_is_edited_with_its_actors_and_categories(admin_client, film):
     assert list(film.actors.all()) == [actor]
     assert list(film.categories.all()) == [category]
     assert FilmText.objects.get(pk=film.pk).title == "ACADEMY DINOSAUR II"
+
+
+class FormFields(HTMLParser):
+    """The values a browser would post from a page's admin form: inputs,
+    checked boxes, selected options and text areas, by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, list[str]] = defaultdict(list)
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.fields[name].append(attrs.get("value") or "")
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.fields[self._select].append(attrs.get("value") or "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.fields[name].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            # The browser drops the newline that follows <textarea>.
+            self.fields[self._textarea][-1] += data.removeprefix("\n")
+
+
+def admin_form_data(page) -> dict[str, list[str]]:
+    """What clicking Save on ``page`` (an admin change form) posts, unchanged."""
+    parser = FormFields()
+    parser.feed(page.content.decode())
+    # The empty inline rows Django keeps for "Add another" are templates, not rows.
+    return {name: values for name, values in parser.fields.items() if "__prefix__" not in name}
+
+
+@pytest.fixture
+def cast_film(film):
+    """``film`` with two actors and two categories, as the Sakila films have."""
+    film.actors.add(ActorFactory(first_name="PENELOPE"), ActorFactory(first_name="NICK"))
+    film.categories.add(CategoryFactory(name="Animation"), CategoryFactory(name="Comedy"))
+    return film
+
+
+def test_a_film_with_actors_and_categories_saves_unchanged(admin_client, cast_film):
+    page = admin_client.get(url("film", "change", cast_film.pk))
+    data = admin_form_data(page)
+    assert data["filmactor_set-INITIAL_FORMS"] == ["2"]
+    response = admin_client.post(url("film", "change", cast_film.pk), data)
+    assert response.status_code == 302
+    assert set(cast_film.actors.values_list("first_name", flat=True)) == {"PENELOPE", "NICK"}
+    assert set(cast_film.categories.values_list("name", flat=True)) == {"Animation", "Comedy"}
+    # The actor's page lists the same rows, by film.
+    actor = cast_film.actors.get(first_name="PENELOPE")
+    data = admin_form_data(admin_client.get(url("actor", "change", actor.pk)))
+    assert admin_client.post(url("actor", "change", actor.pk), data).status_code == 302
+    assert list(actor.films.all()) == [cast_film]
+
+
+def test_a_film_gains_and_loses_actors_and_categories(admin_client, cast_film):
+    penelope = cast_film.actors.get(first_name="PENELOPE")
+    animation = cast_film.categories.get(name="Animation")
+    new_actor, new_category = ActorFactory(first_name="ED"), CategoryFactory(name="Drama")
+    data = admin_form_data(admin_client.get(url("film", "change", cast_film.pk)))
+    for prefix, removed, added in (
+        ("filmactor_set", ("actor", penelope.pk), ("actor", new_actor.pk)),
+        ("filmcategory_set", ("category", animation.pk), ("category", new_category.pk)),
+    ):
+        field, pk = removed
+        [row] = [
+            name.removesuffix(f"-{field}")
+            for name, values in data.items()
+            if name.startswith(prefix) and name.endswith(f"-{field}") and values == [str(pk)]
+        ]
+        data[f"{row}-DELETE"] = ["on"]
+        field, pk = added
+        total = int(data[f"{prefix}-TOTAL_FORMS"][0])
+        data[f"{prefix}-{total}-{field}"] = [str(pk)]
+        data[f"{prefix}-TOTAL_FORMS"] = [str(total + 1)]
+    response = admin_client.post(url("film", "change", cast_film.pk), data)
+    assert response.status_code == 302
+    assert set(cast_film.actors.values_list("first_name", flat=True)) == {"NICK", "ED"}
+    assert set(cast_film.categories.values_list("name", flat=True)) == {"Comedy", "Drama"}
+
+
+def test_a_row_given_another_actor_replaces_the_old_one(admin_client, cast_film):
+    penelope = cast_film.actors.get(first_name="PENELOPE")
+    ed = ActorFactory(first_name="ED")
+    data = admin_form_data(admin_client.get(url("film", "change", cast_film.pk)))
+    [row] = [
+        name
+        for name, values in data.items()
+        if name.startswith("filmactor_set-")
+        and name.endswith("-actor")
+        and values == [str(penelope.pk)]
+    ]
+    data[row] = [str(ed.pk)]
+    response = admin_client.post(url("film", "change", cast_film.pk), data)
+    assert response.status_code == 302
+    assert set(cast_film.actors.values_list("first_name", flat=True)) == {"NICK", "ED"}
+
+
+def test_an_actor_twice_or_a_tampered_row_is_a_form_error(admin_client, cast_film):
+    nick = cast_film.actors.get(first_name="NICK")
+    change = url("film", "change", cast_film.pk)
+    data = admin_form_data(admin_client.get(change))
+    data["filmactor_set-2-actor"] = [str(nick.pk)]
+    data["filmactor_set-TOTAL_FORMS"] = ["3"]
+    response = admin_client.post(change, data)
+    assert response.status_code == 200
+    assert "Please correct the duplicate data for actor" in response.content.decode()
+
+    for key in ("(1, 14)", "[999, 999]", "not a key"):
+        data = admin_form_data(admin_client.get(change))
+        data["filmactor_set-0-pk"] = [key]
+        response = admin_client.post(change, data)
+        assert response.status_code == 200
+        assert rentals_admin.ROW_GONE in response.content.decode()
+    assert set(cast_film.actors.values_list("first_name", flat=True)) == {"PENELOPE", "NICK"}
+
+
+RATINGS = ["G", "PG", "PG-13", "R", "NC-17"]
+
+
+def test_ratings_read_as_on_the_box_in_the_list_filter_and_form(admin_client):
+    films = {rating: FilmFactory(title=f"RATED {rating}", rating=rating) for rating in RATINGS}
+    changelist = admin_client.get(url("film", "changelist"))
+    page = changelist.content.decode()
+    for rating in films:
+        # The list's rating cell, and the filter's link to that rating.
+        assert f'<td class="field-rating">{rating}</td>' in page
+        assert f'<a href="?rating__exact={rating}">{rating}</a>' in page
+    assert "Pg" not in page and "Nc 17" not in page
+
+    form = admin_client.get(url("film", "change", films["PG"].pk)).content.decode()
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', form)
+    assert [(value, label) for value, label in options if value in RATINGS] == [
+        (rating, rating) for rating in RATINGS
+    ]
+    assert '<option value="PG" selected>PG</option>' in form
 
 
 def test_deleting_films_from_the_list_deletes_their_film_text(admin_client):

@@ -91,6 +91,65 @@ def test_a_returned_copy_can_be_rented_again(staff, film, customer):
     assert second.inventory == first.inventory
 
 
+@pytest.fixture
+def frozen_now(monkeypatch) -> datetime:
+    """The business clock stopped on one second: everything below happens in it."""
+    second = datetime(2026, 3, 2, 14, 5, 9)
+    monkeypatch.setattr(services, "now", lambda: second)
+    return second
+
+
+def test_a_copy_returned_this_second_can_be_rented_this_second(staff, film, customer, frozen_now):
+    first = services.rental_create(customer=customer, film=film, staff=staff)
+    services.rental_return(rental=first, staff=staff)
+    other = CustomerFactory(store=staff.store)
+
+    again = services.rental_create(customer=other, film=film, staff=staff)
+
+    assert (again.inventory, again.customer, again.rental_date) == (
+        first.inventory,
+        other,
+        frozen_now,
+    )
+    # Backdated the same way: returned at 10:00, free for a rental at 10:00.
+    at = datetime(2026, 1, 5, 10)
+    services.rental_return(rental=again, staff=staff)
+    copy = InventoryFactory(film=FilmFactory(), store=staff.store)
+    earlier = services.rental_create(
+        customer=customer, film=copy.film, staff=staff, rental_date=datetime(2026, 1, 1, 10)
+    )
+    services.rental_return(rental=earlier, staff=staff, return_date=at)
+    assert (
+        services.rental_create(
+            customer=other, film=copy.film, staff=staff, rental_date=at
+        ).inventory
+        == copy
+    )
+
+
+def test_the_same_customer_renting_it_again_that_second(staff, film, customer, frozen_now):
+    # Sakila keeps one rental per customer, copy and second (rental's unique key).
+    first = services.rental_create(customer=customer, film=film, staff=staff)
+    services.rental_return(rental=first, staff=staff)
+
+    again = services.rental_create(customer=customer, film=film, staff=staff)
+    assert again.inventory == first.inventory
+    assert again.rental_date == frozen_now + timedelta(seconds=1)
+
+
+def test_a_customer_renting_a_copy_twice_in_one_given_second_is_told_why(staff, film, customer):
+    # A date given by the clerk is kept as given, or refused saying why.
+    at = datetime(2026, 1, 5, 10)
+    first = services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+    services.rental_return(rental=first, staff=staff, return_date=at)
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+    assert refusal(error) == {
+        "rental_date": [services.SAME_SECOND.format(customer=customer, film=film, date=at)]
+    }
+    assert Rental.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "problem", ["inactive customer", "future date", "film not stocked here", "inactive staff"]
 )
@@ -135,6 +194,56 @@ def test_a_backdated_rental_skips_copies_that_were_out_then(staff, film, custome
         customer=customer, film=film, staff=staff, rental_date=datetime(2026, 1, 3, 10)
     )
     assert rental.inventory == free_then
+
+
+def test_a_date_before_the_stores_records_of_the_film_says_so(staff, film, customer):
+    copy = Inventory.objects.get(film=film)
+    RentalFactory(
+        inventory=copy,
+        customer=customer,
+        staff=staff,
+        rental_date=datetime(2005, 5, 24, 22, 53),
+        return_date=datetime(2005, 5, 26, 22, 4),
+    )
+    at = datetime(1990, 1, 1, 10)
+
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+
+    assert refusal(error) == {
+        "rental_date": [
+            f"No copy of {film} at {staff.store} is on record on 1990-01-01: "
+            "the store's records of it start on 2005-05-24."
+        ]
+    }
+    assert Rental.objects.count() == 1 and not Payment.objects.exists()
+    # Earlier the same day: the times tell them apart.
+    at = datetime(2005, 5, 24, 9, 30)
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+    assert refusal(error)["rental_date"][0].endswith(
+        "is on record on 2005-05-24 09:30: the store's records of it start on 2005-05-24 22:53."
+    )
+
+
+def test_a_date_since_which_every_copy_was_out_says_so(staff, film, customer):
+    copy = Inventory.objects.get(film=film)
+    RentalFactory(
+        inventory=copy,
+        customer=customer,
+        staff=staff,
+        rental_date=datetime(2026, 1, 1, 10),
+        return_date=datetime(2026, 1, 4, 10),
+    )
+    # On the shelf now, but out on the 3rd: a rental from then would overlap.
+    at = datetime(2026, 1, 3, 10)
+    with pytest.raises(ValidationError) as error:
+        services.rental_create(customer=customer, film=film, staff=staff, rental_date=at)
+    assert refusal(error) == {
+        "rental_date": [services.NO_FREE_COPY_SINCE.format(film=film, store=staff.store, date=at)]
+    }
+    assert "was free from 2026-01-03 10:00 until now" in refusal(error)["rental_date"][0]
+    assert Rental.objects.count() == 1
 
 
 @pytest.mark.parametrize(

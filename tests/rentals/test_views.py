@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from rentals import forms, services
 from rentals.models import Payment, Rental
-from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StoreFactory
+from tests.factories import (
+    CustomerFactory,
+    FilmFactory,
+    InventoryFactory,
+    RentalFactory,
+    StoreFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +154,34 @@ def test_renting_errors_are_shown_in_the_form_and_nothing_is_written(
     assert any(message in error for error in errors)
     assert message.replace("'", "&#x27;") in page(response)
     assert not Rental.objects.exists() and not Payment.objects.exists()
+
+
+def test_a_date_before_the_stores_records_is_named_in_the_form(desk, clerk, film, customer):
+    RentalFactory(
+        inventory=film.inventory.get(),
+        customer=customer,
+        staff=clerk.staff_profile.staff,
+        rental_date=datetime(2005, 5, 24, 22, 53),
+        return_date=datetime(2005, 5, 26, 22, 4),
+    )
+    data = {
+        "customer": customer.pk,
+        "film": film.pk,
+        "rental_date": "1990-01-01T10:00",
+        "acknowledged": "on",  # the old rental's rate is owed: rent anyway
+    }
+
+    response = desk.post(reverse("desk:rent"), data)
+
+    assert response.status_code == 400
+    message = (
+        "No copy of ACADEMY DINOSAUR at Store 1 is on record on 1990-01-01: "
+        "the store&#x27;s records of it start on 2005-05-24."
+    )
+    assert message in page(response)
+    [error] = response.context["rent_form"].errors["rental_date"]
+    assert "1990-01-01" in error and "rented out" not in page(response)
+    assert Rental.objects.count() == 1 and not Payment.objects.exists()
 
 
 def test_returning_late_says_the_fee_is_owed_and_records_no_payment(desk, clerk, film, customer):

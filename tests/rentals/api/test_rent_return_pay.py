@@ -68,6 +68,29 @@ def test_renting_without_a_date_rents_now(clerk_api, film, customer):
     assert response.json()["rental_date"] == f"{stored:%Y-%m-%dT%H:%M:%S}"
 
 
+def test_a_copy_returned_this_second_is_rented_again_this_second(
+    clerk_api, film, customer, store, monkeypatch
+):
+    second = datetime(2026, 3, 2, 14, 5, 9)
+    monkeypatch.setattr(services, "now", lambda: second)
+    first = rent(clerk_api, customer=customer.pk, film=film.pk).json()
+    assert clerk_api.post(f"/api/rentals/{first['id']}/return/").status_code == 200
+    copy = clerk_api.get(f"/api/inventory/{first['inventory']}/").json()
+    assert copy["available"] is True
+
+    other = CustomerFactory(store=store)
+    response = rent(clerk_api, customer=other.pk, film=film.pk)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["inventory"], body["rental_date"]) == (copy["id"], "2026-03-02T14:05:09")
+
+    # The same customer again, in the same second: the next second.
+    assert clerk_api.post(f"/api/rentals/{body['id']}/return/").status_code == 200
+    response = rent(clerk_api, customer=customer.pk, film=film.pk)
+    assert response.status_code == 201, response.content
+    assert response.json()["rental_date"] == "2026-03-02T14:05:10"
+
+
 def test_a_time_with_an_offset_is_read_as_local_time(clerk_api, film, customer, settings):
     # TIME_ZONE is UTC in tests: 12:15+02:00 is 10:15 local.
     response = rent(
