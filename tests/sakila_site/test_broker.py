@@ -63,7 +63,8 @@ def test_a_malformed_message_is_set_aside_and_the_worker_goes_on(celery_broker, 
         worker.terminate()
         worker.wait(timeout=60)
 
-    assert probes.read_text().splitlines() == ["before:0", "after:0"]
+    # Both ran (the worker's threads may finish them in either order).
+    assert sorted(probes.read_text().splitlines()) == ["after:0", "before:0"]
     log = (tmp_path / "w.log").read_text()
     assert log.count("is not a valid message") == 3
     assert "moved to kombu_message_rejected; the worker goes on" in log
