@@ -11,6 +11,7 @@ from django.urls import reverse
 from rentals import forms, selectors, services
 from rentals.models import Payment, Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory
+from tests.rentals.test_views import page
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +39,6 @@ def film(store):
     InventoryFactory(film=film, store=store)
     InventoryFactory(film=film, store=store)
     return film
-
-
-@pytest.fixture
-def customer(store):
-    return CustomerFactory(store=store, first_name="MARY", last_name="SMITH", email="mary@x.org")
-
-
-def page(response) -> str:
-    return response.content.decode()
 
 
 def late_return(staff, film, customer, days: int) -> Rental:

@@ -34,11 +34,6 @@ def film(store):
     return film
 
 
-@pytest.fixture
-def customer(store):
-    return CustomerFactory(store=store, first_name="MARY", last_name="SMITH", email="mary@x.org")
-
-
 def page(response) -> str:
     return response.content.decode()
 
