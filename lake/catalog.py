@@ -27,8 +27,13 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import MonthTransform
 
 NAMESPACES = ("staging", "marts")
-# Copy-on-write rewrites whole files: smaller files keep incremental merges small.
-TABLE_PROPERTIES = {"write.target-file-size-bytes": str(32 * 1024 * 1024)}
+TABLE_PROPERTIES = {
+    # Copy-on-write rewrites whole files: smaller files keep incremental merges small.
+    "write.target-file-size-bytes": str(32 * 1024 * 1024),
+    # Every commit writes a metadata file: keep the last few, as Iceberg intends.
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "5",
+}
 
 
 class CatalogUnavailable(Exception):

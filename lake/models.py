@@ -11,11 +11,16 @@ from django.utils import timezone
 
 
 class PipelineRun(models.Model):
+    class Kind(models.TextChoices):
+        PIPELINE = "pipeline", "pipeline run"
+        MAINTENANCE = "maintenance", "maintenance"
+
     class Trigger(models.TextChoices):
         MANUAL = "manual"
         SCHEDULE = "schedule"
         EVENT = "event"
         API = "api"
+        THRESHOLD = "threshold"  # maintenance after enough runs
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -26,6 +31,9 @@ class PipelineRun(models.Model):
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
+    # A pipeline run reads the OLTP into the lake; a maintenance run compacts and
+    # cleans the lake's tables. One at a time of either kind.
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PIPELINE)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     engine = models.CharField(max_length=10, default="local")
     full = models.BooleanField(default=False, help_text="rebuild everything from the OLTP")
@@ -44,6 +52,9 @@ class PipelineRun(models.Model):
     watermarks_to = models.JSONField(default=dict, blank=True)
     # Lake table -> Iceberg snapshot id, recorded when the run succeeds.
     snapshots = models.JSONField(default=dict, blank=True)
+    # Set by maintenance once the run is older than the retention window: its
+    # snapshots may be expired, so time travel to it is refused.
+    snapshots_expired = models.BooleanField(default=False)
     glue_run_id = models.CharField(max_length=255, blank=True)
     # A cancel is a request: the engine stops the run at its next step boundary.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)

@@ -23,9 +23,12 @@ from lake.models import (
 from lake.schemas import STAGED_MODELS, table_name
 
 
-def published_run() -> PipelineRun | None:
-    """The latest successful run: the one whose snapshots readers see."""
+def published_run(*, kind: str | None = None) -> PipelineRun | None:
+    """The latest successful run: the one whose snapshots readers see (with
+    ``kind``, the latest of that kind: the last pipeline run read the OLTP)."""
     runs = PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED).exclude(snapshots={})
+    if kind is not None:
+        runs = runs.filter(kind=kind)
     return runs.order_by("-pk").first()
 
 

@@ -20,6 +20,7 @@ from lake import selectors, tasks
 from lake.engines import get_engine
 from lake.engines.base import CannotResume, Engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, WorkerHeartbeat
+from lake.pipeline.maintain import maintenance_due
 from lake.pipeline.runner import (
     ENGINE_TITLES,
     TRIGGER_TEXT,
@@ -41,6 +42,10 @@ ERROR_PUBLISHED_SINCE = (
     "Run {later_id} has published since run {run_id} was created: resuming run {run_id} "
     "would publish its older watermarks over newer ones. Re-run it instead (Retry)."
 )
+ERROR_MAINTAIN_ENGINE = (
+    "On {engine} the Glue Data Catalog's table optimizers maintain the lake's tables "
+    "(lake deploy turns them on): there is nothing to run here."
+)
 ENDED = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
 # A pending refresh older than this is taken for lost (its task never ran).
 REFRESH_LOST_AFTER = timedelta(minutes=2)
@@ -48,6 +53,8 @@ REFRESH_LOST_AFTER = timedelta(minutes=2)
 __all__ = [
     "AlreadyRunning",
     "RunStateError",
+    "lake_maintain_if_due",
+    "lake_maintain_request",
     "lake_refresh_request",
     "lake_refresh_start",
     "pipeline_run_cancel",
@@ -222,6 +229,30 @@ def _poll_send(run: PipelineRun) -> None:
         logger.exception("could not queue the polls of run %s", run.pk)
 
 
+def lake_maintain_request(
+    *, trigger: str = PipelineRun.Trigger.MANUAL, user=None, send: bool = True
+) -> PipelineRun:
+    """Queue a maintenance run and hand it to a worker (``send``; the command
+    line runs it itself); ``AlreadyRunning`` if a run is active."""
+    if settings.LAKE_ENGINE != "local":
+        engine = ENGINE_TITLES.get(settings.LAKE_ENGINE, settings.LAKE_ENGINE)
+        raise RunStateError(ERROR_MAINTAIN_ENGINE.format(engine=engine))
+    run = pipeline_run_create(trigger=trigger, user=user, kind=PipelineRun.Kind.MAINTENANCE)
+    if send:
+        transaction.on_commit(partial(_run_send, run))
+    return run
+
+
+def lake_maintain_if_due() -> PipelineRun | None:
+    """After a pipeline run: queue maintenance when enough runs happened since the last."""
+    if not maintenance_due():
+        return None
+    try:
+        return lake_maintain_request(trigger=PipelineRun.Trigger.THRESHOLD)
+    except AlreadyRunning:  # a run started meanwhile: the next run's check comes back to it
+        return None
+
+
 def lake_refresh_request() -> None:
     """Ask for an incremental run soon: the first request of a burst schedules
     one refresh ``LAKE_REFRESH_DEBOUNCE_SECONDS`` later, the rest only note
@@ -255,7 +286,7 @@ def lake_refresh_start() -> PipelineRun | None:
             transaction.on_commit(partial(tasks.lake_refresh_task.apply_async, countdown=debounce))
             return None
         # A run queued after the request (say "Run now") and published has read those changes.
-        published = selectors.published_run()
+        published = selectors.published_run(kind=PipelineRun.Kind.PIPELINE)
         covered = published is not None and published.created_at > lock.refresh_requested_at
         lock.refresh_requested_at = lock.refresh_due_at = None
         lock.save()

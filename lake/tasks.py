@@ -26,11 +26,15 @@ POLL_MAX_SECONDS = 60
 @shared_task(**RETRY)
 def pipeline_run_task(run_id: int) -> None:
     """Start a queued run on its engine; poll it if it runs elsewhere."""
+    from lake import services
+
     run = PipelineRun.objects.get(pk=run_id)
     engine = get_engine(run.engine)
     engine.start(run)
     if engine.runs_elsewhere:
         pipeline_run_poll_task.apply_async((run_id, 0), countdown=POLL_FIRST_SECONDS)
+    elif run.kind == PipelineRun.Kind.PIPELINE:
+        services.lake_maintain_if_due()
 
 
 @shared_task(**RETRY)
@@ -59,6 +63,17 @@ def lake_refresh_task() -> None:
     run = services.lake_refresh_start()
     if run is not None:
         pipeline_run_task(run.pk)
+
+
+@shared_task(**RETRY)
+def lake_maintain_scheduled_task() -> None:
+    """Maintenance started by its schedule; skipped while a run is active or on AWS."""
+    from lake import services
+
+    try:
+        services.lake_maintain_request(trigger=PipelineRun.Trigger.SCHEDULE)
+    except (services.AlreadyRunning, services.RunStateError) as error:
+        logger.info("scheduled maintenance skipped: %s", error)
 
 
 @shared_task(**RETRY)

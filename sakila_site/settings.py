@@ -236,6 +236,12 @@ LAKE_REFRESH_ON_CHANGE = env_bool("LAKE_REFRESH_ON_CHANGE", True)
 LAKE_REFRESH_DEBOUNCE_SECONDS = env_int("LAKE_REFRESH_DEBOUNCE_SECONDS", 2)
 # The control panel warns when a lake table's last load is older than this.
 LAKE_FRESHNESS_SLA_MINUTES = env_int("LAKE_FRESHNESS_SLA_MINUTES", 90)
+# Maintenance (README "Keeping the lake fast"): snapshots a run published in the
+# last LAKE_RETENTION_DAYS stay readable (time travel); older snapshots and raw
+# increments are removed. It runs after LAKE_MAINTAIN_AFTER_RUNS pipeline runs
+# (0: only on its schedule or by hand), and nightly on a schedule.
+LAKE_RETENTION_DAYS = env_float("LAKE_RETENTION_DAYS", 7.0)
+LAKE_MAINTAIN_AFTER_RUNS = env_int("LAKE_MAINTAIN_AFTER_RUNS", 25)
 # Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
 LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
 for _name, _value, _choices in (

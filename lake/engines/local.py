@@ -2,6 +2,7 @@
 
 from lake.engines.base import Engine
 from lake.models import PipelineRun
+from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import pipeline_run_execute
 
 
@@ -10,7 +11,10 @@ class LocalEngine(Engine):
     runs_elsewhere = False
 
     def start(self, run: PipelineRun) -> None:
-        pipeline_run_execute(run)
+        if run.kind == PipelineRun.Kind.MAINTENANCE:
+            maintenance_run_execute(run)
+        else:
+            pipeline_run_execute(run)
 
     def refresh(self, run: PipelineRun) -> PipelineRun:
         # The run records its own state as it goes.

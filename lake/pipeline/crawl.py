@@ -61,7 +61,7 @@ def crawl_table(filesystem: fs.FileSystem, path: str, name: str) -> tuple[int, i
                     added.append({"name": field.name, "type": str(field.type)})
         new_partitions.append(partition.base_name)
     if new_partitions:
-        crawled.partitions = sorted(known | set(new_partitions), key=_run_number)
+        crawled.partitions = sorted(known | set(new_partitions), key=run_number)
         crawled.columns = [{"name": n, "type": t} for n, t in columns.items()]
         if added and known:  # the first crawl defines version 1
             crawled.schema_version += 1
@@ -78,6 +78,6 @@ def crawl_table(filesystem: fs.FileSystem, path: str, name: str) -> tuple[int, i
     return len(new_partitions), len(added) if known else 0
 
 
-def _run_number(partition: str) -> int:
+def run_number(partition: str) -> int:
     _, _, number = partition.partition("=")
     return int(number) if number.isdigit() else 0

@@ -14,7 +14,7 @@ import signal
 import socket
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +70,7 @@ def pipeline_run_create(
     trigger: str = PipelineRun.Trigger.MANUAL,
     user=None,
     retry_of: PipelineRun | None = None,
+    kind: str = PipelineRun.Kind.PIPELINE,
 ) -> PipelineRun:
     """Queue a run, unless one is active (a dead one is marked failed first).
 
@@ -81,8 +82,11 @@ def pipeline_run_create(
         pipeline_runs_reap()
         if (run := selectors.active_run()) is not None:
             raise AlreadyRunning(run)
+        maintenance = kind == PipelineRun.Kind.MAINTENANCE
         run = PipelineRun.objects.create(
-            full=full or not selectors.published_snapshots(),  # the first run builds everything
+            kind=kind,
+            # The first run builds everything.
+            full=not maintenance and (full or not selectors.published_snapshots()),
             trigger=trigger,
             requested_by=user,
             engine=settings.LAKE_ENGINE,
@@ -97,10 +101,13 @@ TRIGGER_TEXT = {
     PipelineRun.Trigger.API: "through the API",
     PipelineRun.Trigger.SCHEDULE: "by a schedule",
     PipelineRun.Trigger.EVENT: "by desk activity",
+    PipelineRun.Trigger.THRESHOLD: "after enough runs since the last",
 }
 
 
 def _trigger_text(run: PipelineRun) -> str:
+    if run.kind == PipelineRun.Kind.MAINTENANCE:
+        return f"Maintenance triggered {TRIGGER_TEXT[run.trigger]}."
     kind = "Full" if run.full else "Incremental"
     retry = f", retrying run {run.retry_of_id}" if run.retry_of_id else ""
     return f"{kind} run triggered {TRIGGER_TEXT[run.trigger]}{retry}."
@@ -118,7 +125,7 @@ def pipeline_runs_reap() -> int:
     for run in PipelineRun.objects.filter(
         status=PipelineRun.Status.QUEUED, created_at__lt=stale_before
     ):
-        _finish(run, PipelineRun.Status.FAILED, ERROR_NEVER_STARTED)
+        run_finish(run, PipelineRun.Status.FAILED, ERROR_NEVER_STARTED)
         run_event(run, PipelineRunEvent.Action.FAILED, message=ERROR_NEVER_STARTED)
         reaped += 1
     for run in PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING):
@@ -134,7 +141,7 @@ def pipeline_runs_reap() -> int:
                 )
             else:
                 error = ERROR_PROCESS_GONE.format(step=step_name)
-            _finish(run, PipelineRun.Status.FAILED, error)
+            run_finish(run, PipelineRun.Status.FAILED, error)
             run_event(run, PipelineRunEvent.Action.FAILED, message=error)
             run.steps.filter(status=PipelineStep.Status.RUNNING).update(
                 status=PipelineStep.Status.FAILED, finished_at=timezone.now(), error="stopped"
@@ -211,7 +218,7 @@ def pipeline_run_publish(run: PipelineRun, watermarks: dict[str, datetime]) -> N
             **{name: value.isoformat(" ") for name, value in watermarks.items()},
         }
         run.snapshots = current_snapshot_ids()
-        _finish(run, PipelineRun.Status.SUCCEEDED)
+        run_finish(run, PipelineRun.Status.SUCCEEDED)
         total = f"{run.seconds:.1f}" if run.seconds is not None else "?"
         run_event(run, PipelineRunEvent.Action.SUCCEEDED, message=f"Published in {total} s.")
 
@@ -219,25 +226,38 @@ def pipeline_run_publish(run: PipelineRun, watermarks: dict[str, datetime]) -> N
 def pipeline_run_execute(run: PipelineRun, *, as_of: datetime | None = None) -> PipelineRun:
     """Run the whole pipeline for a queued run, in this process; return it finished.
 
-    Claims the run first: a run already started elsewhere (a task delivered
-    twice) or cancelled while queued is returned as it is. Late fees of
-    rentals still out accrue to ``as_of``: by default the moment the extract
-    read the rental database (the data's own "now"); tests and replays give
-    a time.
+    Late fees of rentals still out accrue to ``as_of``: by default the moment
+    the extract read the rental database (the data's own "now"); tests and
+    replays give a time.
+    """
+
+    def body(run: PipelineRun, inputs: RunInputs) -> None:
+        _execute(run, inputs.published, inputs.full, inputs.watermarks, as_of)
+
+    return run_claimed_execute(run, body)
+
+
+def run_claimed_execute(
+    run: PipelineRun, body: Callable[[PipelineRun, RunInputs], None]
+) -> PipelineRun:
+    """Claim a queued run and carry out ``body``, which publishes at its end;
+    a cancel or an error ends the run with nothing published.
+
+    A run already started elsewhere (a task delivered twice) or cancelled
+    while queued is returned as it is.
     """
     inputs = pipeline_run_claim(run, host=socket.gethostname(), pid=os.getpid())
     if inputs is None:
         return run
     run_event(run, PipelineRunEvent.Action.STARTED, message=f"On {run.host}, process {run.pid}.")
-    published, full, watermarks = inputs.published, inputs.full, inputs.watermarks
     try:
-        _execute(run, published, full, watermarks, as_of)
+        body(run, inputs)
     except RunCancelled:
-        _finish(run, PipelineRun.Status.CANCELLED, "Cancelled before it published anything.")
+        run_finish(run, PipelineRun.Status.CANCELLED, "Cancelled before it published anything.")
         run_event(run, PipelineRunEvent.Action.CANCELLED, message=run.error)
     except Exception as error:
         logger.exception("pipeline run %s failed", run.pk)
-        _finish(run, PipelineRun.Status.FAILED, f"{type(error).__name__}: {error}")
+        run_finish(run, PipelineRun.Status.FAILED, f"{type(error).__name__}: {error}")
         run_event(run, PipelineRunEvent.Action.FAILED, message=run.error)
     return run
 
@@ -249,7 +269,7 @@ def _execute(
     watermarks: dict,
     as_of: datetime | None = None,
 ) -> None:
-    with _step(run, "extract") as step:  # one consistent read of every table
+    with run_step(run, "extract") as step:  # one consistent read of every table
         extracts = extract_tables(list(STAGED_MODELS), since=watermarks, run_id=run.pk)
         step.rows = sum(extract.rows.num_rows for extract in extracts.values())
         step.files_written = sum(extract.files for extract in extracts.values())
@@ -266,7 +286,7 @@ def _execute(
     for model in STAGED_MODELS:
         name = table_name(model)
         extract = extracts[name]
-        with _step(run, f"stage {name}") as step:
+        with run_step(run, f"stage {name}") as step:
             rows = stage_table(
                 model, extract, published_snapshot=published.get(f"staging.{name}"), full=full
             )
@@ -280,11 +300,11 @@ def _execute(
     # The read's start (a naive local time, as the rental dates) is the data's "now".
     as_of = as_of or extracts["rental"].watermark
     with Transform(changed, full=full, as_of=as_of) as transform:
-        with _step(run, "dim_date") as step:
+        with run_step(run, "dim_date") as step:
             result = transform.build_dim_date()
             step.rows, step.files_written = result.rows, result.files
         for mart in SQL_MARTS:
-            with _step(run, mart.name) as step:
+            with run_step(run, mart.name) as step:
                 result = transform.build_mart(mart)
                 step.rows, step.files_written = result.rows, result.files
                 if "run_clock" in mart.keys_sql:
@@ -292,7 +312,7 @@ def _execute(
                         f"late fees of rentals still out accrued to {as_of:%Y-%m-%d %H:%M:%S}"
                     )
 
-    with _step(run, "crawl") as step:
+    with run_step(run, "crawl") as step:
         crawled = crawl_raw_zone()
         step.rows = crawled.new_partitions
         step.log = (
@@ -300,8 +320,8 @@ def _execute(
             f"{crawled.new_columns} new columns"
         )
 
-    _inject_fault("publish")
-    _raise_if_cancelled(run)
+    run_inject_fault("publish")
+    run_raise_if_cancelled(run)
     pipeline_run_publish(run, {name: extract.watermark for name, extract in extracts.items()})
 
 
@@ -311,11 +331,11 @@ def pipeline_run_finish(run: PipelineRun, status: str, error: str) -> None:
         PipelineRun.Status.FAILED: PipelineRunEvent.Action.FAILED,
         PipelineRun.Status.CANCELLED: PipelineRunEvent.Action.CANCELLED,
     }[status]
-    _finish(run, status, error)
+    run_finish(run, status, error)
     run_event(run, action, message=error)
 
 
-def _finish(run: PipelineRun, status: str, error: str = "") -> None:
+def run_finish(run: PipelineRun, status: str, error: str = "") -> None:
     run.status, run.error = status, error
     run.finished_at = timezone.now()
     # Only what the run itself owns: a cancel request may have been saved meanwhile.
@@ -323,7 +343,7 @@ def _finish(run: PipelineRun, status: str, error: str = "") -> None:
 
 
 @contextmanager
-def _step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
+def run_step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
     """Record one step: running, then succeeded with its counts, or failed with the error."""
     now = timezone.now()
     step = PipelineStep.objects.create(
@@ -332,8 +352,8 @@ def _step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
     )  # fmt: skip
     PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
     try:
-        _raise_if_cancelled(run)
-        _inject_fault(name)
+        run_raise_if_cancelled(run)
+        run_inject_fault(name)
         yield step
     except RunCancelled:
         step.status = PipelineStep.Status.SKIPPED
@@ -351,12 +371,12 @@ def _step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
         step.save()
 
 
-def _raise_if_cancelled(run: PipelineRun) -> None:
+def run_raise_if_cancelled(run: PipelineRun) -> None:
     if PipelineRun.objects.filter(pk=run.pk, cancel_requested_at__isnull=False).exists():
         raise RunCancelled
 
 
-def _inject_fault(step_name: str) -> None:
+def run_inject_fault(step_name: str) -> None:
     """Fail on purpose at a step, for the atomicity and orchestration tests:
     LAKE_FAULT_INJECTION is "<step name>:raise", "<step name>:kill" (the
     process kills itself) or "<step name>:sleep=<seconds>" (a slow step)."""

@@ -3,13 +3,21 @@ from argparse import ArgumentTypeError
 from datetime import datetime
 
 import pyarrow.csv as pacsv
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from lake import selectors
 from lake.catalog import CatalogUnavailable, load_table
 from lake.models import PipelineRun
+from lake.pipeline.maintain import (
+    maintain_tables,
+    maintenance_plan,
+    maintenance_run_execute,
+    raw_retention,
+)
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
 from lake.query import QueryError, get_query_engine
+from lake.services import RunStateError, lake_maintain_request
 
 
 def as_of_time(value: str) -> datetime:
@@ -35,6 +43,14 @@ class Command(BaseCommand):
             default=None,
             help="accrue late fees of rentals still out to this local time (YYYY-MM-DD[ HH:MM]; "
             "default: when the run reads the rental database), e.g. to replay a past day",
+        )
+        maintain = commands.add_parser(
+            "maintain",
+            help="compact the lake's tables, expire snapshots older than the retention window, "
+            "remove unreferenced files and old raw increments, now, in the foreground",
+        )
+        maintain.add_argument(
+            "--dry-run", action="store_true", help="print the plan, change nothing"
         )
         query = commands.add_parser("query", help="run read-only SQL on the marts, print CSV")
         query.add_argument("sql")
@@ -75,10 +91,39 @@ class Command(BaseCommand):
                 f"{step.name:<22}{step.status:<11}{step.rows:>10,}{step.files_written:>7}"
                 f"{seconds:>9}"
             )
+        self._end(run, "Run")
+
+    def _end(self, run: PipelineRun, title: str) -> None:
         total = (run.finished_at - run.started_at).total_seconds()
         if run.status != PipelineRun.Status.SUCCEEDED:
-            raise CommandError(f"Run {run.pk} failed after {total:.1f} s: {run.error}")
-        self.stdout.write(self.style.SUCCESS(f"Run {run.pk} succeeded in {total:.1f} s"))
+            raise CommandError(f"{title} {run.pk} failed after {total:.1f} s: {run.error}")
+        self.stdout.write(self.style.SUCCESS(f"{title} {run.pk} succeeded in {total:.1f} s"))
+
+    def handle_maintain(self, *, dry_run: bool, **options) -> None:
+        plan = maintenance_plan()
+        reach = plan.readable_from
+        self.stdout.write(
+            f"Retention {settings.LAKE_RETENTION_DAYS:g} days: snapshots of runs that ended "
+            f"before {plan.cutoff:%Y-%m-%d %H:%M} are expired ({len(plan.retired_runs)} runs); "
+            + (f"time travel reaches back to run {reach.pk}." if reach else "no run to read yet.")
+        )
+        if dry_run:
+            for result in maintain_tables(plan, dry_run=True):
+                self.stdout.write(f"{result.table}: {result.summary(planned=True)}")
+            raw = raw_retention(plan, dry_run=True)
+            self.stdout.write(f"raw zone: {raw.summary(planned=True)}")
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        try:
+            run = lake_maintain_request(user=None, send=False)
+        except (AlreadyRunning, RunStateError) as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Maintenance run {run.pk} started")
+        run = maintenance_run_execute(run)
+        for step in run.steps.all():
+            name = step.name.removeprefix("maintain ")
+            self.stdout.write(f"{name}: {step.error or step.log}")
+        self._end(run, "Maintenance run")
 
     def handle_query(self, *, sql: str, **options) -> None:
         try:

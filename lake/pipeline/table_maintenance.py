@@ -1,0 +1,255 @@
+"""Table maintenance: compact small files, expire old snapshots, remove orphans.
+
+Every run merges a few rows into a few partitions, and copy-on-write makes
+each merge a new file, a new snapshot and new metadata. Without maintenance
+the lake's cost grows with the number of runs: scans plan hundreds of
+manifests, merges rewrite many small files, the warehouse never shrinks.
+
+pyiceberg (0.12) expires snapshots (metadata only) and can delete old
+metadata files after a commit; it has no compaction and no orphan-file
+removal, so those two are written here, as small as they can be:
+
+- compaction rewrites a partition holding more files than its bytes need
+  (more than one file per target file size) as one overwrite of that
+  partition, the rows read from the table itself;
+- orphan removal deletes the files under a table's location that neither
+  its metadata nor any snapshot still kept refers to.
+
+Maintenance runs as a pipeline run of its own (never beside another run)
+and is atomic like one: what it compacts is new snapshots, published at its
+end like a run's; the snapshots any run inside the retention window
+published, and the ones published now, are never expired, so time travel
+to those runs and readers of the published lake keep their files.
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pyarrow import fs
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    EqualTo,
+    GreaterThanOrEqual,
+    IsNull,
+    LessThan,
+    Or,
+)
+from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform, MonthTransform
+from pyiceberg.types import DateType
+
+from lake.catalog import TABLE_PROPERTIES, load_table, replace_rows
+
+TARGET_FILE_BYTES = int(TABLE_PROPERTIES["write.target-file-size-bytes"])
+
+
+@dataclass
+class TableMaintenance:
+    """What maintenance did (or, in a dry run, would do) to one table."""
+
+    table: str
+    partitions_compacted: int = 0
+    files_compacted: int = 0  # small data files rewritten
+    files_written: int = 0  # the files they became
+    snapshots_expired: int = 0
+    files_removed: int = 0  # orphans deleted: data, manifests, old metadata
+    bytes_removed: int = 0
+    skipped: str = ""  # why the table was left alone
+    snapshot_id: int | None = None  # the snapshot to publish after compaction
+
+    def summary(self, *, planned: bool = False) -> str:
+        if self.skipped:
+            return self.skipped
+        verbs = (
+            ("would compact", "expire", "remove")
+            if planned
+            else ("compacted", "expired", "removed")
+        )
+        text = (
+            f"{verbs[0]} {self.files_compacted} files into {self.files_written} "
+            f"({self.partitions_compacted} partitions), {verbs[1]} {self.snapshots_expired} "
+            f"snapshots, {verbs[2]} {self.files_removed} files ({self.bytes_removed / 1e6:.1f} MB)"
+        )
+        if planned:  # orphans are counted before the expiry that frees more
+            text += " and the files the expired snapshots leave"
+        return text
+
+
+def maintain_table(
+    identifier: str,
+    *,
+    published: int | None,
+    keep: set[int],
+    expire_before: datetime,
+    dry_run: bool = False,
+) -> TableMaintenance:
+    """Compact, expire and clean one lake table.
+
+    ``published`` is the table's published snapshot; ``keep`` the snapshots
+    no maintenance may expire (published by a run inside the window).
+    A table whose current snapshot is not the published one holds a failed
+    run's unpublished writes: compacting it would publish them, so it is only
+    cleaned (the next run publishes or replaces them).
+    """
+    result = TableMaintenance(identifier)
+    table = load_table(identifier)
+    if table is None or table.current_snapshot() is None:
+        result.skipped = "empty: nothing to maintain"
+        return result
+    _set_metadata_cleanup(table, dry_run)
+    current = table.current_snapshot().snapshot_id
+    if current == published:
+        compact_table(table, result, dry_run=dry_run)
+        if not dry_run:
+            table.refresh()
+        result.snapshot_id = table.current_snapshot().snapshot_id
+    kept = keep | {current, result.snapshot_id, published} - {None}
+    expire_snapshots(table, result, keep=kept, before=expire_before, dry_run=dry_run)
+    if not dry_run:
+        table.refresh()
+    remove_orphan_files(table, result, dry_run=dry_run)
+    return result
+
+
+def _set_metadata_cleanup(table: Table, dry_run: bool) -> None:
+    """Tables made before maintenance existed get its metadata properties too."""
+    missing = {k: v for k, v in TABLE_PROPERTIES.items() if table.properties.get(k) != v}
+    if missing and not dry_run:
+        with table.transaction() as transaction:
+            transaction.set_properties(missing)
+
+
+# --- Compaction ------------------------------------------------------------------------
+
+
+def compact_table(table: Table, result: TableMaintenance, *, dry_run: bool) -> None:
+    """Rewrite the partitions that hold more files than their size needs, in one commit."""
+    files_by_partition: dict[tuple, list] = defaultdict(list)
+    for task in table.scan().plan_files():
+        files_by_partition[tuple(task.file.partition)].append(task.file)
+    crowded = {
+        partition: files
+        for partition, files in files_by_partition.items()
+        if len(files) > _files_needed(files)
+    }
+    if not crowded:
+        return
+    result.partitions_compacted = len(crowded)
+    result.files_compacted = sum(len(files) for files in crowded.values())
+    result.files_written = sum(_files_needed(files) for files in crowded.values())
+    if dry_run:
+        return
+    condition = _any_of([partition_filter(table, partition) for partition in crowded])
+    rows = table.scan(row_filter=condition).to_arrow()
+    before = table.current_snapshot().snapshot_id
+    replace_rows(table, rows, condition)
+    table.refresh()
+    written = table.current_snapshot()
+    if written.snapshot_id != before and written.summary is not None:
+        result.files_written = int(written.summary.get("added-data-files") or 0)
+
+
+def _files_needed(files: list) -> int:
+    return max(1, math.ceil(sum(file.file_size_in_bytes for file in files) / TARGET_FILE_BYTES))
+
+
+def partition_filter(table: Table, partition: tuple) -> BooleanExpression:
+    """A row filter matching exactly the rows of one partition of the table's spec."""
+    terms = []
+    schema = table.schema()
+    for spec_field, value in zip(table.spec().fields, partition, strict=True):
+        source = schema.find_field(spec_field.source_id)
+        if value is None:
+            terms.append(IsNull(source.name))
+        elif isinstance(spec_field.transform, MonthTransform):
+            start = date(1970 + value // 12, value % 12 + 1, 1)
+            end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            if isinstance(source.field_type, DateType):
+                low, high = start.isoformat(), end.isoformat()
+            else:
+                low, high = f"{start}T00:00:00", f"{end}T00:00:00"
+            terms.append(And(GreaterThanOrEqual(source.name, low), LessThan(source.name, high)))
+        elif isinstance(spec_field.transform, IdentityTransform):
+            terms.append(EqualTo(source.name, value))
+        else:
+            raise NotImplementedError(f"no partition filter for {spec_field.transform}")
+    if not terms:
+        return AlwaysTrue()
+    return terms[0] if len(terms) == 1 else And(*terms)
+
+
+def _any_of(conditions: list[BooleanExpression]) -> BooleanExpression:
+    if any(isinstance(condition, AlwaysTrue) for condition in conditions):
+        return AlwaysTrue()
+    return conditions[0] if len(conditions) == 1 else Or(*conditions)
+
+
+# --- Snapshot expiry -------------------------------------------------------------------
+
+
+def expire_snapshots(
+    table: Table, result: TableMaintenance, *, keep: set[int], before: datetime, dry_run: bool
+) -> None:
+    """Expire the snapshots made before ``before`` that are not in ``keep``."""
+    cutoff_ms = int(before.timestamp() * 1000)
+    expired = [
+        snapshot.snapshot_id
+        for snapshot in table.snapshots()
+        if snapshot.timestamp_ms < cutoff_ms and snapshot.snapshot_id not in keep
+    ]
+    result.snapshots_expired = len(expired)
+    if expired and not dry_run:
+        table.maintenance.expire_snapshots().by_ids(expired).commit()
+
+
+# --- Orphan files ----------------------------------------------------------------------
+
+
+def referenced_files(table: Table) -> set[str]:
+    """Every file the table's metadata refers to: metadata files, manifest
+    lists, manifests and the live data files of every snapshot it keeps."""
+    referenced = {table.metadata_location}
+    referenced |= {entry.metadata_file for entry in table.metadata.metadata_log}
+    referenced |= {statistics.statistics_path for statistics in table.metadata.statistics}
+    manifests_seen: set[str] = set()
+    for snapshot in table.snapshots():
+        referenced.add(snapshot.manifest_list)
+        for manifest in snapshot.manifests(table.io):
+            if manifest.manifest_path in manifests_seen:
+                continue
+            manifests_seen.add(manifest.manifest_path)
+            referenced.add(manifest.manifest_path)
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                referenced.add(entry.data_file.file_path)
+    return referenced
+
+
+def remove_orphan_files(table: Table, result: TableMaintenance, *, dry_run: bool) -> None:
+    """Delete the files under the table's location that nothing refers to.
+
+    Safe without an age margin because maintenance never runs beside a run
+    (the only writer); a run killed mid-write leaves exactly such files.
+    """
+    referenced = {_path(uri) for uri in referenced_files(table)}
+    filesystem, root = fs.FileSystem.from_uri(table.location())
+    try:
+        listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
+    except FileNotFoundError:
+        return
+    for info in listing:
+        if info.type != fs.FileType.File or _path(info.path) in referenced:
+            continue
+        result.files_removed += 1
+        result.bytes_removed += info.size or 0
+        if not dry_run:
+            filesystem.delete_file(info.path)
+
+
+def _path(uri: str) -> str:
+    """A file's path without its scheme (``file:///a/b`` and ``/a/b`` alike)."""
+    _, _, rest = uri.rpartition("://")
+    return "/" + rest.lstrip("/") if uri.startswith("file:") else rest

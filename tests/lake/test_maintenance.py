@@ -1,0 +1,213 @@
+"""Maintenance: the lake stays small and fast, and loses nothing readers can reach."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from lake import selectors, services
+from lake.catalog import data_files, lake_tables, load_table
+from lake.models import CrawledTable, PipelineRun
+from lake.pipeline.maintain import maintenance_run_execute
+from lake.pipeline.runner import pipeline_run_create
+from lake.pipeline.table_maintenance import referenced_files
+from rentals.generator import generate_sakila
+from tests.lake.conftest import marts_contents, run_pipeline
+from tests.lake.test_atomicity import published_state
+from tests.lake.test_incremental import make_desk_changes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def maintain() -> PipelineRun:
+    run = maintenance_run_execute(pipeline_run_create(kind=PipelineRun.Kind.MAINTENANCE))
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    return run
+
+
+def busy_lake(runs: int = 3) -> list[PipelineRun]:
+    """A small lake after a full run and ``runs`` incremental runs of desk changes."""
+    generate_sakila(scale=0.03, seed=5)
+    published = [run_pipeline()]
+    for _ in range(runs):
+        make_desk_changes()
+        published.append(run_pipeline())
+    return published
+
+
+def files_under(path: Path) -> int:
+    return sum(1 for file in path.rglob("*") if file.is_file())
+
+
+def live_data_files() -> int:
+    snapshots = selectors.published_snapshots()
+    return sum(len(data_files(load_table(t), snapshots.get(t))) for t in lake_tables())
+
+
+def age(runs: list[PipelineRun], days: float) -> None:
+    """Make runs look as if they finished ``days`` ago."""
+    for run in runs:
+        PipelineRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now() - timedelta(days=days)
+        )
+
+
+def test_maintenance_compacts_and_every_run_in_the_window_reads_as_before(lake):
+    runs = busy_lake()
+    before = {run.pk: marts_contents(run.snapshots) for run in runs}
+    files_before = live_data_files()
+
+    maintenance = maintain()
+
+    assert selectors.published_run() == maintenance
+    assert live_data_files() < files_before
+    assert marts_contents() == before[runs[-1].pk]
+    for run in runs:  # all inside the 7-day window: time travel works for each
+        run.refresh_from_db()
+        assert not run.snapshots_expired
+        assert marts_contents(run.snapshots) == before[run.pk]
+    steps = {step.name: step for step in maintenance.steps.all()}
+    assert "compacted" in steps["maintain staging.rental"].log
+    assert steps["raw retention"].status == "succeeded"
+
+
+def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed(lake):
+    runs = busy_lake()
+    old, recent = runs[:2], runs[2:]
+    age(old, days=10)
+    recent_contents = {run.pk: marts_contents(run.snapshots) for run in recent}
+    files_before = files_under(lake)
+
+    maintenance = maintain()
+
+    for run in old:
+        run.refresh_from_db()
+        assert run.snapshots_expired
+    for run in recent:
+        run.refresh_from_db()
+        assert not run.snapshots_expired
+        assert marts_contents(run.snapshots) == recent_contents[run.pk]
+    assert files_under(lake) < files_before
+    expired = {s for run in old for s in run.snapshots.values()} - {
+        s for run in [*recent, maintenance] for s in run.snapshots.values()
+    }
+    kept = {s.snapshot_id for t in lake_tables() for s in load_table(t).snapshots()}
+    assert expired and not expired & kept
+    log = maintenance.steps.get(name="retire runs").log
+    assert f"time travel reaches back to run {recent[0].pk}" in log
+
+
+def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(lake):
+    runs = busy_lake(runs=3)
+    age(runs[:2], days=10)
+    orphan = lake / "marts" / "fact_sales" / "data" / "left-by-a-killed-run.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"not referenced")
+
+    maintain()
+
+    assert not orphan.exists()
+    for identifier in lake_tables():
+        for path in referenced_files(load_table(identifier)):
+            assert Path(path.removeprefix("file://")).is_file(), path
+    # The remaining files are exactly the referenced ones.
+    referenced = {
+        path.removeprefix("file://")
+        for t in lake_tables()
+        for path in referenced_files(load_table(t))
+    }
+    on_disk = {str(p) for p in (lake / "staging").rglob("*") if p.is_file()}
+    on_disk |= {str(p) for p in (lake / "marts").rglob("*") if p.is_file()}
+    assert on_disk == referenced
+
+
+def test_raw_increments_before_the_window_are_removed_and_the_crawl_forgets_them(lake):
+    runs = busy_lake(runs=3)
+    age(runs[:2], days=10)
+    raw_rental = lake / "raw" / "rental"
+    assert (raw_rental / f"run_id={runs[0].pk}").is_dir()
+
+    maintain()
+
+    assert not (raw_rental / f"run_id={runs[0].pk}").exists()
+    assert not (raw_rental / f"run_id={runs[1].pk}").exists()
+    assert (raw_rental / f"run_id={runs[2].pk}").is_dir()
+    partitions = CrawledTable.objects.get(name="rental").partitions
+    assert f"run_id={runs[0].pk}" not in partitions
+    assert f"run_id={runs[2].pk}" in partitions
+
+
+@pytest.mark.parametrize("step", ["retire runs", "maintain marts.fact_sales", "publish"])
+def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step):
+    runs = busy_lake(runs=3)
+    age(runs[:1], days=10)
+    before = published_state()
+    travel = marts_contents(runs[2].snapshots)
+
+    settings.LAKE_FAULT_INJECTION = f"{step}:raise"
+    failed = maintenance_run_execute(pipeline_run_create(kind=PipelineRun.Kind.MAINTENANCE))
+
+    assert failed.status == PipelineRun.Status.FAILED
+    assert published_state() == before
+    assert marts_contents(runs[2].snapshots) == travel
+    settings.LAKE_FAULT_INJECTION = ""
+    maintain()
+    make_desk_changes()
+    caught_up = marts_contents(run_pipeline().snapshots)
+    run_pipeline(full=True)
+    assert caught_up == marts_contents()
+
+
+def test_a_pipeline_run_after_maintenance_merges_into_the_compacted_tables(lake):
+    busy_lake(runs=2)
+    maintain()
+    make_desk_changes()
+    incremental = marts_contents(run_pipeline().snapshots)
+    run_pipeline(full=True)
+    assert incremental == marts_contents()
+
+
+def test_maintenance_is_due_after_the_configured_number_of_runs(lake, settings):
+    settings.LAKE_MAINTAIN_AFTER_RUNS = 3
+    busy_lake(runs=1)  # two pipeline runs
+    assert services.lake_maintain_if_due() is None
+    make_desk_changes()
+    run_pipeline()
+    queued = services.lake_maintain_if_due()
+    assert queued is not None and queued.kind == PipelineRun.Kind.MAINTENANCE
+    assert queued.trigger == PipelineRun.Trigger.THRESHOLD
+    maintenance_run_execute(queued)
+    assert services.lake_maintain_if_due() is None  # counted again from the maintenance
+
+
+def test_maintenance_is_refused_on_glue_where_the_table_optimizers_do_it(lake, settings):
+    settings.LAKE_ENGINE = "glue"
+    with pytest.raises(services.RunStateError, match="table optimizers"):
+        services.lake_maintain_request()
+
+
+def test_lake_maintain_dry_run_prints_the_plan_and_changes_nothing(lake, capsys):
+    busy_lake(runs=2)
+    before = published_state()
+    files = files_under(lake)
+
+    call_command("lake", "maintain", "--dry-run")
+
+    out = capsys.readouterr().out
+    assert "staging.rental" in out and "would compact" in out
+    assert published_state() == before and files_under(lake) == files
+    assert not PipelineRun.objects.filter(kind=PipelineRun.Kind.MAINTENANCE).exists()
+
+
+def test_lake_maintain_runs_it_and_prints_what_it_did(lake, capsys):
+    busy_lake(runs=2)
+
+    call_command("lake", "maintain")
+
+    out = capsys.readouterr().out
+    run = PipelineRun.objects.get(kind=PipelineRun.Kind.MAINTENANCE)
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert f"Maintenance run {run.pk} succeeded" in out
+    assert "staging.rental: compacted" in out
