@@ -172,6 +172,8 @@ class Watermark(models.Model):
     table = models.CharField(max_length=64, unique=True)
     value = models.DateTimeField()
     run = models.ForeignKey(PipelineRun, models.SET_NULL, null=True, related_name="+")
+    # Rows in staging when it was set: a source with fewer rows has had deletes.
+    rows = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

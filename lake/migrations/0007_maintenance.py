@@ -61,5 +61,10 @@ class Migration(migrations.Migration):
                 max_length=10,
             ),
         ),
+        migrations.AddField(
+            model_name="watermark",
+            name="rows",
+            field=models.BigIntegerField(blank=True, null=True),
+        ),
         migrations.RunPython(create_schedule, delete_schedule),
     ]

@@ -34,6 +34,9 @@ class Extract:
     files: int
     started: datetime
     finished: datetime
+    # The table's row count in the same read (incremental runs): fewer rows than
+    # staging holds means rows were deleted.
+    source_rows: int | None = None
 
 
 def extract_tables(
@@ -86,6 +89,7 @@ def _extract_sqlite(plan: dict, read_at: datetime) -> dict[str, Extract]:
             "table": name, "sql": sql,
             "parameters": () if since is None else (since.isoformat(" "),),
             "schema": staging_schema(model).serialize().to_pybytes(), "directory": directory,
+            "count_sql": f'SELECT COUNT(*) FROM "{name}"' if since is not None else None,
         })  # fmt: skip
     arguments = (str(connection.settings_dict["NAME"]), jobs, settings.LAKE_EXTRACT_BATCH_ROWS)
     if all(since is not None or name in FULLY_EXTRACTED for name, (_, since, _) in plan.items()):
@@ -105,6 +109,7 @@ def _extract_sqlite(plan: dict, read_at: datetime) -> dict[str, Extract]:
             files=result["files"],
             started=datetime.fromtimestamp(result["started"]),
             finished=datetime.fromtimestamp(result["finished"]),
+            source_rows=result["source_rows"],
         )
     return extracts
 
@@ -134,8 +139,14 @@ def _extract_mysql(plan: dict, read_at: datetime) -> dict[str, Extract]:
                 cursor.execute(sql, () if since is None else (since,))
                 while rows := cursor.fetchmany(settings.LAKE_EXTRACT_BATCH_ROWS):
                     raw.write(_mysql_batch(rows, schema))
+            source_rows = None
+            if since is not None:
+                cursor.execute(f"SELECT COUNT(*) FROM `{name}`")
+                source_rows = cursor.fetchone()[0]
             cursor.close()
-            extracts[name] = Extract(name, raw.read(), read_at, raw.files, started, datetime.now())
+            extracts[name] = Extract(
+                name, raw.read(), read_at, raw.files, started, datetime.now(), source_rows
+            )
         source.rollback()
     finally:
         source.close()

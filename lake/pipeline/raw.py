@@ -72,8 +72,9 @@ def extract_jobs(batches_for, jobs: list[dict]) -> list[dict]:
     """Run each job's query and write its rows raw.
 
     A job is {"table", "sql", "parameters", "schema" (Arrow IPC bytes),
-    "directory" (URI)}; the result per job is {"table", "rows", "files",
-    "started", "finished"} (times as epoch seconds).
+    "directory" (URI), optionally "count_sql"}; the result per job is
+    {"table", "rows", "files", "started", "finished", "source_rows"} (times as
+    epoch seconds; source_rows: what count_sql counted, in the same read).
     ``batches_for(sql, parameters)`` yields the query's record batches.
     """
     results = []
@@ -83,9 +84,12 @@ def extract_jobs(batches_for, jobs: list[dict]) -> list[dict]:
         with RawWriter(job["directory"], schema) as raw:
             for batch in batches_for(job["sql"], job["parameters"]):
                 raw.write(batch)
+        source_rows = None
+        if job.get("count_sql"):
+            source_rows = next(iter(batches_for(job["count_sql"], ()))).column(0)[0].as_py()
         results.append({
             "table": job["table"], "rows": raw.rows, "files": raw.files,
-            "started": started, "finished": time.time(),
+            "started": started, "finished": time.time(), "source_rows": source_rows,
         })  # fmt: skip
     return results
 

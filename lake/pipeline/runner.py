@@ -206,13 +206,21 @@ def pipeline_run_claim(run: PipelineRun, *, host: str, pid: int | None) -> RunIn
     return RunInputs(published, full, watermarks)
 
 
-def pipeline_run_publish(run: PipelineRun, watermarks: dict[str, datetime]) -> None:
+def pipeline_run_publish(
+    run: PipelineRun,
+    watermarks: dict[str, datetime],
+    staged_rows: dict[str, int | None] | None = None,
+) -> None:
     """Make what a run wrote the lake readers see, in one database transaction:
     the tables' current snapshot ids recorded on the run, the watermarks
-    advanced to what it extracted, the run succeeded."""
+    advanced to what it extracted (with the rows staging holds, when known),
+    the run succeeded."""
+    staged_rows = staged_rows or {}
     with transaction.atomic():
         for name, value in watermarks.items():
-            Watermark.objects.update_or_create(table=name, defaults={"value": value, "run": run})
+            Watermark.objects.update_or_create(
+                table=name, defaults={"value": value, "run": run, "rows": staged_rows.get(name)}
+            )
         run.watermarks_to = {
             **run.watermarks_from,
             **{name: value.isoformat(" ") for name, value in watermarks.items()},
@@ -282,24 +290,29 @@ def _execute(
             files_written=extract.files,
         )  # fmt: skip
 
-    changed = {}
+    changed, deleted = {}, set()
+    staged_rows = dict(Watermark.objects.values_list("table", "rows"))
     for model in STAGED_MODELS:
         name = table_name(model)
         extract = extracts[name]
         with run_step(run, f"stage {name}") as step:
-            rows = stage_table(
-                model, extract, published_snapshot=published.get(f"staging.{name}"), full=full
-            )
-            step.rows = rows.num_rows
-            step.log = f"{extract.rows.num_rows} rows read, {step.rows} new or changed"
+            staged = stage_table(
+                model, extract, published_snapshot=published.get(f"staging.{name}"), full=full,
+                staged_rows=staged_rows.get(name),
+            )  # fmt: skip
+            step.rows = staged.changed.num_rows
+            step.log = f"{extract.rows.num_rows} rows read, {step.rows} new, changed or deleted"
+        staged_rows[name] = staged.rows
+        if staged.deleted:
+            deleted.add(name)
         # A full run's marts read staging itself: let go of the rows read.
         extract.rows = extract.rows.schema.empty_table()
         if not full:
-            changed[name] = rows
+            changed[name] = staged.changed
 
     # The read's start (a naive local time, as the rental dates) is the data's "now".
     as_of = as_of or extracts["rental"].watermark
-    with Transform(changed, full=full, as_of=as_of) as transform:
+    with Transform(changed, full=full, as_of=as_of, deleted=deleted) as transform:
         with run_step(run, "dim_date") as step:
             result = transform.build_dim_date()
             step.rows, step.files_written = result.rows, result.files
@@ -322,7 +335,9 @@ def _execute(
 
     run_inject_fault("publish")
     run_raise_if_cancelled(run)
-    pipeline_run_publish(run, {name: extract.watermark for name, extract in extracts.items()})
+    pipeline_run_publish(
+        run, {name: extract.watermark for name, extract in extracts.items()}, staged_rows
+    )
 
 
 def pipeline_run_finish(run: PipelineRun, status: str, error: str) -> None:

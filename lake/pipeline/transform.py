@@ -51,9 +51,17 @@ class Transform:
     ``mart_<name>`` is a mart as it stood before the run.
     """
 
-    def __init__(self, changed: dict[str, pa.Table] | None, *, full: bool, as_of: datetime) -> None:
+    def __init__(
+        self,
+        changed: dict[str, pa.Table] | None,
+        *,
+        full: bool,
+        as_of: datetime,
+        deleted: set[str] = frozenset(),
+    ) -> None:
         self.full = full
         self.changed = changed or {}
+        self.deleted = deleted  # tables whose changed rows include rows deleted at the source
         self.con = duckdb.connect()
         self.staging: set[str] = set()
         self.marts: set[str] = set()
@@ -127,8 +135,10 @@ class Transform:
     def build_dim_date(self) -> MartResult:
         """Every day from the first to the last rental date; new days are appended."""
         table = ensure_table(DIM_DATE.identifier, DIM_DATE.schema)
-        source = "staging_rental" if self.full else "changed_rental"
-        if not self.full and self.nothing_changed_for(source):
+        # Deleted rentals may shrink the range: rebuild it whole, from staging.
+        rebuild = self.full or "rental" in self.deleted
+        source = "staging_rental" if rebuild else "changed_rental"
+        if not rebuild and self.nothing_changed_for(source):
             return MartResult(0, 0)
         first, last = (
             self.query(
@@ -141,7 +151,7 @@ class Transform:
         if first is None:
             return MartResult(0, 0)
         before = table.current_snapshot()
-        if self.full:
+        if rebuild:
             rows = dim_date_rows(first, last)
             replace_rows(table, rows, AlwaysTrue())
         else:
