@@ -32,6 +32,18 @@ def published_run(*, kind: str | None = None) -> PipelineRun | None:
     return runs.order_by("-pk").first()
 
 
+def readable_runs() -> QuerySet[PipelineRun]:
+    """Runs whose snapshots can still be read (time travel), newest first:
+    succeeded, with snapshots, not yet retired by maintenance."""
+    runs = PipelineRun.objects.filter(status=PipelineRun.Status.SUCCEEDED, snapshots_expired=False)
+    return runs.exclude(snapshots={}).order_by("-pk")
+
+
+def oldest_readable_run() -> PipelineRun | None:
+    """How far back time travel reaches."""
+    return readable_runs().order_by("pk").first()
+
+
 def published_snapshots() -> dict[str, int]:
     run = published_run()
     return dict(run.snapshots) if run else {}

@@ -163,7 +163,6 @@ def _maintain(run: PipelineRun) -> None:
     plan = maintenance_plan()
     with run_step(run, "retire runs") as step:
         PipelineRun.objects.filter(pk__in=plan.retired_runs).update(snapshots_expired=True)
-        step.rows = len(plan.retired_runs)
         reach = plan.readable_from
         step.log = (
             f"{len(plan.retired_runs)} runs left the {settings.LAKE_RETENTION_DAYS:g}-day window; "
@@ -174,15 +173,12 @@ def _maintain(run: PipelineRun) -> None:
         with run_step(run, f"maintain {identifier}") as step:
             result = work()
             step.files_written = result.files_written
-            step.rows = result.files_removed
             step.log = result.summary()
         return result
 
     results = maintain_tables(plan, dry_run=False, each=each)
     with run_step(run, "raw retention") as step:
-        raw = raw_retention(plan, dry_run=False)
-        step.rows = raw.files_removed
-        step.log = raw.summary()
+        step.log = raw_retention(plan, dry_run=False).summary()
     run_inject_fault("publish")
     run_raise_if_cancelled(run)
     compacted = [result.table for result in results if result.snapshot_id is not None]

@@ -249,6 +249,17 @@ def remove_orphan_files(table: Table, result: TableMaintenance, *, dry_run: bool
             filesystem.delete_file(info.path)
 
 
+def storage_usage(table: Table) -> tuple[int, int]:
+    """(files, bytes) under the table's location: data, manifests and metadata."""
+    filesystem, root = fs.FileSystem.from_uri(table.location())
+    try:
+        listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
+    except FileNotFoundError:
+        return 0, 0
+    files = [info for info in listing if info.type == fs.FileType.File]
+    return len(files), sum(info.size or 0 for info in files)
+
+
 def _path(uri: str) -> str:
     """A file's path without its scheme (``file:///a/b`` and ``/a/b`` alike)."""
     _, _, rest = uri.rpartition("://")

@@ -6,7 +6,9 @@ import subprocess
 import pytest
 from django.core.management import CommandError, call_command
 
+from lake.catalog import load_table
 from lake.models import PipelineRun
+from lake.pipeline.table_maintenance import storage_usage
 from rentals.generator import generate_sakila
 from tests.lake.conftest import run_pipeline
 
@@ -110,3 +112,16 @@ def test_lake_tables_lists_tables_rows_snapshots_and_schemas(data, capsys):
     )
     assert "    amount                decimal(9, 2)" in out
     assert "raw.rental  1 partitions  schema v1" in out
+
+
+def test_lake_tables_shows_files_and_bytes_per_table(data, capsys):
+    run = run_pipeline()
+    call_command("lake", "tables")
+    out = capsys.readouterr().out
+    table = load_table("marts.fact_sales")
+    summary = table.snapshot_by_id(run.snapshots["marts.fact_sales"]).summary
+    files, size = storage_usage(table)
+    line = next(line for line in out.splitlines() if line.startswith("marts.fact_sales "))
+    assert f"data {summary['total-data-files']} files" in line
+    assert f"stored {files} files ({size / 1e6:.1f} MB" in line
+    assert files > int(summary["total-data-files"])  # metadata and manifests too

@@ -16,6 +16,7 @@ from lake.pipeline.maintain import (
     raw_retention,
 )
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
+from lake.pipeline.table_maintenance import storage_usage
 from lake.query import QueryError, get_query_engine
 from lake.services import RunStateError, lake_maintain_request
 
@@ -145,8 +146,16 @@ class Command(BaseCommand):
                 if table is None:
                     continue
                 snapshot = table.snapshot_by_id(snapshot_id)
-                rows = snapshot.summary.get("total-records", "?") if snapshot.summary else "?"
-                self.stdout.write(f"\n{identifier}  rows {rows}  snapshot {snapshot_id}")
+                summary = (snapshot.summary if snapshot else None) or {}
+                rows = summary.get("total-records", "?")
+                live_files = summary.get("total-data-files", "?")
+                live_bytes = int(summary.get("total-files-size") or 0)
+                files, size = storage_usage(table)
+                self.stdout.write(
+                    f"\n{identifier}  rows {rows}  snapshot {snapshot_id}  "
+                    f"data {live_files} files ({live_bytes / 1e6:.1f} MB)  "
+                    f"stored {files} files ({size / 1e6:.1f} MB, with metadata and kept snapshots)"
+                )
                 for field in table.schema().fields:
                     self.stdout.write(f"    {field.name:<22}{field.field_type}")
         try:
