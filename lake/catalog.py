@@ -10,6 +10,7 @@ databases "<GLUE_DATABASE>_staging" and "<GLUE_DATABASE>_marts".
 """
 
 import warnings
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,12 +20,17 @@ import pyarrow.dataset as ds
 from django.conf import settings
 from pyarrow import fs
 from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import BooleanExpression
+from pyiceberg.io import load_file_io
 from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import Table
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.transforms import MonthTransform
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 NAMESPACES = ("staging", "marts")
 TABLE_PROPERTIES = {
@@ -68,13 +74,57 @@ def get_catalog() -> Catalog:
     return _sql_catalog(settings.LAKE_CATALOG_URI, warehouse_uri())
 
 
+class _SqlCatalog(SqlCatalog):
+    """pyiceberg's SQL catalog, parsing each metadata file once per process.
+
+    A run loads the same tables many times, and parsing a table's metadata
+    costs more the more snapshots it keeps. A metadata file never changes
+    (every commit writes a new one), so its parsed form is kept by location.
+    """
+
+    METADATA_CACHED = 256
+
+    def __init__(self, name: str, **properties: str) -> None:
+        super().__init__(name, **properties)
+        self._metadata: OrderedDict[str, TableMetadata] = OrderedDict()
+
+    def _convert_orm_to_iceberg(self, orm_table) -> Table:
+        location = orm_table.metadata_location
+        if not location:
+            return super()._convert_orm_to_iceberg(orm_table)  # its error
+        metadata = self._metadata.get(location)
+        if metadata is None:
+            io = load_file_io(properties=self.properties, location=location)
+            metadata = FromInputFile.table_metadata(io.new_input(location))
+            self._metadata[location] = metadata
+            while len(self._metadata) > self.METADATA_CACHED:
+                self._metadata.popitem(last=False)
+        namespace = Catalog.identifier_to_tuple(orm_table.table_namespace)
+        return Table(
+            identifier=(*namespace, orm_table.table_name),
+            metadata=metadata,
+            metadata_location=location,
+            io=self._load_file_io(metadata.properties, location),
+            catalog=self,
+        )
+
+    def load_all(self) -> dict[str, Table]:
+        """Every table of the catalog, by "<namespace>.<name>", in one query."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(IcebergTables).where(IcebergTables.catalog_name == self.name)
+            ).all()
+        return {f"{row.table_namespace}.{row.table_name}": self._convert_orm_to_iceberg(row)
+                for row in rows}  # fmt: skip
+
+
 @lru_cache(maxsize=4)
 def _sql_catalog(uri: str, warehouse: str) -> Catalog:
     if warehouse.startswith("file://"):
         Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return _with_namespaces(SqlCatalog("sakila", uri=uri, warehouse=warehouse))
+    return _with_namespaces(_SqlCatalog("sakila", uri=uri, warehouse=warehouse))
 
 
 @lru_cache(maxsize=4)
@@ -166,11 +216,15 @@ def lake_tables() -> list[str]:
 
 def current_snapshot_ids() -> dict[str, int]:
     """Each lake table's current snapshot id (tables without one are left out)."""
+    catalog = get_catalog()
+    if isinstance(catalog, _SqlCatalog):  # one query (a run publishes this every time)
+        tables = catalog.load_all()
+    else:
+        tables = {identifier: load_table(identifier) for identifier in lake_tables()}
     snapshots = {}
-    for identifier in lake_tables():
-        table = load_table(identifier)
+    for identifier, table in tables.items():
         snapshot = table.current_snapshot() if table is not None else None
-        if snapshot is not None:
+        if snapshot is not None and identifier.partition(".")[0] in NAMESPACES:
             snapshots[identifier] = snapshot.snapshot_id
     return snapshots
 

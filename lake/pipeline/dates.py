@@ -51,9 +51,19 @@ def day_of(value: int) -> date:
 
 def dim_date_additions(first: date, last: date, existing: set[int]) -> pa.Table:
     """The days a dim_date holding the ``existing`` date_ids lacks to cover
-    ``first`` to ``last`` and every day between it and them (no gaps)."""
-    if existing:
-        first = min(first, day_of(min(existing)))
-        last = max(last, day_of(max(existing)))
-    rows = dim_date_rows(first, last)
-    return rows.filter(pa.array([d not in existing for d in rows["date_id"].to_pylist()]))
+    ``first`` to ``last`` and every day between it and them (no gaps).
+
+    Only the missing days are built (a run adds today, not 20 years again).
+    """
+    if not existing:
+        return dim_date_rows(first, last)
+    low, high = day_of(min(existing)), day_of(max(existing))
+    if len(existing) != (high - low).days + 1:  # a gap inside: fill it too
+        rows = dim_date_rows(min(first, low), max(last, high))
+        return rows.filter(pa.array([d not in existing for d in rows["date_id"].to_pylist()]))
+    parts = []
+    if first < low:
+        parts.append(dim_date_rows(first, low - timedelta(days=1)))
+    if last > high:
+        parts.append(dim_date_rows(high + timedelta(days=1), last))
+    return pa.concat_tables(parts) if parts else DIM_DATE.schema.empty_table()

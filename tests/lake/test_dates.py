@@ -1,6 +1,9 @@
 from datetime import date
 
-from lake.pipeline.dates import dim_date_rows
+import pyarrow as pa
+import pytest
+
+from lake.pipeline.dates import dim_date_additions, dim_date_rows
 
 
 def rows_by_date(first: date, last: date) -> dict[date, dict]:
@@ -45,3 +48,27 @@ def test_us_holidays_of_2005():
         == days[date(2005, 7, 5)]
     )
     assert sum(row["is_holiday"] for row in days.values()) >= 10
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "existing"),
+    [
+        # new days on both sides; days all there already; today, 20 years after
+        (date(2005, 5, 20), date(2005, 6, 10), [(date(2005, 5, 24), date(2005, 5, 31))]),
+        (date(2005, 5, 25), date(2005, 5, 30), [(date(2005, 5, 24), date(2005, 5, 31))]),
+        (date(2026, 12, 6), date(2026, 12, 6), [(date(2005, 5, 24), date(2006, 2, 14))]),
+        # a hole inside what exists is filled too
+        (
+            date(2005, 6, 1),
+            date(2005, 6, 1),
+            [(date(2005, 5, 24), date(2005, 5, 28)), (date(2005, 6, 3), date(2005, 6, 9))],
+        ),
+    ],
+)
+def test_dim_date_additions_are_the_missing_days_and_no_others(first, last, existing):
+    ids = {d for low, high in existing for d in dim_date_rows(low, high)["date_id"].to_pylist()}
+    added = dim_date_additions(first, last, ids)
+    low, high = existing[0][0], existing[-1][1]
+    whole = dim_date_rows(min(first, low), max(last, high))
+    expected = whole.filter(pa.array([d not in ids for d in whole["date_id"].to_pylist()]))
+    assert added.to_pylist() == expected.to_pylist()
