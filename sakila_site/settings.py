@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "rentals",
     "lake",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -36,8 +36,7 @@ from lake.query.athena import (
     athena_sql,
     query_cost,
 )
-from lake.report_views import DASHBOARD_SQL
-from lake.reports import REPORTS, STORE_NAMES_SQL
+from reports.registry import DASHBOARD_SQL, REPORTS, STORE_NAMES_SQL
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 

@@ -1,8 +1,8 @@
 """Report pages (/reports/) and the SQL console (/lake/sql/), for managers.
 
 Reports read the lake, never the rental database: the registry's reports
-(``lake.reports``) and, for the dashboard's headline figures, one query of
-our own (``lake/sql/dashboard.sql``). Filters live in the URL, so a page,
+(``reports.registry``) and, for the dashboard's headline figures, one query of
+our own (``reports/sql/dashboard.sql``). Filters live in the URL, so a page,
 its CSV export and a bookmark show the same rows. Charts are SVG drawn by
 the templates from coordinates computed here (no JavaScript).
 """
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
-from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,11 +22,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from lake import console, selectors
+from lake import selectors
 from lake.models import PipelineRun
 from lake.query import QueryError, get_query_engine
 from lake.query.duckdb import ERROR_NO_DATA
-from lake.reports import (
+from lake.views import VIEW_RUNS
+from reports.registry import (
+    DASHBOARD_SQL,
     PERIOD,
     REPORTS,
     Chart,
@@ -40,11 +41,9 @@ from lake.reports import (
     report_run_get,
     report_store_list,
 )
-from lake.views import VIEW_RUNS, lake_view
 
 NO_PERMISSION = "Reports are for managers."
 TIME_TRAVEL_RUNS = 50  # the latest succeeded runs offered as "as of"
-DASHBOARD_SQL = Path(__file__).resolve().parent / "sql" / "dashboard.sql"
 # The dashboard's period filters: the reports' own, validated the same way.
 DASHBOARD = Report(
     "dashboard", "Dashboard", "Headline figures.", Chart("line", "month", ()), PERIOD
@@ -570,51 +569,3 @@ def report_csv(request: HttpRequest, name: str) -> HttpResponse:
     for row in result.rows:
         writer.writerow(["" if row[c] is None else row[c] for c in result.columns])
     return response
-
-
-# --- The SQL console -------------------------------------------------------------------------
-
-EXAMPLE_SQL = (
-    "select s.city, count(*) as rentals, sum(f.amount) as revenue\n"
-    "from fact_sales f\njoin dim_store s using (store_id)\ngroup by s.city\norder by revenue desc"
-)
-
-
-@lake_view()
-@require_http_methods(["GET", "POST"])
-def sql_console(request: HttpRequest) -> HttpResponse:
-    """One read-only SELECT on the marts; POST runs it (format=csv downloads it)."""
-    sql = request.POST.get("sql", "") if request.method == "POST" else EXAMPLE_SQL
-    context = {
-        "section": "sql",
-        "sql": sql,
-        "marts": console.console_mart_list(),
-        "row_limit": console.ROW_LIMIT,
-        "export_row_limit": console.EXPORT_ROW_LIMIT,
-        "timeout": console.TIMEOUT_SECONDS,
-        "published": selectors.published_run(),
-    }
-    if request.method == "GET":
-        return render(request, "lake/sql_console.html", context)
-    as_csv = request.POST.get("format") == "csv"
-    limit = console.EXPORT_ROW_LIMIT if as_csv else console.ROW_LIMIT
-    try:
-        result = console.console_query_run(sql, limit=limit)
-    except QueryError as error:
-        context["error"] = str(error)
-        return render(request, "lake/sql_console.html", context, status=400)
-    if as_csv:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        capped = f"_first-{limit}-rows" if result.capped else ""
-        response["Content-Disposition"] = f'attachment; filename="lake-query{capped}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(result.columns)
-        writer.writerows(["" if value is None else value for value in row] for row in result.rows)
-        return response
-    first = result.rows[0] if result.rows else ()
-    context |= {
-        "result": result,
-        "headers": [(c, is_number(v)) for c, v in zip(result.columns, first, strict=False)],
-        "table": [[(cell_text(v), is_number(v)) for v in row] for row in result.rows],
-    }
-    return render(request, "lake/sql_console.html", context)

@@ -13,10 +13,10 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from lake.report_views import chart_pictures
-from lake.reports import ERROR_BAD_DATE, ERROR_END_BEFORE_START, Chart
 from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
+from reports.registry import ERROR_BAD_DATE, ERROR_END_BEFORE_START, Chart
+from reports.views import chart_pictures
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import money, run_pipeline
@@ -224,7 +224,7 @@ def test_every_report_page_renders(client, lake):
     generate_sakila(scale=0.02, seed=12)
     run_pipeline()
     client.force_login(make_role_user(MANAGER))
-    from lake.reports import REPORTS
+    from reports.registry import REPORTS
 
     for name, report in REPORTS.items():
         response = client.get(reverse("reports:report", args=[name]))

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lake.query import QueryError
-from lake.reports import (
+from reports.registry import (
     REPORTS,
     Report,
     ReportNotFound,

@@ -1,5 +1,5 @@
 """The report registry: each report is a name, a title, one SQL file of
-``lake/sql/reports/``, typed parameters and a chart.
+``reports/sql/reports/``, typed parameters and a chart.
 
 Reports read the lake (the marts), never the rental database. The SQL binds
 its parameters by name (``$start``, ``$end``, ``$store``, ``$top``); they are
@@ -24,6 +24,7 @@ from lake.query.duckdb import ERROR_NO_DATA
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "reports"
 STORE_NAMES_SQL = SQL_DIR.parent / "store_names.sql"
+DASHBOARD_SQL = SQL_DIR.parent / "dashboard.sql"
 
 
 @dataclass(frozen=True)

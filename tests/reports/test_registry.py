@@ -14,13 +14,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from lake import reports
 from lake.models import PipelineRun
 from lake.query import QueryError
 from lake.query.duckdb import ERROR_NO_DATA
-from lake.reports import REPORTS, report_get, report_params_clean, report_run
 from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
+from reports import registry as reports
+from reports.registry import REPORTS, report_get, report_params_clean, report_run
 from tests.lake.conftest import money, run_pipeline
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
