@@ -1,7 +1,5 @@
 """The SQL console page (/lake/sql/), for managers."""
 
-import csv
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -10,6 +8,7 @@ from lake import selectors
 from lake.query import QueryError
 from lake.views import lake_view
 from reports import console
+from reports.export import csv_response
 from reports.views import cell_text, is_number
 
 # --- The SQL console -------------------------------------------------------------------------
@@ -44,13 +43,8 @@ def sql_console(request: HttpRequest) -> HttpResponse:
         context["error"] = str(error)
         return render(request, "reports/sql_console.html", context, status=400)
     if as_csv:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
         capped = f"_first-{limit}-rows" if result.capped else ""
-        response["Content-Disposition"] = f'attachment; filename="lake-query{capped}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(result.columns)
-        writer.writerows(["" if value is None else value for value in row] for row in result.rows)
-        return response
+        return csv_response(f"lake-query{capped}", result.columns, result.rows)
     first = result.rows[0] if result.rows else ()
     context |= {
         "result": result,

@@ -7,7 +7,6 @@ its CSV export and a bookmark show the same rows. Charts are SVG drawn by
 the templates from coordinates computed here (no JavaScript).
 """
 
-import csv
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from lake.models import PipelineRun
 from lake.query import QueryError, get_query_engine
 from lake.query.duckdb import ERROR_NO_DATA
 from lake.views import VIEW_RUNS
+from reports.export import HEADER_FILTERS, HEADER_RUN, HEADER_TITLE, csv_response
 from reports.registry import (
     DASHBOARD_SQL,
     PERIOD,
@@ -545,7 +545,8 @@ def _as_of_run(result: ReportResult, filters: Filters) -> PipelineRun | None:
 @reports_view
 @require_GET
 def report_csv(request: HttpRequest, name: str) -> HttpResponse:
-    """The rows and columns the report page shows, after notes of its filters and run."""
+    """The rows and columns the report page shows: a header row, then the rows; the
+    filters and run are in the file name and the X-Report-* headers."""
     report = _report_or_404(name)
     filters = filters_clean(report, request.GET)
     if filters.errors:
@@ -558,14 +559,10 @@ def report_csv(request: HttpRequest, name: str) -> HttpResponse:
     run = _as_of_run(result, filters)
     finished = f", finished {run.finished_at:%Y-%m-%d %H:%M:%S}" if run and run.finished_at else ""
     parts = (report.name, filters.slug, f"run-{result.run_id}")
-    filename = "_".join(part for part in parts if part)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([f"# {report.title} ({report.name})"])
-    writer.writerow([f"# Filters: {filters.description}"])
-    writer.writerow([f"# Data as of run {result.run_id}{finished}"])
-    writer.writerow(result.columns)
-    for row in result.rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in result.columns])
-    return response
+    headers = {
+        HEADER_TITLE: f"{report.title} ({report.name})",
+        HEADER_FILTERS: filters.description or "none",
+        HEADER_RUN: f"{result.run_id}{finished}",
+    }
+    rows = ([row[c] for c in result.columns] for row in result.rows)
+    return csv_response("_".join(part for part in parts if part), result.columns, rows, headers)

@@ -174,20 +174,20 @@ def test_report_pages_on_a_real_lake(client, lake):
     refreshed = client.get(SALES_BY_STORE).context["result"]
     assert refreshed.cached_at > cached_at and refreshed.rows == result.rows
 
-    # CSV: the rows and columns shown, after notes of the report, filters and run.
+    # CSV: a header row, then the rows and columns shown; filters and run in the name
+    # and the X-Report-* headers.
     response = client.get(
         reverse("reports:csv", args=["sales_by_month"]), {"start": start, "end": end}
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f"sales_by_month_{start}_to_{end}_run-{first.pk}.csv" in response["Content-Disposition"]
+    assert response["X-Report-Filters"] == f"rentals from {start} to {end}, all stores"
+    assert response["X-Report-Run"].startswith(f"{first.pk}, finished ")
     shown = client.get(SALES_BY_MONTH, {"start": start, "end": end}).context["result"]
     lines = csv_rows(response)
-    assert lines[0] == ["# Sales by month (sales_by_month)"]
-    assert lines[1] == [f"# Filters: rentals from {start} to {end}, all stores"]
-    assert lines[2][0].startswith(f"# Data as of run {first.pk}, finished ")
-    assert lines[3] == shown.columns
-    assert lines[4:] == [[str(row[c]) for c in shown.columns] for row in shown.rows]
+    assert lines[0] == shown.columns
+    assert lines[1:] == [[str(row[c]) for c in shown.columns] for row in shown.rows]
     # The page's export link names the run the page shows (see after the second run).
     html = client.get(SALES_BY_MONTH, {"start": start, "end": end}).content.decode()
     export_url = unescape(re.search(r'href="([^"]+)" download>Export CSV', html)[1])
@@ -199,8 +199,7 @@ def test_report_pages_on_a_real_lake(client, lake):
     make_desk_changes()
     second = run_pipeline()
     exported = csv_rows(client.get(export_url))  # a page shown before the run: its rows
-    assert exported[2][0].startswith(f"# Data as of run {first.pk}, finished ")
-    assert exported[3:] == lines[3:]
+    assert exported == lines
     now = client.get(SALES_BY_STORE).context["result"]
     assert now.run_id == second.pk
     assert money(sum(row["total_sales"] for row in now.rows)) == oltp_figures()["revenue"]
@@ -234,7 +233,7 @@ def test_every_report_page_renders(client, lake):
         assert response.context["pictures"], name
         export = client.get(reverse("reports:csv", args=[name]))
         assert export.status_code == 200
-        assert len(csv_rows(export)) == 4 + len(response.context["result"].rows)
+        assert len(csv_rows(export)) == 1 + len(response.context["result"].rows)
 
 
 def test_charts_are_drawn_by_kind():
@@ -279,6 +278,6 @@ def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(cl
     assert all(tick.label.endswith("%") for tick in picture.ticks)
     assert float(picture.ticks[-1].label.rstrip("%")) >= first["late_share"] * 100
     export = csv_rows(client.get(reverse("reports:csv", args=["late_returns_by_category"])))
-    header = next(row for row in export if row and row[0] == "category")
+    header = export[0]
     exported = next(row for row in export if row and row[0] == first["category"])
     assert float(exported[header.index("late_share")]) == pytest.approx(first["late_share"])
