@@ -10,8 +10,6 @@ the templates from coordinates computed here (no JavaScript).
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -27,6 +25,7 @@ from lake.query import QueryError, get_query_engine
 from lake.query.duckdb import ERROR_NO_DATA
 from lake.views import VIEW_RUNS
 from reports.export import HEADER_FILTERS, HEADER_RUN, HEADER_TITLE, csv_response
+from reports.formatting import cell_text, column_title, is_number, is_share
 from reports.registry import (
     DASHBOARD_SQL,
     PERIOD,
@@ -127,7 +126,7 @@ class Filters:
         return "_".join(part for part in parts if part)
 
 
-def _time_travel_runs() -> list[PipelineRun]:
+def time_travel_runs() -> list[PipelineRun]:
     """Succeeded runs with snapshots, newest first: what a report can be shown as of."""
     runs = selectors.pipeline_run_list().filter(status=PipelineRun.Status.SUCCEEDED)
     return list(runs.exclude(snapshots={})[:TIME_TRAVEL_RUNS])
@@ -144,7 +143,7 @@ def _store_names(snapshots: dict) -> dict[int, str]:
 def filters_clean(report: Report, raw, *, time_travel: bool = True) -> Filters:
     """The report's parameters and the run to read, from the query string."""
     errors: dict[str, list[str]] = {}
-    runs = _time_travel_runs() if time_travel else []
+    runs = time_travel_runs() if time_travel else []
     as_of_run = None
     run_value = (raw.get("as_of_run") or "").strip()
     if run_value and time_travel:
@@ -192,34 +191,6 @@ def filters_clean(report: Report, raw, *, time_travel: bool = True) -> Filters:
 
 
 # --- Tables and charts --------------------------------------------------------------------
-
-
-def is_share(column: str) -> bool:
-    """A fraction of a whole (``late_share``): people read it as a percentage;
-    the CSV and the API keep the fraction."""
-    return column.endswith("_share")
-
-
-def cell_text(value, column: str = "") -> str:
-    if value is None:
-        return "—"
-    if is_share(column) and is_number(value):
-        return f"{float(value):.1%}"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal | float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M:%S}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def is_number(value) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def table_rows(columns: list[str], rows: list[dict]) -> list[list[tuple[str, bool]]]:
@@ -273,10 +244,6 @@ class Picture:
 
 PALETTE = 8
 BAR_ROW = 26
-
-
-def column_title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
 
 
 def chart_pictures(
