@@ -18,9 +18,9 @@ from lake.query import QueryError
 from lake.views import lake_view
 from reports import console
 from reports.export import csv_response
+from reports.filters import time_travel_runs
 from reports.formatting import cell_text, is_key, is_number
 from reports.registry import report_run_get
-from reports.views import time_travel_runs
 
 EXAMPLE_SQL = (
     "select s.city, count(*) as rentals, sum(f.amount) as revenue\n"
