@@ -87,7 +87,10 @@ def sql_console(request: HttpRequest) -> HttpResponse:
             (c, is_number(v) and not is_key(c)) for c, v in zip(result.columns, first, strict=False)
         ],
         "table": [
-            [(cell_text(v, c), is_number(v)) for c, v in zip(result.columns, row, strict=True)]
+            [
+                (cell_text(v, c), is_number(v) and not is_key(c))
+                for c, v in zip(result.columns, row, strict=True)
+            ]
             for row in result.rows
         ],
         "share_url": request.build_absolute_uri(f"{reverse('lake:sql')}?{urlencode(query)}"),

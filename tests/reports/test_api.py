@@ -55,7 +55,7 @@ def test_the_list_describes_each_report_and_its_parameters(api):
         "name": "top_films",
         "title": "Top films",
         "description": REPORTS["top_films"].description,
-        "chart": {"kind": "bar", "x": "title", "y": ["revenue"]},
+        "chart": {"kind": "bar", "x": "title", "y": ["revenue"], "unit": "month"},
         "params": [
             {"name": "start", "kind": "date", "label": "From (rental date)", "default": None,
              "min": None, "max": None},

@@ -11,6 +11,13 @@ with payments as (
       and ($customer::bigint is null or p.customer_id = $customer::bigint)
 ),
 
+latest as (
+    select
+        *,
+        row_number() over (order by payment_date desc, payment_id desc) as position
+    from payments
+),
+
 final as (
     select
         p.payment_id,
@@ -20,10 +27,10 @@ final as (
         p.store_id,
         p.rental_id,
         p.amount
-    from payments p
+    from latest p
     join dim_customer c on c.customer_id = p.customer_id
+    where p.position <= $rows::integer
 )
 
 select * from final
 order by payment_date desc, payment_id desc
-limit $rows::integer

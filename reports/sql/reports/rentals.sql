@@ -21,6 +21,13 @@ with rentals as (
       and ($customer::bigint is null or f.customer_id = $customer::bigint)
 ),
 
+latest as (
+    select
+        *,
+        row_number() over (order by rental_date desc, rental_id desc) as position
+    from rentals
+),
+
 final as (
     select
         r.rental_id,
@@ -34,11 +41,11 @@ final as (
         r.days_late,
         r.amount,
         r.late_fee
-    from rentals r
+    from latest r
     join dim_film fi on fi.film_id = r.film_id
     join dim_customer c on c.customer_id = r.customer_id
+    where r.position <= $rows::integer
 )
 
 select * from final
 order by rental_date desc, rental_id desc
-limit $rows::integer
