@@ -55,7 +55,7 @@ def measure(name: str, repeat: int) -> None:
     django.setup()
     from lake import selectors
     from lake.query import get_query_engine
-    from lake.reports import REPORTS, report_get, report_run
+    from reports.registry import REPORTS, report_get, report_run
 
     if name == "list":
         print(json.dumps(list(REPORTS)))

@@ -99,6 +99,7 @@ class PipelineRunSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "status",
+            "kind",
             "trigger",
             "engine",
             "full",

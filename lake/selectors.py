@@ -163,9 +163,13 @@ def pipeline_run_retry_list(*, run: PipelineRun) -> list[PipelineRun]:
     return list(PipelineRun.objects.filter(retry_of=run).order_by("pk"))
 
 
-def pipeline_run_recent_list(*, limit: int = DURATION_TREND_RUNS) -> list[PipelineRun]:
-    """The latest runs that started, oldest first (the duration trend)."""
-    runs = PipelineRun.objects.filter(started_at__isnull=False).order_by("-pk")[:limit]
+def pipeline_run_recent_list(
+    *, runs: QuerySet[PipelineRun] | None = None, limit: int = DURATION_TREND_RUNS
+) -> list[PipelineRun]:
+    """The latest runs that started (of ``runs``: those the list's filters chose),
+    oldest first (the duration trend)."""
+    runs = PipelineRun.objects.all() if runs is None else runs
+    runs = runs.filter(started_at__isnull=False).select_related(None).order_by("-pk")[:limit]
     return list(reversed(runs.only("pk", "status", "full", "trigger", "started_at", "finished_at")))
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from math import floor, log10
 
 from django.conf import settings
 from django.contrib import messages
@@ -30,6 +29,7 @@ from lake import selectors, services
 from lake.catalog import CatalogUnavailable
 from lake.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
 from lake.models import PipelineRun, PipelineStep
+from sakila_site.charts import EChart, Series, category_columns
 
 VIEW_RUNS = "lake.view_pipelinerun"
 ADD_RUN = "lake.add_pipelinerun"
@@ -86,7 +86,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "filtered": bool(params),
         "page": page,
         "active": selectors.active_run(),
-        "chart": duration_chart(selectors.pipeline_run_recent_list()),
+        # The trend of the runs the filters chose (all runs when none).
+        "chart": duration_chart(
+            selectors.pipeline_run_recent_list(runs=None if run_filter.errors else run_filter.qs)
+        ),
         "trigger_form": TriggerForm(),
         **_worker_context(),
     }
@@ -330,106 +333,49 @@ def catalog_table(request: HttpRequest, zone: str, name: str) -> HttpResponse:
 
 # --- Pictures: the duration trend and the step timeline -----------------------------------
 
-
-@dataclass(frozen=True)
-class Bar:
-    run_id: int
-    status: str
-    seconds: float
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str  # the run id under the bar, or "" where labels would overlap
-
-    @property
-    def center(self) -> float:
-        return round(self.x + self.width / 2, 1)
+# Bar colours by run status (as the status badges).
+STATUS_COLOURS = {
+    "succeeded": "#2f9e44",
+    "failed": "#e03131",
+    "cancelled": "#9aa5b1",
+    "running": "#1c7ed6",
+    "queued": "#f0b429",
+}
 
 
-@dataclass(frozen=True)
-class Tick:
-    y: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: int
-    top: int
-    bottom: float  # y of the x axis
-    right: float
-    bars: list[Bar]
-    ticks: list[Tick]
-    statuses: list[str]
-
-
-CHART_WIDTH, CHART_HEIGHT = 1000, 230
-CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 64, 12, 26, 34
-
-
-def duration_chart(runs: list[PipelineRun], *, now: datetime | None = None) -> Chart | None:
-    """Bars of the runs' durations (a running run: so far), oldest on the left.
-
-    Drawn as SVG by the template: coordinates are computed here, in pixels.
-    """
+def duration_chart(runs: list[PipelineRun], *, now: datetime | None = None) -> EChart | None:
+    """The runs' durations (a running run: so far), oldest on the left, one series
+    per status (the legend); a bar opens its run. Drawn by ECharts."""
     now = now or timezone.now()
     timed = [
-        (run, ((run.finished_at or now) - run.started_at).total_seconds())
+        (run, round(((run.finished_at or now) - run.started_at).total_seconds(), 1))
         for run in runs
         if run.started_at is not None
     ]
     if not timed:
         return None
-    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
-    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
-    axis_max, step = _nice_axis(max(seconds for _, seconds in timed))
-    slot = plot_width / max(len(timed), 10)
-    label_every = 1 if slot >= 26 else 2 if slot >= 13 else 5
-    bars = []
-    for index, (run, seconds) in enumerate(timed):
-        height = max(plot_height * seconds / axis_max, 1.0)
-        bars.append(
-            Bar(
-                run_id=run.pk,
-                status=run.status,
-                seconds=seconds,
-                x=round(CHART_LEFT + index * slot + slot * 0.15, 1),
-                y=round(CHART_TOP + plot_height - height, 1),
-                width=round(slot * 0.7, 1),
-                height=round(height, 1),
-                label=str(run.pk) if (len(timed) - 1 - index) % label_every == 0 else "",
-            )
+    statuses = sorted({run.status for run, _ in timed})
+    series = [
+        Series(
+            name=status,
+            values=[seconds if run.status == status else None for run, seconds in timed],
+            texts=[
+                _seconds_label(seconds) if run.status == status else "" for run, seconds in timed
+            ],
+            value_format="seconds",
         )
-    ticks = []
-    value = 0.0
-    while value <= axis_max + step / 1000:
-        y = CHART_TOP + plot_height - plot_height * value / axis_max
-        ticks.append(Tick(round(y, 1), _seconds_label(value)))
-        value += step
-    return Chart(
-        width=CHART_WIDTH,
-        height=CHART_HEIGHT,
-        left=CHART_LEFT,
-        top=CHART_TOP,
-        bottom=CHART_TOP + plot_height,
-        right=CHART_WIDTH - CHART_RIGHT,
-        bars=bars,
-        ticks=ticks,
-        statuses=sorted({bar.status for bar in bars}),
+        for status in statuses
+    ]
+    count = len(timed)
+    return category_columns(
+        title=f"Duration of the last {count} run{'s' if count != 1 else ''}",
+        labels=[str(run.pk) for run, _ in timed],
+        series=series,
+        urls=[reverse("lake:run", args=[run.pk]) for run, _ in timed],
+        colours=STATUS_COLOURS,
+        label_title="run",
+        alt_kind="bar chart of run durations by status",
     )
-
-
-def _nice_axis(largest: float) -> tuple[float, float]:
-    """An axis maximum at or above ``largest`` and a round tick step (1, 2 or 5 x 10**n)."""
-    largest = max(largest, 1.0)
-    raw = largest / 4
-    magnitude = 10 ** floor(log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    count = -(-largest // step)  # ceil
-    return count * step, step
 
 
 def _seconds_label(seconds: float) -> str:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "rentals",
     "lake",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,14 @@ LAKE_CATALOG_URI = env_str(
     f"sqlite:///{VAR_DIR / 'lake-catalog.sqlite3'}" if "://" not in LAKE_WAREHOUSE else "",
 )
 QUERY_ENGINE = env_str("QUERY_ENGINE", "duckdb")
+# The SQL console and `lake query` (reports/console.py): DuckDB's memory for
+# their queries (one shared database per process), its threads, and the most
+# result bytes and seconds a query may take, on the page and in a download.
+SQL_CONSOLE_MEMORY_LIMIT_MB = env_int("SQL_CONSOLE_MEMORY_LIMIT_MB", 512)
+SQL_CONSOLE_THREADS = env_int("SQL_CONSOLE_THREADS", 2)
+SQL_CONSOLE_MAX_BYTES = env_int("SQL_CONSOLE_MAX_BYTES", 16 * 1024 * 1024)
+SQL_CONSOLE_EXPORT_MAX_BYTES = env_int("SQL_CONSOLE_EXPORT_MAX_BYTES", 128 * 1024 * 1024)
+SQL_CONSOLE_TIMEOUT_SECONDS = env_float("SQL_CONSOLE_TIMEOUT_SECONDS", 10.0)
 # Rows whose last_update is this close before a watermark are read again, for
 # transactions that committed after a later one; unchanged rows are ignored.
 LAKE_EXTRACT_OVERLAP_SECONDS = env_int("LAKE_EXTRACT_OVERLAP_SECONDS", 300)

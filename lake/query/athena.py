@@ -42,6 +42,7 @@ from lake.query.base import QueryEngine, QueryError, run_with_timeout
 from lake.query.duckdb import (
     ERROR_NO_DATA,
     ERROR_NOT_ONE_SELECT,
+    ERROR_TOO_LARGE,
     check_single_select,
     without_trailing_semicolon,
 )
@@ -111,11 +112,16 @@ class AthenaQueryEngine(QueryEngine):
     def sql_as_sent(self, sql: str, parameters: list | dict | None = None) -> str:
         return athena_sql(sql, parameters, self.snapshots)[0]
 
-    def execute_capped(self, sql: str, *, limit: int, timeout: float) -> pa.Table:
+    def execute_capped(
+        self, sql: str, *, limit: int, timeout: float, max_bytes: int | None = None
+    ) -> pa.Table:
         check_single_select(sql)
         capped = f"select * from ({without_trailing_semicolon(sql)}) as capped limit {int(limit)}"
         query, values = athena_sql(capped, None, self.snapshots)
-        return self._run(query, values, timeout=timeout)
+        table = self._run(query, values, timeout=timeout)
+        if max_bytes is not None and table.nbytes > max_bytes:
+            raise QueryError(ERROR_TOO_LARGE.format(size=round(max_bytes / 2**20)))
+        return table
 
     def _run(self, query: str, values: list[str], *, timeout: float | None) -> pa.Table:
         """Run the rendered query; past ``timeout`` seconds it is stopped in Athena."""

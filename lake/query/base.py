@@ -41,9 +41,12 @@ class QueryEngine(ABC):
         return sql
 
     @abstractmethod
-    def execute_capped(self, sql: str, *, limit: int, timeout: float) -> pa.Table:
+    def execute_capped(
+        self, sql: str, *, limit: int, timeout: float, max_bytes: int | None = None
+    ) -> pa.Table:
         """The first ``limit`` rows of one SELECT (the SQL console's query);
-        ``QueryError`` if refused, failed, or still running after ``timeout`` seconds."""
+        ``QueryError`` if refused, failed, larger than ``max_bytes``, or still
+        running after ``timeout`` seconds."""
 
 
 def run_with_timeout(

@@ -24,8 +24,8 @@ PIPELINE_TIMEOUT_MS = 180_000  # a run takes 5-20 s here; a busy machine, more
 FINISHED = ("succeeded", "failed", "cancelled")
 
 # The accessibility basics of one page: every visible form field has a label,
-# one h1, every image a text alternative, every chart (a top-level svg) is an
-# image with an accessible name. Returns the problems found, in words.
+# one h1, every image a text alternative, every chart (a top-level svg, or an
+# ECharts container) is an image with an accessible name. Returns the problems found, in words.
 ACCESSIBILITY_PROBLEMS_JS = """
 () => {
   const problems = [];
@@ -61,6 +61,11 @@ ACCESSIBILITY_PROBLEMS_JS = """
       || text(svg.querySelector(":scope > title"));
     if (svg.getAttribute("role") !== "img" || !name) {
       problems.push(`a chart (svg) is not role="img" with a name: ${svg.outerHTML.slice(0, 80)}`);
+    }
+  }
+  for (const chart of document.querySelectorAll("[data-echart]")) {
+    if (chart.getAttribute("role") !== "img" || !(chart.getAttribute("aria-label") || "").trim()) {
+      problems.push(`a chart (${chart.dataset.echart}) is not role="img" with a name`);
     }
   }
   return problems;
@@ -369,16 +374,47 @@ def read_report_table(page: Page) -> ReportTable:
     return ReportTable(columns, rows)
 
 
-def chart_marks(page: Page, title: str) -> list[str]:
-    """What the report's chart of ``title`` shows on hover: "label: value" per mark."""
-    chart = page.get_by_role("img", name=re.compile(f"^{title}"))
-    expect(chart).to_be_visible()
-    return [mark.text_content() for mark in chart.locator("title").all()]
+CHART_MARKS_JS = """
+(series) => {
+  const marks = [];
+  for (const table of document.querySelectorAll("table[data-chart-table]")) {
+    const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    const column = names.indexOf(series);
+    if (column < 1) continue;
+    const figure = table.closest("figure");
+    const element = figure.querySelector("[data-echart]");
+    const chart = echarts.getInstanceByDom(element);
+    const drawn = chart.getOption().series.find((s) => s.name === series);
+    const points = drawn.data.filter((point) => {
+      const value = point && point.value !== undefined ? point.value : point;
+      return value !== null && !(Array.isArray(value) && value[1] === null);
+    });
+    for (const row of table.querySelectorAll("tbody tr")) {
+      const cells = [...row.querySelectorAll("td")].map((td) => td.textContent.trim());
+      if (cells[column]) marks.push(`${cells[0]}: ${cells[column]}`);
+    }
+    return {marks, drawn: points.length, canvas: !!element.querySelector("canvas")};
+  }
+  return null;
+}
+"""
+
+
+def chart_marks(page: Page, series: str) -> list[str]:
+    """What the page's chart of ``series`` shows on hover: "label: value" per mark,
+    read from the chart's data table, after checking that ECharts drew as many."""
+    expect(page.locator("[data-echart][data-drawn='true']").first).to_be_attached()
+    found = page.evaluate(CHART_MARKS_JS, series)
+    assert found is not None, f"no chart of {series} on {page.url}"
+    assert found["canvas"] and found["drawn"] == len(found["marks"]), found
+    return found["marks"]
 
 
 def number(text: str) -> Decimal:
-    """A figure as a report shows it ("1,234.56", "—" for none) as a number."""
-    return Decimal(0) if text in ("", "—") else Decimal(text.replace(",", ""))
+    """A figure as a report shows it ("1,234.56", "$1,234.56", "—" for none) as a number."""
+    if text in ("", "—"):
+        return Decimal(0)
+    return Decimal(text.replace(",", "").replace("$", ""))
 
 
 def data_as_of_run(page: Page) -> int:

@@ -1,6 +1,8 @@
-"""Journey 3, the manager and one report: filter it by store and dates (the
-chart and the table change), export it (the CSV's rows are the table's), and
-show it as of the run before the latest one."""
+"""Journey 3, the manager and the reports: sort a report's column, drill from a
+month to its days and from a film to its rentals, filter by store and dates
+(the chart and the table change), export it (the CSV's header and rows are
+the table's), show it as of the run before the latest one, and time-travel
+the dashboard."""
 
 import calendar
 import csv
@@ -90,6 +92,43 @@ def test_manager_filters_exports_and_looks_back_a_run(new_person) -> None:
     assert chart_marks(page, "Revenue") == [f"{r[0]}: {r[2]}" for r in everything.rows]
     manager.shoot("report")
 
+    # Sort by revenue (largest first), then back: the table follows.
+    manager.click_through(page.get_by_role("link", name="Revenue", exact=True))
+    expect(page.locator("th[aria-sort='descending']")).to_have_attribute("title", "revenue")
+    by_revenue = read_report_table(page)
+    revenues = [number(cells[2]) for cells in by_revenue.rows]
+    assert revenues == sorted(revenues, reverse=True)
+    assert sorted(by_revenue.rows) == sorted(everything.rows)
+    manager.shoot("sorted")
+
+    # Drill from the clerk's month to its days: they add up to the month.
+    manager.click_through(page.get_by_role("link", name=month, exact=True))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sales by day")
+    days = read_report_table(page)
+    assert days.columns[:2] == ["day", "day_name"]
+    assert all(cells[0].startswith(month) for cells in days.rows)
+    month_row = everything.row(month)
+    assert sum(number(cells[days.columns.index("rentals")]) for cells in days.rows) == number(
+        month_row["rentals"]
+    )
+    assert chart_marks(page, "Rentals") == [
+        f"{cells[0]}: {cells[days.columns.index('rentals')]}" for cells in days.rows
+    ]
+    manager.shoot("month-days")
+
+    # From a film of Top films to its rentals.
+    open_report(manager, "Top films")
+    films = read_report_table(page)
+    film = films.rows[0][films.columns.index("title")]
+    film_rentals = number(films.rows[0][films.columns.index("rentals")])
+    manager.click_through(page.get_by_role("link", name=film, exact=True).first)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rentals")
+    rentals = read_report_table(page)
+    assert len(rentals.rows) == film_rentals
+    assert {cells[rentals.columns.index("film")] for cells in rentals.rows} == {film}
+    manager.shoot("film-rentals")
+    open_report(manager, REPORT)
+
     # Filter: the first store, the second to fourth months of the table.
     start, end = month_range(everything.rows[1][0], everything.rows[3][0])
     page.get_by_label(re.compile(r"^From")).fill(start)
@@ -115,11 +154,10 @@ def test_manager_filters_exports_and_looks_back_a_run(new_person) -> None:
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
+    name = download.value.suggested_filename
+    assert name == f"sales_by_month_{start}_to_{end}_store-1_run-{shown_run}.csv", name
     lines = list(csv.reader(io.StringIO(download.value.path().read_text())))
-    notes = [cells[0] for cells in lines if cells and cells[0].startswith("#")]
-    assert f"# Data as of run {shown_run}" in " ".join(notes), notes
-    assert f"# Filters: rentals from {start} to {end}, store 1 (" in " ".join(notes), notes
-    header, *rows = [cells for cells in lines if cells and not cells[0].startswith("#")]
+    header, *rows = lines
     assert header == filtered.columns
     plain = [
         [cells[0], *(str(Decimal(value).normalize()) for value in cells[1:])] for cells in rows
@@ -136,3 +174,30 @@ def test_manager_filters_exports_and_looks_back_a_run(new_person) -> None:
     assert read_report_table(page) == earlier
     assert chart_marks(page, "Revenue") == [f"{r[0]}: {r[2]}" for r in earlier.rows]
     manager.shoot("as-of-earlier-run")
+
+
+def test_manager_time_travels_the_dashboard(new_person) -> None:
+    """The dashboard as of the run before the latest: its figures, marked as earlier."""
+    manager = new_person()
+    page = manager.page
+    manager.log_in(*MANAGER)
+    wait_for_lake_idle(manager)
+    manager.click_through(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports")
+    )
+    latest_run = data_as_of_run(page)
+    latest = page.locator("[data-figure='rentals']").inner_text()
+    as_of = page.get_by_label(re.compile(r"^As of"))
+    options = [
+        text for text in as_of.locator("option").all_inner_texts() if text.startswith("Run ")
+    ]
+    earlier = next(text for text in options if not text.startswith(f"Run {latest_run},"))
+    as_of.select_option(label=earlier)
+    manager.click_through(page.get_by_role("button", name="Show"))
+    expect(page.locator(".as-of")).to_contain_text("an earlier run")
+    assert data_as_of_run(page) == int(earlier.split(",")[0].removeprefix("Run "))
+    assert number(page.locator("[data-figure='rentals']").inner_text()) <= number(latest)
+    # A period: compared with the one before it.
+    manager.click_through(page.get_by_role("link", name="the last 30 days of data"))
+    expect(page.locator("[data-change]").first).to_contain_text("before")
+    manager.shoot("dashboard-as-of")

@@ -67,7 +67,7 @@ def test_lake_query_prints_csv(data, capsys):
         "select store_id, count(*) as rentals from fact_sales group by 1 order by 1",
     )
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == '"store_id","rentals"'
+    assert lines[0] == "store_id,rentals"
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2"]
 
 
@@ -125,3 +125,19 @@ def test_lake_tables_shows_files_and_bytes_per_table(data, capsys):
     assert f"data {summary['total-data-files']} files" in line
     assert f"stored {files} files ({size / 1e6:.1f} MB" in line
     assert files > int(summary["total-data-files"])  # metadata and manifests too
+
+
+def test_lake_query_prints_lists_as_text_within_the_consoles_limits(data, capsys, settings):
+    run_pipeline()
+    call_command(
+        "lake", "query", "select list(store_id order by store_id) as stores from dim_store"
+    )
+    assert capsys.readouterr().out.splitlines() == ["stores", '"[1, 2]"']
+    settings.SQL_CONSOLE_EXPORT_MAX_BYTES = 32 * 2**20
+    with pytest.raises(CommandError, match="The result is larger than 32 MB"):
+        call_command("lake", "query", "SELECT i, repeat('x', 1000000) FROM range(1000) t(i)")
+    settings.SQL_CONSOLE_TIMEOUT_SECONDS = 0.3
+    with pytest.raises(CommandError, match="stopped after 0.3 s"):
+        call_command(
+            "lake", "query", "select sum(a.range * b.range) from range(1000000) a, range(1000000) b"
+        )

@@ -14,10 +14,10 @@ from rest_framework.test import APIClient
 from lake.catalog import load_table
 from lake.models import PipelineRun
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
-from lake.reports import report_get, report_params_clean, report_run
 from rentals import selectors
 from rentals.generator import generate_sakila
 from rentals.models import Customer, Payment, Rental, Store
+from reports.registry import report_get, report_params_clean, report_run
 from sakila_site.roles import CLERK
 from tests.conftest import make_role_user
 from tests.lake.conftest import lake_query, marts_contents

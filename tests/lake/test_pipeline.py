@@ -10,7 +10,7 @@ from rentals.generator import generate_sakila
 from rentals.loader import load_sakila
 from rentals.models import Film, Payment, Rental
 from tests.lake.conftest import lake_query, money, oltp_query, run_pipeline
-from tests.lake.test_reports import SAKILA_SALES_BY_FILM_CATEGORY, SAKILA_SALES_BY_STORE
+from tests.reports.test_registry import SAKILA_SALES_BY_FILM_CATEGORY, SAKILA_SALES_BY_STORE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

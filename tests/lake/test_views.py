@@ -184,11 +184,10 @@ def test_the_runs_page_lists_runs_with_their_rows_and_a_duration_trend(panel, ma
     # Rows read are the extract step's, rows written those of stage and mart steps.
     assert ">120<" in html and ">30<" in html
     assert "12.0 s" in html and "30.0 s" in html
-    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
-    assert svg.count('class="bar status-') == 2
-    assert 'class="bar status-failed"' in svg
-    assert "Duration of the last 2 runs" in svg
-    assert "30 s" in svg  # an axis label
+    chart = response.context["chart"]  # drawn by ECharts from its spec
+    assert chart.option["legend"]["data"] == ["failed", "succeeded"]
+    assert "Duration of the last 2 runs" in html and f'id="{chart.spec_id}"' in html
+    assert "<td>30 s</td>" in html  # the chart's data table
 
 
 def test_filters_are_kept_in_the_url_and_filter(panel):
@@ -527,20 +526,36 @@ def test_step_timeline_places_steps_on_the_run_time_axis():
     assert [(row.left, row.width) for row in rows] == [(0, 50), (50, 50), (0, 0)]
 
 
-def test_duration_chart_scales_to_a_round_axis():
+def test_duration_chart_is_an_echarts_spec_by_status():
     start = datetime(2025, 1, 1, 10)
     runs = [
-        PipelineRun(
-            pk=i, status="succeeded", started_at=start, finished_at=start + timedelta(seconds=s)
-        )
-        for i, s in enumerate([3, 7.5, 1], start=1)
+        PipelineRun(pk=i, status=status, started_at=start, finished_at=start + timedelta(seconds=s))
+        for i, (status, s) in enumerate([("succeeded", 3), ("failed", 7.5), ("succeeded", 1)], 1)
     ]
     chart = views.duration_chart(runs)
-    assert [tick.label for tick in chart.ticks] == ["0 s", "2 s", "4 s", "6 s", "8 s"]
-    tallest = max(chart.bars, key=lambda bar: bar.height)
-    assert tallest.run_id == 2
+    option = chart.option
+    assert option["xAxis"]["data"] == ["1", "2", "3"]
+    assert option["legend"]["data"] == ["failed", "succeeded"]
+    failed, succeeded = option["series"]
+    assert [point and point["value"] for point in failed["data"]] == [None, 7.5, None]
+    assert [point and point["value"] for point in succeeded["data"]] == [3.0, None, 1.0]
+    assert succeeded["data"][0]["url"] == reverse("lake:run", args=[1])
+    assert option["yAxis"]["format"] == "seconds"
+    assert chart.rows == [["1", "", "3 s"], ["2", "7.5 s", ""], ["3", "", "1 s"]]
+    assert "highest 2 (7.5 s)" in chart.alt
     assert views.duration_chart([]) is None
     assert views._seconds_label(600) == "10 min"
+
+
+def test_the_duration_chart_follows_the_lists_filters(panel):
+    for status in (Status.SUCCEEDED, Status.FAILED, Status.SUCCEEDED):
+        make_run(status, seconds=5)
+    chart = panel.get(reverse("lake:runs")).context["chart"]
+    assert len(chart.rows) == 3
+    chart = panel.get(reverse("lake:runs"), {"status": "failed"}).context["chart"]
+    assert chart.option["legend"]["data"] == ["failed"] and len(chart.rows) == 1
+    html = page(panel.get(reverse("lake:runs"), {"status": "failed"}))
+    assert 'data-echart="' in html and "echarts.min.js" in html and 'role="img"' in html
 
 
 # --- Freshness -----------------------------------------------------------------------------

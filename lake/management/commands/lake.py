@@ -1,8 +1,6 @@
-import sys
 from argparse import ArgumentTypeError
 from datetime import datetime
 
-import pyarrow.csv as pacsv
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -17,7 +15,7 @@ from lake.pipeline.maintain import (
 )
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
 from lake.pipeline.table_maintenance import storage_usage
-from lake.query import QueryError, get_query_engine
+from lake.query import QueryError
 from lake.services import RunStateError, lake_maintain_request
 
 
@@ -127,11 +125,20 @@ class Command(BaseCommand):
         self._end(run, "Maintenance run")
 
     def handle_query(self, *, sql: str, **options) -> None:
+        """The SQL console's query, with its limits (time, memory, rows, bytes of a
+        download); lists, structs and maps printed as text."""
+        from reports.console import EXPORT_ROW_LIMIT, console_query_run
+        from reports.export import csv_write
+
         try:
-            result = get_query_engine().execute(sql)
+            result = console_query_run(
+                sql, limit=EXPORT_ROW_LIMIT, max_bytes=settings.SQL_CONSOLE_EXPORT_MAX_BYTES
+            )
         except QueryError as error:
             raise CommandError(str(error)) from None
-        pacsv.write_csv(result, sys.stdout.buffer)
+        csv_write(self.stdout, result.columns, result.rows)
+        if result.capped:
+            self.stderr.write(f"Only the first {result.limit:,} rows were printed.")
 
     def handle_tables(self, **options) -> None:
         run = selectors.published_run()

@@ -36,8 +36,13 @@ from lake.query.athena import (
     athena_sql,
     query_cost,
 )
-from lake.report_views import DASHBOARD_SQL
-from lake.reports import REPORTS, STORE_NAMES_SQL
+from reports.registry import (
+    CUSTOMER_SQL,
+    DASHBOARD_SQL,
+    LAST_DAY_SQL,
+    REPORTS,
+    STORE_NAMES_SQL,
+)
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 
@@ -46,7 +51,15 @@ RESULTS_BUCKET = "sakila-athena-results"
 DATABASE = "sakila_marts"
 SNAPSHOTS = {f"marts.{mart.name}": 7_000_000_000_000_000_000 + n for n, mart in enumerate(MARTS)}
 # Distinct values, so that a parameter bound to the wrong ? shows.
-REPORT_VALUES = {"start": date(2005, 5, 24), "end": date(2005, 8, 31), "store": 2, "top": 5}
+REPORT_VALUES = {
+    "start": date(2005, 5, 24),
+    "end": date(2005, 8, 31),
+    "store": 2,
+    "top": 5,
+    "film": 7,
+    "customer": 9,
+    "rows": 500,
+}
 
 
 @pytest.fixture
@@ -387,6 +400,8 @@ def bind(query: str, parameters: list[str]) -> str:
 # Each SQL the report pages run: (SQL, its parameters).
 PAGE_SQL = {name: (report.sql, [p.name for p in report.params]) for name, report in REPORTS.items()}
 PAGE_SQL["dashboard"] = (DASHBOARD_SQL.read_text(), ["start", "end", "store"])
+PAGE_SQL["customer"] = (CUSTOMER_SQL.read_text(), ["customer"])
+PAGE_SQL["last_day"] = (LAST_DAY_SQL.read_text(), [])
 
 
 @pytest.mark.parametrize("name", sorted(PAGE_SQL))

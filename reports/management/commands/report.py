@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from lake.query import QueryError
-from lake.reports import (
+from reports.registry import (
     REPORTS,
     ReportNotFound,
     report_get,

@@ -10,10 +10,10 @@ from django.core.management import CommandError, call_command
 
 from lake.models import PipelineRun
 from lake.query.duckdb import ERROR_NO_DATA
-from lake.reports import REPORTS, report_get, report_params_clean, report_run
 from rentals.generator import generate_sakila
+from reports.registry import REPORTS, report_get, report_params_clean, report_run
 from tests.lake.conftest import run_pipeline
-from tests.lake.test_reports import add_rental
+from tests.reports.test_registry import add_rental
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 

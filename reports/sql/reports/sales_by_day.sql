@@ -1,4 +1,5 @@
--- Rentals and revenue on weekdays and at weekends (Saturday, Sunday; from dim_date).
+-- Rentals and revenue per day of the rental date, oldest first (a month's days,
+-- when a month of sales_by_month is opened). One row per day with rentals.
 -- Parameters: $start, $end (rental dates, inclusive; NULL: open), $store (NULL: all).
 with days as (
     select f.date_sales_id, count(*) as rentals, sum(f.amount) as revenue
@@ -7,14 +8,19 @@ with days as (
       and ($end::date is null or f.rental_date < $end::date + interval 1 day)
       and ($store::bigint is null or f.store_id = $store::bigint)
     group by f.date_sales_id
+),
+
+final as (
+    select
+        d.full_date as day,
+        d.day_name,
+        d.is_weekend,
+        d.holiday_name as holiday,
+        days.rentals,
+        days.revenue
+    from days
+    join dim_date d on d.date_id = days.date_sales_id
 )
 
-select
-    case when d.is_weekend then 'Weekend' else 'Weekday' end as day_type,
-    d.is_weekend,
-    cast(sum(days.rentals) as bigint) as rentals,
-    sum(days.revenue) as revenue
-from days
-join dim_date d on d.date_id = days.date_sales_id
-group by d.is_weekend
-order by d.is_weekend
+select * from final
+order by day

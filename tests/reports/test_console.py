@@ -2,18 +2,23 @@
 
 import csv
 import io
+import os
+import threading
+import time
 from html import unescape
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from lake import console
 from lake.query.duckdb import ERROR_NO_DATA
 from rentals.generator import generate_sakila
+from reports import console
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import lake_query, run_pipeline
+from tests.lake.test_incremental import make_desk_changes
 
 CONSOLE = reverse("lake:sql")
 
@@ -124,10 +129,10 @@ def test_queries_on_a_real_lake(client, lake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_slow_query_is_stopped(client, lake, monkeypatch):
+def test_a_slow_query_is_stopped(client, lake, settings):
     generate_sakila(scale=0.02, seed=22)
     run_pipeline()
-    monkeypatch.setattr(console, "TIMEOUT_SECONDS", 0.3)
+    settings.SQL_CONSOLE_TIMEOUT_SECONDS = 0.3
     client.force_login(make_role_user(MANAGER))
     slow = "select sum(a.range * b.range) from range(1000000) a, range(1000000) b"
     response = run(client, slow)
@@ -135,3 +140,128 @@ def test_a_slow_query_is_stopped(client, lake, monkeypatch):
     assert "The query was stopped after 0.3 s" in text(response)
     # The console still answers afterwards.
     assert console.console_query_run("select 1 as one").rows == [(1,)]
+
+
+# --- Limits: result bytes, memory, nested values, time travel, sharing, history ----------
+
+HUGE_ROWS = "SELECT i, repeat('x', 1000000) FROM range(1000) t(i)"
+HUGE_LIST = "select list(repeat('x', 10000000)) as l from range(200)"
+
+
+class PeakMemory:
+    """The process's resident memory, sampled every few milliseconds in a thread."""
+
+    def __init__(self) -> None:
+        self.peak = self.now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def now() -> int:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.now())
+            time.sleep(0.002)
+
+    def __enter__(self) -> "PeakMemory":
+        self.before = self.now()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.before) / 2**20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_huge_results_are_refused_with_memory_bounded(client, lake, settings):
+    """The two queries that once took the web process to 2.3 GB and 5.2 GB."""
+    generate_sakila(scale=0.02, seed=23)
+    run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+    console.console_query_run("select 1")  # the shared database exists before measuring
+
+    with PeakMemory() as memory:
+        response = run(client, HUGE_ROWS)
+    assert response.status_code == 400
+    assert "The result is larger than 16 MB" in text(response)
+    # DuckDB builds one vector of up to 1,000 rows of 1 MB before a batch reaches us.
+    assert memory.growth_mb < 1300, memory.growth_mb
+    print(f"huge rows: peak growth {memory.growth_mb:.0f} MB")
+
+    with PeakMemory() as memory:
+        response = run(client, HUGE_LIST)
+    assert response.status_code == 400
+    assert "memory that queries may use here" in text(response)
+    assert memory.growth_mb < 1300, memory.growth_mb
+    print(f"huge list: peak growth {memory.growth_mb:.0f} MB")
+
+    # The CSV download has a larger cap, but a cap.
+    settings.SQL_CONSOLE_EXPORT_MAX_BYTES = 32 * 2**20
+    response = run(client, HUGE_ROWS, format="csv")
+    assert response.status_code == 400
+    assert "The result is larger than 32 MB" in text(response)
+    # And the console still answers.
+    assert run(client, "select 42 as answer").context["result"].rows == [(42,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nested_values_time_travel_share_links_and_history(client, lake):
+    generate_sakila(scale=0.02, seed=24)
+    first = run_pipeline()
+    make_desk_changes()
+    second = run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+
+    # Lists, structs and maps: shown and exported as text.
+    sql = (
+        "select [1, 2] as l, {'a': 1} as s, map([1], ['x']) as m, "
+        "list(store_id order by store_id) as stores from dim_store"
+    )
+    response = client.get(CONSOLE, {"sql": sql})
+    assert response.status_code == 200
+    assert response.context["result"].rows == [("[1, 2]", "{'a': 1}", "{1=x}", "[1, 2]")]
+    rows = list(
+        csv.reader(io.StringIO(client.get(CONSOLE, {"sql": sql, "format": "csv"}).content.decode()))
+    )
+    assert rows == [["l", "s", "m", "stores"], ["[1, 2]", "{'a': 1}", "{1=x}", "[1, 2]"]]
+
+    # Ids and date keys as they are, money as money.
+    response = client.get(
+        CONSOLE,
+        {
+            "sql": "select rental_id, date_sales_id, amount from fact_sales order by rental_id desc limit 1"
+        },
+    )
+    row = response.context["table"][0]
+    [latest] = lake_query(
+        "select rental_id, date_sales_id, amount from fact_sales order by rental_id desc limit 1"
+    )
+    assert row[0][0] == str(latest["rental_id"]) and row[1][0] == str(latest["date_sales_id"])
+    assert row[2][0] == f"${latest['amount']:,.2f}"
+
+    # As of an earlier run: that run's rows; the link to share names both.
+    count = "select count(*) as n from fact_sales"
+    now = client.get(CONSOLE, {"sql": count})
+    before = client.get(CONSOLE, {"sql": count, "as_of_run": first.pk})
+    assert now.context["result"].rows != before.context["result"].rows
+    assert before.context["result"].rows == [(lake_query(count, first.snapshots)[0]["n"],)]
+    assert now.context["result"].rows == [(lake_query(count, second.snapshots)[0]["n"],)]
+    share = before.context["share_url"]
+    assert f"as_of_run={first.pk}" in share and "sql=select+count" in share
+    assert client.get(share).context["result"].rows == before.context["result"].rows
+    assert f"as of run {first.pk}" in text(before)
+    assert client.get(CONSOLE, {"sql": count, "as_of_run": 999999}).status_code == 400
+
+    # The user's last queries, newest first, without repeats; another user has none.
+    history = client.get(CONSOLE).context["history"]
+    assert history[0] == count and history.count(count) == 1 and sql in history
+    assert len(history) <= console.HISTORY_LENGTH
+    client.force_login(make_role_user(MANAGER, username="another-manager"))
+    assert client.get(CONSOLE).context["history"] == []

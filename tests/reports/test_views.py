@@ -13,10 +13,10 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from lake.report_views import chart_pictures
-from lake.reports import ERROR_BAD_DATE, ERROR_END_BEFORE_START, Chart
 from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
+from reports.charts import report_charts
+from reports.registry import ERROR_BAD_DATE, ERROR_END_BEFORE_START, Chart
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import money, run_pipeline
@@ -118,7 +118,8 @@ def test_report_pages_on_a_real_lake(client, lake):
     page = text(response)
     assert f"Data as of run {first.pk}" in page
     html = response.content.decode()
-    assert html.count("<svg") == 2  # the small charts
+    assert html.count('data-echart="') == 2  # the small charts, drawn by ECharts
+    assert "vendor/echarts/echarts.min.js" in html
     for name in ("sales_by_store", "sales_by_month", "top_films"):
         assert reverse("reports:report", args=[name]) in html
 
@@ -149,7 +150,7 @@ def test_report_pages_on_a_real_lake(client, lake):
     page = text(response)
     result = response.context["result"]
     assert result.run_id == first.pk and not result.from_cache
-    assert "<svg" in response.content.decode() and "Computed just now" in page
+    assert 'data-echart="' in response.content.decode() and "Computed just now" in page
     assert "an earlier run" not in page
     assert f"Data as of run {first.pk}" in page
     assert "The SQL behind this report" in page and "from fact_sales" in page
@@ -174,20 +175,20 @@ def test_report_pages_on_a_real_lake(client, lake):
     refreshed = client.get(SALES_BY_STORE).context["result"]
     assert refreshed.cached_at > cached_at and refreshed.rows == result.rows
 
-    # CSV: the rows and columns shown, after notes of the report, filters and run.
+    # CSV: a header row, then the rows and columns shown; filters and run in the name
+    # and the X-Report-* headers.
     response = client.get(
         reverse("reports:csv", args=["sales_by_month"]), {"start": start, "end": end}
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f"sales_by_month_{start}_to_{end}_run-{first.pk}.csv" in response["Content-Disposition"]
+    assert response["X-Report-Filters"] == f"rentals from {start} to {end}, all stores"
+    assert response["X-Report-Run"].startswith(f"{first.pk}, finished ")
     shown = client.get(SALES_BY_MONTH, {"start": start, "end": end}).context["result"]
     lines = csv_rows(response)
-    assert lines[0] == ["# Sales by month (sales_by_month)"]
-    assert lines[1] == [f"# Filters: rentals from {start} to {end}, all stores"]
-    assert lines[2][0].startswith(f"# Data as of run {first.pk}, finished ")
-    assert lines[3] == shown.columns
-    assert lines[4:] == [[str(row[c]) for c in shown.columns] for row in shown.rows]
+    assert lines[0] == shown.columns
+    assert lines[1:] == [[str(row[c]) for c in shown.columns] for row in shown.rows]
     # The page's export link names the run the page shows (see after the second run).
     html = client.get(SALES_BY_MONTH, {"start": start, "end": end}).content.decode()
     export_url = unescape(re.search(r'href="([^"]+)" download>Export CSV', html)[1])
@@ -199,8 +200,7 @@ def test_report_pages_on_a_real_lake(client, lake):
     make_desk_changes()
     second = run_pipeline()
     exported = csv_rows(client.get(export_url))  # a page shown before the run: its rows
-    assert exported[2][0].startswith(f"# Data as of run {first.pk}, finished ")
-    assert exported[3:] == lines[3:]
+    assert exported == lines
     now = client.get(SALES_BY_STORE).context["result"]
     assert now.run_id == second.pk
     assert money(sum(row["total_sales"] for row in now.rows)) == oltp_figures()["revenue"]
@@ -224,41 +224,66 @@ def test_every_report_page_renders(client, lake):
     generate_sakila(scale=0.02, seed=12)
     run_pipeline()
     client.force_login(make_role_user(MANAGER))
-    from lake.reports import REPORTS
+    from reports.registry import REPORTS
 
     for name, report in REPORTS.items():
         response = client.get(reverse("reports:report", args=[name]))
         assert response.status_code == 200, name
         assert report.title in text(response)
         assert response.context["result"].rows, name
-        assert response.context["pictures"], name
+        assert response.context["charts"] or report.chart is None, name
         export = client.get(reverse("reports:csv", args=[name]))
         assert export.status_code == 200
-        assert len(csv_rows(export)) == 4 + len(response.context["result"].rows)
+        assert len(csv_rows(export)) == 1 + len(response.context["result"].rows)
 
 
-def test_charts_are_drawn_by_kind():
-    rows = [{"name": "a", "v": Decimal("3.00")}, {"name": "b", "v": Decimal("1.00")}]
-    bars, line, pie = (
-        chart_pictures(Chart(kind, "name", ("v",)), ["name", "v"], rows)[0]
-        for kind in ("bar", "line", "pie")
+def test_bar_charts_are_echarts_specs_with_formats_and_drill_urls():
+    rows = [{"name": "a", "revenue": Decimal("3.00")}, {"name": "b", "revenue": Decimal("1.50")}]
+    [chart] = report_charts(
+        Chart("bar", "name", ("revenue",)), ["name", "revenue"], rows, ["/a/", None]
     )
-    assert [mark.value for mark in bars.marks] == ["3.00", "1.00"]
-    assert bars.marks[0].width == pytest.approx(3 * bars.marks[1].width, abs=0.5)
-    assert line.points.count(",") == 2 and line.marks[0].y < line.marks[1].y
-    assert [mark.share for mark in pie.marks] == [75.0, 25.0]
-    whole = chart_pictures(Chart("pie", "name", ("v",)), ["name", "v"], rows[:1])[0]
-    assert whole.marks[0].share == 100.0  # drawn as a circle, not an empty arc
-    assert chart_pictures(Chart("bar", "name", ("v",)), ["name", "v"], []) == []
+    assert chart.option["yAxis"]["data"] == ["a", "b"]
+    [series] = chart.option["series"]
+    assert series["format"] == "money" and chart.option["xAxis"]["format"] == "money"
+    assert series["data"] == [{"value": 3.0, "url": "/a/"}, {"value": 1.5}]
+    assert chart.rows == [["a", "$3.00"], ["b", "$1.50"]]  # the data table under it
+    assert chart.alt.startswith("Revenue: bar chart of 2 values; highest a ($3.00)")
+    assert report_charts(Chart("bar", "name", ("revenue",)), ["name", "revenue"], []) == []
+
+
+def test_a_time_chart_shows_gaps_as_gaps():
+    """2026-12 is not drawn right after 2006-02: the months between are empty."""
+    rows = [
+        {"month": "2006-01", "rentals": 10, "revenue": Decimal("20.00")},
+        {"month": "2006-02", "rentals": 5, "revenue": Decimal("9.50")},
+        {"month": "2026-12", "rentals": 1, "revenue": Decimal("2.99")},
+    ]
+    [chart] = report_charts(
+        Chart("time", "month", ("revenue", "rentals")), ["month", "rentals", "revenue"], rows
+    )
+    option = chart.option
+    assert option["xAxis"]["type"] == "time"
+    revenue, rentals = option["series"]
+    points = [point["value"] for point in revenue["data"]]
+    assert points[0] == ["2006-01-01", 20.0] and points[1] == ["2006-02-01", 9.5]
+    assert points[2] == ["2006-03-01", None] and points[-1] == ["2026-12-01", 2.99]
+    assert len(points) == 12 * 20 + 12 and revenue["connectNulls"] is False
+    assert [axis["format"] for axis in option["yAxis"]] == ["money", "number"]
+    assert rentals["yAxisIndex"] == 1 and option["legend"]["data"] == ["Revenue", "Rentals"]
+    assert chart.rows == [
+        ["2006-01", "$20.00", "10"],
+        ["2006-02", "$9.50", "5"],
+        ["2026-12", "$2.99", "1"],
+    ]
 
 
 def test_a_chart_with_a_limit_draws_the_first_rows_and_says_so():
     rows = [{"name": f"customer {n}", "v": Decimal(100 - n)} for n in range(30)]
-    [picture] = chart_pictures(Chart("bar", "name", ("v",), limit=20), ["name", "v"], rows)
-    assert [mark.label for mark in picture.marks] == [f"customer {n}" for n in range(20)]
-    assert picture.note == "The first 20 of 30 rows; the table lists them all."
-    [whole] = chart_pictures(Chart("bar", "name", ("v",), limit=20), ["name", "v"], rows[:20])
-    assert len(whole.marks) == 20 and whole.note == ""
+    [chart] = report_charts(Chart("bar", "name", ("v",), limit=20), ["name", "v"], rows)
+    assert chart.option["yAxis"]["data"] == [f"customer {n}" for n in range(20)]
+    assert chart.note == "The first 20 of 30 rows; the table lists them all."
+    [whole] = report_charts(Chart("bar", "name", ("v",), limit=20), ["name", "v"], rows[:20])
+    assert len(whole.rows) == 20 and whole.note == ""
 
 
 @pytest.mark.django_db(transaction=True)
@@ -273,12 +298,12 @@ def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(cl
     result = response.context["result"]
     first = result.rows[0]
     share_column = result.columns.index("late_share")
-    assert response.context["table"][0][share_column] == (f"{first['late_share']:.1%}", True)
-    picture = response.context["pictures"][0]
-    assert picture.marks[0].value == f"{first['late_share']:.1%}"
-    assert all(tick.label.endswith("%") for tick in picture.ticks)
-    assert float(picture.ticks[-1].label.rstrip("%")) >= first["late_share"] * 100
+    cell = response.context["table"][0][share_column]
+    assert (cell.text, cell.number) == (f"{first['late_share']:.1%}", True)
+    chart = response.context["charts"][0]
+    assert chart.option["series"][0]["format"] == "percent"
+    assert chart.rows[0][1] == f"{first['late_share']:.1%}"
     export = csv_rows(client.get(reverse("reports:csv", args=["late_returns_by_category"])))
-    header = next(row for row in export if row and row[0] == "category")
+    header = export[0]
     exported = next(row for row in export if row and row[0] == first["category"])
     assert float(exported[header.index("late_share")]) == pytest.approx(first["late_share"])

@@ -7,6 +7,7 @@ select
     c.full_name as customer,
     c.email,
     f.store_id,
+    f.film_id,
     d.title as film,
     f.rental_date,
     f.days_late,

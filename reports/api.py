@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lake.query import QueryError
-from lake.reports import (
+from reports.registry import (
     REPORTS,
     Report,
     ReportNotFound,
@@ -55,16 +55,17 @@ class ReportParamSerializer(serializers.Serializer):
 
 
 class ChartSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["bar", "line", "pie"])
+    kind = serializers.ChoiceField(choices=["bar", "time"])
     x = serializers.CharField()
     y = serializers.ListField(child=serializers.CharField())
+    unit = serializers.ChoiceField(choices=["month", "day"], help_text="A time chart's periods.")
 
 
 class ReportSerializer(serializers.Serializer):
     name = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
-    chart = ChartSerializer()
+    chart = ChartSerializer(allow_null=True)
     params = ReportParamSerializer(many=True)
 
 

@@ -8,12 +8,12 @@ from rest_framework.test import APIClient
 
 from lake.models import PipelineRun
 from lake.query.duckdb import ERROR_NO_DATA
-from lake.reports import REPORTS, report_get, report_run
 from rentals.generator import generate_sakila
+from reports.registry import REPORTS, report_get, report_run
 from sakila_site.roles import CLERK, MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import run_pipeline
-from tests.lake.test_reports import add_rental
+from tests.reports.test_registry import add_rental
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
 
@@ -55,7 +55,7 @@ def test_the_list_describes_each_report_and_its_parameters(api):
         "name": "top_films",
         "title": "Top films",
         "description": REPORTS["top_films"].description,
-        "chart": {"kind": "bar", "x": "title", "y": ["revenue"]},
+        "chart": {"kind": "bar", "x": "title", "y": ["revenue"], "unit": "month"},
         "params": [
             {"name": "start", "kind": "date", "label": "From (rental date)", "default": None,
              "min": None, "max": None},

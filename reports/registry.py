@@ -1,5 +1,5 @@
 """The report registry: each report is a name, a title, one SQL file of
-``lake/sql/reports/``, typed parameters and a chart.
+``reports/sql/reports/``, typed parameters and a chart.
 
 Reports read the lake (the marts), never the rental database. The SQL binds
 its parameters by name (``$start``, ``$end``, ``$store``, ``$top``); they are
@@ -24,6 +24,9 @@ from lake.query.duckdb import ERROR_NO_DATA
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "reports"
 STORE_NAMES_SQL = SQL_DIR.parent / "store_names.sql"
+DASHBOARD_SQL = SQL_DIR.parent / "dashboard.sql"
+LAST_DAY_SQL = SQL_DIR.parent / "last_day.sql"
+CUSTOMER_SQL = SQL_DIR.parent / "customer.sql"
 
 
 @dataclass(frozen=True)
@@ -44,18 +47,43 @@ END = Param("end", "date", "To (rental date, inclusive)")
 STORE = Param("store", "store", "Store")
 TOP = Param("top", "int", "How many", default=10, minimum=1, maximum=100)
 PERIOD = (START, END, STORE)
+FILM = Param("film", "int", "Film (id)", minimum=1)
+CUSTOMER = Param("customer", "int", "Customer (id)", minimum=1)
+ROWS = Param("rows", "int", "Rows at most", default=500, minimum=1, maximum=5000)
 
 
 @dataclass(frozen=True)
 class Chart:
-    """How a report is drawn: ``kind`` "bar", "line" or "pie"; ``x`` the label
-    column, ``y`` the value columns; ``limit`` the rows drawn at most (the
-    first ones: a report of every customer lists them all but draws its top)."""
+    """How a report is drawn (by ECharts): ``kind`` "bar" (one bar per row, one
+    chart per value column) or "time" (the value columns over a time axis of
+    ``unit`` "month" or "day"); ``x`` the label column, ``y`` the value columns;
+    ``limit`` the rows drawn at most (the first ones: a report of every customer
+    lists them all but draws its top)."""
 
     kind: str
     x: str
     y: tuple[str, ...]
     limit: int | None = None
+    unit: str = "month"
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A cell that opens what its row sums up (drill-through): the report ``to``
+    (or "customer": the customer's page), with ``param`` set from the row's
+    ``key`` column, or with its period (``period`` "month" or "day": the cell is
+    that month or day) as the dates. The page's other filters go along."""
+
+    column: str
+    to: str
+    key: str | None = None
+    param: str | None = None
+    period: str | None = None
+
+
+# Drill-through targets shared by several reports.
+TO_CUSTOMER = Drill("customer", "customer", key="customer_id")
+TO_FILM_RENTALS = Drill("film", "rentals", key="film_id", param="film")
 
 
 # Bars a chart of one row per customer or rental draws at most.
@@ -67,8 +95,10 @@ class Report:
     name: str
     title: str
     description: str
-    chart: Chart
+    chart: Chart | None
     params: tuple[Param, ...] = PERIOD
+    drills: tuple[Drill, ...] = ()
+    listed: bool = True  # in the reports menu (a detail list is reached by drilling)
 
     @property
     def sql(self) -> str:
@@ -97,6 +127,7 @@ REPORTS: dict[str, Report] = {
             "Revenue per store (the copy's store), with its city, country and manager: "
             "the figures of Sakila's sales_by_store view.",
             Chart("bar", x="store", y=("total_sales",)),
+            drills=(Drill("store", "sales_by_month", key="store_id", param="store"),),
         ),
         Report(
             "sales_by_film_category",
@@ -108,7 +139,16 @@ REPORTS: dict[str, Report] = {
             "sales_by_month",
             "Sales by month",
             "Rentals and revenue per month of the rental date.",
-            Chart("line", x="month", y=("revenue", "rentals")),
+            Chart("time", x="month", y=("revenue", "rentals")),
+            drills=(Drill("month", "sales_by_day", period="month"),),
+        ),
+        Report(
+            "sales_by_day",
+            "Sales by day",
+            "Rentals and revenue per day of the rental date, with the weekday and holiday; "
+            "open a day for its rentals.",
+            Chart("time", x="day", y=("revenue", "rentals"), unit="day"),
+            drills=(Drill("day", "rentals", period="day"),),
         ),
         Report(
             "top_films",
@@ -116,6 +156,7 @@ REPORTS: dict[str, Report] = {
             "The films that brought the most revenue, with their number of rentals.",
             Chart("bar", x="title", y=("revenue",)),
             params=(*PERIOD, TOP),
+            drills=(Drill("title", "rentals", key="film_id", param="film"),),
         ),
         Report(
             "top_customers",
@@ -123,19 +164,21 @@ REPORTS: dict[str, Report] = {
             "The customers who paid the most for their rentals, with their number of rentals.",
             Chart("bar", x="customer", y=("revenue",)),
             params=(*PERIOD, TOP),
+            drills=(TO_CUSTOMER,),
         ),
         Report(
             "weekday_vs_weekend",
             "Weekdays and weekends",
-            "Rentals and revenue on weekdays (Monday to Friday) and at weekends.",
-            Chart("pie", x="day_type", y=("revenue",)),
+            "Rentals and revenue on weekdays (Monday to Friday) and at weekends, and per day "
+            "(days: the days of the period with rentals), so five days compare with two.",
+            Chart("bar", x="day_type", y=("revenue_per_day", "rentals_per_day")),
         ),
         Report(
             "holiday_sales",
             "Holiday sales",
             "Rentals and revenue on each US federal holiday, and on the other days together "
             "(days: the days of the period with rentals).",
-            Chart("bar", x="holiday", y=("revenue",)),
+            Chart("bar", x="holiday", y=("revenue_per_day", "rentals_per_day")),
         ),
         Report(
             "rentals_by_weekday",
@@ -158,6 +201,7 @@ REPORTS: dict[str, Report] = {
             "replacement cost).",
             Chart("bar", x="film", y=("late_fee",), limit=CHART_TOP),
             params=(STORE,),
+            drills=(TO_CUSTOMER, TO_FILM_RENTALS),
         ),
         Report(
             "receivables",
@@ -167,6 +211,7 @@ REPORTS: dict[str, Report] = {
             "they owe: the sum of their balances at the desk, as of the run.",
             Chart("bar", x="store", y=("outstanding",)),
             params=(STORE,),
+            drills=(Drill("store", "receivables_by_customer", key="store_id", param="store"),),
         ),
         Report(
             "receivables_by_customer",
@@ -175,6 +220,33 @@ REPORTS: dict[str, Report] = {
             "in credit), as of the run: the balance the desk shows. Largest debts first.",
             Chart("bar", x="customer", y=("outstanding",), limit=CHART_TOP),
             params=(STORE,),
+            drills=(TO_CUSTOMER,),
+        ),
+        Report(
+            "rentals",
+            "Rentals",
+            "One row per rental in the lake, the latest first: what a day, a film, a store or "
+            "a customer of the other reports sums up.",
+            None,
+            params=(*PERIOD, FILM, CUSTOMER, ROWS),
+            drills=(TO_CUSTOMER, TO_FILM_RENTALS),
+            listed=False,
+        ),
+        Report(
+            "payments",
+            "Payments",
+            "One row per payment in the lake (payments on account included), the latest first; "
+            "dates and store are the payment's.",
+            None,
+            params=(
+                Param("start", "date", "From (payment date)"),
+                Param("end", "date", "To (payment date, inclusive)"),
+                Param("store", "store", "Store (the staff's)"),
+                CUSTOMER,
+                ROWS,
+            ),
+            drills=(TO_CUSTOMER,),
+            listed=False,
         ),
     )
 }
