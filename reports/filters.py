@@ -3,6 +3,7 @@ of, the sort), cleaned and validated the same way as the API's and the command's
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from lake import selectors
@@ -23,6 +24,7 @@ class FilterField:
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label) of a select
     minimum: int | None = None
     maximum: int | None = None
+    help: str = ""
 
 
 @dataclass
@@ -75,9 +77,21 @@ class Filters:
 
 
 def time_travel_runs() -> list[PipelineRun]:
-    """Succeeded runs with snapshots, newest first: what a report can be shown as of."""
+    """Runs whose snapshots can still be read, newest first: what a report can be
+    shown as of (maintenance retires runs older than the retention window)."""
     runs = selectors.pipeline_run_list().filter(status=PipelineRun.Status.SUCCEEDED)
-    return list(runs.exclude(snapshots={})[:TIME_TRAVEL_RUNS])
+    return list(runs.exclude(snapshots={}).filter(snapshots_expired=False)[:TIME_TRAVEL_RUNS])
+
+
+def time_travel_reach() -> str:
+    """How far back time travel goes, in words."""
+    oldest = selectors.oldest_readable_run()
+    if oldest is None:
+        return ""
+    return (
+        f"Back to run {oldest.pk} ({oldest.finished_at:%Y-%m-%d %H:%M}): older runs leave "
+        f"after {settings.LAKE_RETENTION_DAYS:g} days."
+    )
 
 
 def _store_names(snapshots: dict) -> dict[int, str]:
@@ -130,9 +144,7 @@ def filters_clean(report: Report, raw, *, time_travel: bool = True) -> Filters:
         if as_of_run is not None and as_of_run not in runs:
             runs.append(as_of_run)  # older than those offered, asked for by its id
         options = [(str(run.pk), f"Run {run.pk}, {run.finished_at:%Y-%m-%d %H:%M}") for run in runs]
-        fields.append(
-            FilterField(
-                "as_of_run", "As of", "run", run_value, errors.get("as_of_run", []), options
-            )
-        )
+        run_field = FilterField("as_of_run", "As of", "run", run_value, options=options)
+        run_field.errors, run_field.help = errors.get("as_of_run", []), time_travel_reach()
+        fields.append(run_field)
     return Filters(fields, {} if errors else params, as_of_run, stores, errors)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -267,6 +268,10 @@ ERROR_UNKNOWN_RUN = "There is no pipeline run {value}."
 ERROR_RUN_NOT_READABLE = (
     "Run {run} cannot be read: only a succeeded run that published snapshots can ({status})."
 )
+ERROR_RUN_EXPIRED = (
+    "Run {run} is older than the {days:g}-day retention window: maintenance removed its "
+    "snapshots. Time travel reaches back to run {oldest}."
+)
 
 # Results live until evicted: their key names the snapshots, which never change.
 CACHE_TIMEOUT = 7 * 24 * 3600
@@ -367,6 +372,13 @@ def report_run_get(run_id) -> PipelineRun:
 
 
 def _check_readable(run: PipelineRun) -> None:
+    if run.snapshots_expired:
+        oldest = selectors.oldest_readable_run()
+        raise QueryError(
+            ERROR_RUN_EXPIRED.format(
+                run=run.pk, days=settings.LAKE_RETENTION_DAYS, oldest=oldest.pk if oldest else "?"
+            )
+        )
     if run.status != PipelineRun.Status.SUCCEEDED or not run.snapshots:
         status = run.get_status_display().lower()
         if run.status == PipelineRun.Status.SUCCEEDED:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -14,6 +15,8 @@ from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import pipeline_run_create
 from lake.pipeline.table_maintenance import referenced_files
 from rentals.generator import generate_sakila
+from reports.filters import time_travel_reach, time_travel_runs
+from reports.registry import report_get, report_run, report_run_get
 from tests.lake.conftest import marts_contents, run_pipeline
 from tests.lake.test_atomicity import published_state
 from tests.lake.test_incremental import make_desk_changes
@@ -211,3 +214,24 @@ def test_lake_maintain_runs_it_and_prints_what_it_did(lake, capsys):
     assert run.status == PipelineRun.Status.SUCCEEDED
     assert f"Maintenance run {run.pk} succeeded" in out
     assert "staging.rental: compacted" in out
+
+
+def test_reports_as_of_kept_runs_are_unchanged_and_expired_runs_are_refused(lake, empty_cache):
+    runs = busy_lake(runs=2)
+    age(runs[:1], days=10)
+    report = report_get("sales_by_month")
+    params = {param.name: param.default for param in report.params}
+    before = {run.pk: report_run(report, params, as_of_run=run).rows for run in runs[1:]}
+
+    maintain()
+
+    for run in runs[1:]:
+        run.refresh_from_db()
+        assert report_run(report, params, as_of_run=run, refresh=True).rows == before[run.pk]
+    with pytest.raises(ValidationError) as refused:
+        report_run_get(runs[0].pk)
+    message = " ".join(refused.value.message_dict["as_of_run"])
+    assert f"Run {runs[0].pk} is older than the 7-day retention window" in message
+    assert f"Time travel reaches back to run {runs[1].pk}" in message
+    assert runs[0] not in time_travel_runs()
+    assert time_travel_reach().startswith(f"Back to run {runs[1].pk} (")
