@@ -116,7 +116,7 @@ def measure(var_dir: str) -> dict:
 
     from lake import selectors
     from lake.query import get_query_engine
-    from lake.reports import report_get, report_run
+    from reports.registry import report_get, report_run
 
     runs = []
     for _ in range(5):
