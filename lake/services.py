@@ -33,7 +33,10 @@ logger = logging.getLogger(__name__)
 
 ERROR_NOT_ACTIVE = "Run {run_id} is {status}: only a queued or running run can be cancelled."
 ERROR_NOT_RETRYABLE = "Run {run_id} is {status}: only a failed or cancelled run can be retried."
-ERROR_NOT_RESUMABLE = "Run {run_id} is {status}: only a failed or cancelled run can be resumed."
+ERROR_NOT_RESUMABLE = (
+    "Run {run_id} is {status}: only a failed run can be resumed (a cancelled one is stopped "
+    "for good): retry it instead."
+)
 ERROR_RESUME_ENGINE = (
     "Run {run_id} ran on the {engine} engine, which cannot resume a run: retry it instead."
 )
@@ -126,7 +129,7 @@ def pipeline_run_retry(*, run: PipelineRun, user=None, trigger: str = PipelineRu
 def pipeline_run_resume(
     *, run: PipelineRun, user=None, trigger: str = PipelineRun.Trigger.MANUAL
 ) -> PipelineRun:
-    """Go on with a failed or cancelled run from the steps that did not succeed
+    """Go on with a failed run from the steps that did not succeed
     (Glue: its workflow run resumed from the failed nodes), as a new run.
 
     The new run reads from the same watermarks and publishes like any other
@@ -201,7 +204,8 @@ def _raise_if_active() -> None:
 
 
 def _resume_check(run: PipelineRun, engine: Engine) -> None:
-    if run.status not in ENDED:
+    # A cancel stops the Glue workflow run, and Glue resumes only completed ones.
+    if run.status != PipelineRun.Status.FAILED:
         raise RunStateError(ERROR_NOT_RESUMABLE.format(run_id=run.pk, status=run.status))
     if not engine.can_resume:
         title = ENGINE_TITLES.get(run.engine, run.engine)
@@ -217,7 +221,7 @@ def _poll_send(run: PipelineRun) -> None:
     """Have the workers poll a run that runs elsewhere; if the queue cannot take
     it, the reaper fails the run (and stops it there) once its heartbeat is stale."""
     try:
-        tasks.pipeline_run_poll_task.apply_async((run.pk, 0), countdown=tasks.POLL_FIRST_SECONDS)
+        tasks.pipeline_run_poll_later(run.pk, 0, tasks.POLL_FIRST_SECONDS)
     except Exception:
         logger.exception("could not queue the polls of run %s", run.pk)
 
