@@ -9,6 +9,7 @@ import json
 import logging
 from datetime import timedelta
 from functools import partial
+from math import ceil
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -231,16 +232,29 @@ def lake_refresh_request() -> None:
     one refresh ``LAKE_REFRESH_DEBOUNCE_SECONDS`` later, the rest only note
     the time, so a burst of rentals makes one run."""
     now = timezone.now()
-    debounce = settings.LAKE_REFRESH_DEBOUNCE_SECONDS
     with transaction.atomic():
         lock = PipelineLock.acquire()
         lock.refresh_requested_at = now
         schedule = lock.refresh_due_at is None or lock.refresh_due_at < now - REFRESH_LOST_AFTER
         if schedule:
-            lock.refresh_due_at = now + timedelta(seconds=debounce)
+            countdown = settings.LAKE_REFRESH_DEBOUNCE_SECONDS
+            if (not_before := _refresh_not_before()) is not None:
+                countdown = max(countdown, ceil((not_before - now).total_seconds()))
+            lock.refresh_due_at = now + timedelta(seconds=countdown)
         lock.save()
     if schedule:
-        tasks.lake_refresh_task.apply_async(countdown=debounce)
+        tasks.lake_refresh_task.apply_async(countdown=countdown)
+
+
+def _refresh_not_before():
+    """Under Glue, when the next refresh run may start: GLUE_REFRESH_MIN_INTERVAL_MINUTES
+    after the last run of any kind (each is a whole workflow); None locally."""
+    if settings.LAKE_ENGINE != "glue" or settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES <= 0:
+        return None
+    last = PipelineRun.objects.order_by("-created_at").values_list("created_at", flat=True)
+    if (created_at := last.first()) is None:
+        return None
+    return created_at + timedelta(minutes=settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES)
 
 
 def lake_refresh_start() -> PipelineRun | None:
@@ -261,10 +275,20 @@ def lake_refresh_start() -> PipelineRun | None:
         # A run queued after the request (say "Run now") and published has read those changes.
         published = selectors.published_run()
         covered = published is not None and published.created_at > lock.refresh_requested_at
+        if covered:
+            lock.refresh_requested_at = lock.refresh_due_at = None
+            lock.save()
+            return None
+        not_before = _refresh_not_before()
+        if not_before is not None and not_before > timezone.now():
+            # Too soon after the last run (Glue): the changes wait for the next one.
+            countdown = ceil((not_before - timezone.now()).total_seconds())
+            lock.refresh_due_at = not_before
+            lock.save()
+            transaction.on_commit(partial(tasks.lake_refresh_task.apply_async, countdown=countdown))
+            return None
         lock.refresh_requested_at = lock.refresh_due_at = None
         lock.save()
-        if covered:
-            return None
         return pipeline_run_create(trigger=PipelineRun.Trigger.EVENT)
 
 
