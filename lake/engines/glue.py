@@ -35,13 +35,13 @@ from lake.aws.clients import aws_client
 from lake.aws.names import GLUE_JOBS, crawler_name, job_name, workflow_name
 from lake.engines.base import CannotResume, Engine, ResumePoint
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep
-from lake.schemas import STAGED_MODELS, table_name
 from lake.pipeline.runner import (
     pipeline_run_claim,
     pipeline_run_finish,
     pipeline_run_publish,
     run_event,
 )
+from lake.schemas import STAGED_MODELS, table_name
 
 logger = logging.getLogger(__name__)
 

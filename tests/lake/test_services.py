@@ -155,17 +155,13 @@ def test_a_refresh_after_a_failed_run_still_runs(queued, settings):
     assert services.lake_refresh_start() is not None
 
 
-def test_under_glue_desk_refreshes_wait_the_minimum_interval_after_the_last_run(
-    queued, settings
-):
+def test_under_glue_desk_refreshes_wait_the_minimum_interval_after_the_last_run(queued, settings):
     # Each Glue run is a whole workflow (two Spark jobs and a crawl).
     settings.LAKE_ENGINE = "glue"
     settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
     settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES = 15
     last = PipelineRun.objects.create(engine="glue", status=PipelineRun.Status.SUCCEEDED)
-    PipelineRun.objects.filter(pk=last.pk).update(
-        created_at=timezone.now() - timedelta(minutes=5)
-    )
+    PipelineRun.objects.filter(pk=last.pk).update(created_at=timezone.now() - timedelta(minutes=5))
 
     services.lake_refresh_request()
 
@@ -178,9 +174,7 @@ def test_under_glue_desk_refreshes_wait_the_minimum_interval_after_the_last_run(
     assert 9 * 60 < queued[-1][2]["countdown"] <= 10 * 60
     assert PipelineRun.objects.count() == 1
     # Once the interval has passed, the refresh runs.
-    PipelineRun.objects.filter(pk=last.pk).update(
-        created_at=timezone.now() - timedelta(minutes=16)
-    )
+    PipelineRun.objects.filter(pk=last.pk).update(created_at=timezone.now() - timedelta(minutes=16))
     assert services.lake_refresh_start().trigger == PipelineRun.Trigger.EVENT
 
 

@@ -83,6 +83,20 @@ LIBRARY_CALLS = {
     },
     # Deploy tags what it creates: AWS checks TagResource for tags on create.
     "deploy": {"glue:TagResource", "athena:TagResource", "iam:PassRole"},
+    # The Glue Data Catalog's table optimizers that deploy turns on, as their role
+    # (Glue developer guide, "Table optimization prerequisites"): they rewrite and
+    # delete the tables' files and commit new metadata.
+    "table-optimizer": {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "glue:GetTable",
+        "glue:UpdateTable",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    },
 }
 # Actions that take no resource ARN (or Glue's own ENI handling): "*" is the only choice.
 RESOURCE_STAR_ACTIONS = {
@@ -110,6 +124,9 @@ REQUIRED_GRANTS = {
         ("glue:PutWorkflowRunProperties", f"{GLUE_ARN}:workflow/sakila-lake"),
     ],
     "deploy": [
+        # Turning the table optimizers on passes their role to Glue.
+        ("iam:PassRole", "arn:aws:iam::ACCOUNT_ID:role/OPTIMIZER_ROLE_NAME"),
+        ("glue:CreateTableOptimizer", f"{GLUE_ARN}:table/sakila_marts/fact_sales"),
         # DeleteDatabase drops the database's tables and functions with it
         # (Glue's "Specifying AWS Glue resource ARNs": DeleteDatabase).
         *(
@@ -201,7 +218,12 @@ def aws_calls_in(path: Path) -> set[str]:
 
 def code_calls() -> dict[str, set[str]]:
     """The AWS calls of the code, by the policy that must allow them."""
-    calls: dict[str, set[str]] = {"app": set(), "glue-jobs": set(), "deploy": set()}
+    calls: dict[str, set[str]] = {
+        "app": set(),
+        "glue-jobs": set(),
+        "deploy": set(),
+        "table-optimizer": set(),  # no code of ours runs as it
+    }
     for path in sorted((ROOT / "lake").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
         if relative == "lake/aws/deploy.py":
@@ -214,7 +236,7 @@ def code_calls() -> dict[str, set[str]]:
     return calls
 
 
-@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy", "glue-trust"])
+@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy", "glue-trust", "table-optimizer"])
 def test_every_document_is_a_policy(name):
     document = policy(name)
     assert document["Version"] == "2012-10-17"
@@ -229,11 +251,12 @@ def test_the_scan_finds_the_calls_it_must():
         "deploy"
     ]
     assert {"athena:CreateWorkGroup", "ec2:DescribeSubnets"} <= calls["deploy"]
+    assert {"glue:CreateTableOptimizer", "glue:DeleteTableOptimizer"} <= calls["deploy"]
     assert {"glue:StartWorkflowRun", "glue:GetWorkflowRun"} <= calls["app"]
     assert "glue:PutWorkflowRunProperties" in calls["glue-jobs"]
 
 
-@pytest.mark.parametrize("owner", ["app", "glue-jobs", "deploy"])
+@pytest.mark.parametrize("owner", ["app", "glue-jobs", "deploy", "table-optimizer"])
 def test_every_aws_call_is_allowed_by_its_policy(owner):
     needed = {IAM_ACTIONS.get(call, call) for call in code_calls()[owner] | LIBRARY_CALLS[owner]}
 
@@ -252,7 +275,7 @@ def test_calls_are_allowed_on_the_resources_aws_checks(owner):
     assert missing == [], f"docs/aws-iam-{owner}.json does not allow {missing}"
 
 
-@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy"])
+@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy", "table-optimizer"])
 def test_policies_name_their_resources(name):
     """Least privilege: "*" only for actions that take no resource."""
     for statement in policy(name)["Statement"]:
