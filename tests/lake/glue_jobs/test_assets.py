@@ -201,6 +201,8 @@ def test_extract_arguments_name_the_connection_and_the_watermark_rules(on_aws, s
     assert arguments["--connection_name"] == connection_name()
     assert arguments["--overlap_seconds"] == "120"
     assert arguments["--time_zone"] == "America/Chicago"
+    # Big tables are read in parallel on key ranges.
+    assert (arguments["--read_partitions"], arguments["--partition_rows"]) == ("8", "100000")
     assert "--additional-python-modules" not in arguments
 
 
