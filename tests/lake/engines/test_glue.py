@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from itertools import pairwise
 
 import boto3
 import pyarrow as pa
 import pytest
 from botocore.stub import Stubber
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from pyiceberg.expressions import AlwaysTrue
 
@@ -27,6 +29,7 @@ from lake.catalog import catalog_cache_clear, ensure_table, replace_rows
 from lake.engines import get_engine
 from lake.engines.base import CannotResume
 from lake.engines.glue import CANCELLED, ERROR_STOPPED, GlueEngine
+from lake.management.commands import lake as lake_command
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.pipeline.runner import ERROR_NOT_POLLED, pipeline_run_create, pipeline_runs_reap
 from lake.schemas import STAGED_MODELS, table_name
@@ -720,6 +723,52 @@ def test_a_glue_run_goes_queued_running_succeeded_through_the_tasks(glue, lake, 
         PipelineRunEvent.Action.STARTED,
         PipelineRunEvent.Action.SUCCEEDED,
     ]
+
+
+def test_lake_run_starts_the_workflow_and_follows_it_to_its_end(glue, lake, stub, monkeypatch):
+    schema = pa.schema([pa.field("rental_id", pa.int64())])
+    table = ensure_table("marts.fact_sales", schema)
+    replace_rows(table, pa.Table.from_pylist([{"rental_id": 1}], schema=schema), AlwaysTrue())
+    waits: list[float] = []
+    monkeypatch.setattr(lake_command.time, "sleep", waits.append)
+    stub.add_response("start_workflow_run", {"RunId": "wr_cli01"})
+    run = PipelineRun(pk=1, glue_run_id="wr_cli01", full=True)
+    expect_poll(stub, run, workflow_run(run, "RUNNING", extract="RUNNING"))
+    expect_poll(stub, run, workflow_run(run, "RUNNING", extract="SUCCEEDED", marts="RUNNING",
+                                        properties=JOB_PROPERTIES))  # fmt: skip
+    expect_ended_poll(stub, run, workflow_succeeded(run))
+    out = StringIO()
+
+    call_command("lake", "run", stdout=out)
+
+    output = out.getvalue()
+    run = PipelineRun.objects.get()
+    assert (run.engine, run.status, run.glue_run_id) == ("glue", "succeeded", "wr_cli01")
+    assert selectors.published_run() == run
+    assert "Glue workflow sakila-lake, run wr_cli01" in output
+    lines = [line.split() for line in output.splitlines() if line.startswith("  ")]
+    assert lines == [
+        ["extract", "running"], ["marts", "pending"], ["crawl", "pending"],
+        ["extract", "succeeded"], ["marts", "running"],
+        ["marts", "succeeded"], ["crawl", "succeeded"],
+    ]  # fmt: skip
+    assert "extract rental" in output and f"Run {run.pk} succeeded" in output
+    assert waits == [5, 10, 20]  # no local steps ran: the polls waited in between
+
+
+def test_lake_run_on_glue_fails_with_the_workflows_error(glue, stub, monkeypatch):
+    monkeypatch.setattr(lake_command.time, "sleep", lambda seconds: None)
+    stub.add_response("start_workflow_run", {"RunId": "wr_cli02"})
+    run = PipelineRun(pk=1, glue_run_id="wr_cli02", full=True)
+    expect_poll(stub, run, workflow_run(run, "COMPLETED", extract="FAILED", job_error="boom"))
+
+    with pytest.raises(CommandError) as failure:
+        call_command("lake", "run", stdout=StringIO())
+
+    assert "extract failed on Glue (FAILED): boom" in str(failure.value)
+    with pytest.raises(CommandError) as refusal:
+        call_command("lake", "run", "--as-of", "2006-02-14")
+    assert str(refusal.value).startswith("--as-of runs only on the local engine")
 
 
 def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(
