@@ -14,12 +14,15 @@ back with the ordinary get calls:
   type, its configuration as given; EntityNotFoundException for a table
   that does not exist or an optimizer never created, AlreadyExistsException
   for a second create;
-- athena UpdateWorkGroup: ConfigurationUpdates merged into the configuration.
+- athena UpdateWorkGroup: ConfigurationUpdates merged into the configuration;
+- glue GetWorkflowRun: moto's runs have no Graph and no Statistics (it never
+  runs a job): a run that a test ended the way AWS would
+  (tests/lake/aws/test_walkthrough.py) answers with the ones it was given.
 
 Other gaps are left as they are: moto's GetConnection leaves out
 ConnectionType (deploy compares only the fields AWS's answer holds), and
-moto never runs a job or a crawler (tests/lake/aws/test_walkthrough.py
-ends a workflow run as AWS would).
+moto never runs a job or a crawler, nor ends a workflow run (the
+walkthrough ends it as AWS would: nodes, statistics, run properties).
 """
 
 import json
@@ -28,7 +31,7 @@ import pytest
 from moto.athena.responses import AthenaResponse
 from moto.core.utils import utcnow
 from moto.glue.exceptions import AlreadyExistsException, EntityNotFoundException
-from moto.glue.models import FakeConnection
+from moto.glue.models import FakeConnection, FakeWorkflowRun
 from moto.glue.responses import GlueResponse
 from moto.glue.utils import Action, Predicate
 
@@ -176,6 +179,17 @@ def update_work_group(self: AthenaResponse) -> str:
     return "{}"
 
 
+def workflow_run_as_dict(self: FakeWorkflowRun) -> dict:
+    answer = _moto_workflow_run_as_dict(self)
+    for key in ("Graph", "Statistics", "ErrorMessage"):
+        if (value := getattr(self, f"sakila_{key.lower()}", None)) is not None:
+            answer[key] = value
+    return answer
+
+
+_moto_workflow_run_as_dict = FakeWorkflowRun.as_dict
+
+
 @pytest.fixture
 def moto_gaps(monkeypatch) -> None:
     """The calls above, on moto's classes, for one test."""
@@ -192,3 +206,4 @@ def moto_gaps(monkeypatch) -> None:
     }.items():
         monkeypatch.setattr(GlueResponse, name, call, raising=False)
     monkeypatch.setattr(AthenaResponse, "update_work_group", update_work_group, raising=False)
+    monkeypatch.setattr(FakeWorkflowRun, "as_dict", workflow_run_as_dict)
