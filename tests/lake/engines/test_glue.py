@@ -841,11 +841,14 @@ def expect_resume(
     put_back: dict | None = None,
 ) -> None:
     """The resume, then the new workflow run's properties read back (``kept``: what
-    Glue kept of them) and, if some are missing, ``put_back``."""
+    Glue kept of them; by default all the app's of ``workflow_run``) and, if some
+    are missing, ``put_back``."""
     params = {"Name": workflow_name(), "RunId": run.glue_run_id, "NodeIds": node_ids}
     stub.add_response("resume_workflow_run", {"RunId": new_run_id, "NodeIds": node_ids}, params)
     new = {"Name": workflow_name(), "RunId": new_run_id}
-    stub.add_response("get_workflow_run_properties", {"RunProperties": kept or {}}, new)
+    if kept is None:
+        kept = {"run_id": str(run.pk), "full": "true" if run.full else "false"}
+    stub.add_response("get_workflow_run_properties", {"RunProperties": kept}, new)
     if put_back:
         stub.add_response("put_workflow_run_properties", {}, {**new, "RunProperties": put_back})
 
