@@ -734,9 +734,13 @@ def optimizer_role_arn() -> str:
 
 
 def _account_id() -> str:
-    """The catalog's id: the account of the Glue role (arn:aws:iam::<account>:role/...)."""
+    """The catalog's id: the account of the optimizers' role
+    (arn:aws:iam::<account>:role/...), else the caller's (``lake destroy``
+    needs no role; GetCallerIdentity needs no permission)."""
     parts = optimizer_role_arn().split(":")
-    return parts[4] if len(parts) > 5 else ""
+    if len(parts) > 5 and parts[4]:
+        return parts[4]
+    return aws_client("sts").get_caller_identity()["Account"]
 
 
 def optimized_tables(zone: str) -> list[str]:

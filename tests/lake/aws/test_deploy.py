@@ -563,10 +563,15 @@ def test_glue_4_jobs_keep_continuous_logging(deploy_settings):
 
 
 def test_destroy_needs_only_the_names(deploy_settings):
+    deployed()
+    create_iceberg_tables("sakila_marts", ["fact_sales"])
+    deployed()  # its optimizers
     deploy_settings.GLUE_ROLE_ARN = ""
     deploy_settings.GLUE_JDBC_URL = ""
 
-    assert "Plan:" in lake("destroy", "--dry-run")
+    plan = lake("destroy", "--dry-run")
+
+    assert "  delete     Glue optimizer    sakila_marts.fact_sales compaction" in plan
 
 
 def test_field_changes_compare_only_what_deploy_sets_except_exact_fields():
