@@ -131,6 +131,16 @@ def create_namespace_sql(database: str, namespace: str) -> str:
     return f"CREATE NAMESPACE IF NOT EXISTS {CATALOG}.{quote(f'{database}_{namespace}')}"
 
 
+def drop_columns_sql(identifier: str, table_columns: Sequence[str], columns: Sequence[str]):
+    """``ALTER TABLE ... DROP COLUMN`` for each column the table has that the
+    manifest no longer lists (staff.password, left out of the lake), else None."""
+    wanted = set(columns)
+    gone = [name for name in table_columns if name not in wanted]
+    if not gone:
+        return None
+    return f"ALTER TABLE {identifier} DROP COLUMNS ({columns_list(gone)})"
+
+
 def create_table_sql(
     identifier: str, columns: Sequence[tuple[str, str]], month_partition: str | None = None
 ) -> str:
