@@ -182,13 +182,28 @@ def ensure_table(identifier: str, schema: pa.Schema, month_partition: str | None
     """The table, created (with a month partition on that column) if it does not exist."""
     table = load_table(identifier)
     if table is not None:
-        return table
+        return _without_excluded_columns(table, identifier)
     table = get_catalog().create_table(
         catalog_identifier(identifier), schema=schema, properties=TABLE_PROPERTIES
     )
     if month_partition:
         with table.update_spec() as spec:
             spec.add_field(month_partition, MonthTransform(), f"{month_partition}_month")
+    return table
+
+
+def _without_excluded_columns(table: Table, identifier: str) -> Table:
+    """A staging table made before its source's secrets were left out of the
+    lake loses those columns (older snapshots keep them until they expire)."""
+    from lake.schemas import EXCLUDED_COLUMNS
+
+    namespace, _, name = identifier.partition(".")
+    kept_out = EXCLUDED_COLUMNS.get(name, frozenset()) if namespace == "staging" else ()
+    if present := [column for column in kept_out if column in table.schema().column_names]:
+        with table.update_schema() as update:
+            for column in sorted(present):
+                update.delete_column(column)
+        table = table.refresh()
     return table
 
 

@@ -1,8 +1,8 @@
 """Arrow schemas of the staging tables, derived from the Sakila models.
 
-Staging keeps every column of its source table with the source's names; the
-types are the Iceberg-friendly form of the model fields (money as decimals,
-never floats).
+Staging keeps every column of its source table with the source's names, but
+those of EXCLUDED_COLUMNS; the types are the Iceberg-friendly form of the
+model fields (money as decimals, never floats).
 """
 
 import pyarrow as pa
@@ -39,10 +39,19 @@ def arrow_type(field: models.Field) -> pa.DataType:
     return pa.string()
 
 
+# Columns that never enter the lake (raw or staging), on any engine: secrets and
+# personal data no report needs, readable there by every reader of the lake.
+EXCLUDED_COLUMNS = {"staff": frozenset({"password", "picture"})}
+
+
+def lake_fields(model: type[models.Model]) -> list[models.Field]:
+    """The model's columns that the lake keeps, in source order."""
+    excluded = EXCLUDED_COLUMNS.get(model._meta.db_table, frozenset())
+    return [f for f in model._meta.concrete_fields if f.column and f.column not in excluded]
+
+
 def staging_schema(model: type[models.Model]) -> pa.Schema:
-    return pa.schema(
-        [pa.field(f.column, arrow_type(f)) for f in model._meta.concrete_fields if f.column]
-    )
+    return pa.schema([pa.field(f.column, arrow_type(f)) for f in lake_fields(model)])
 
 
 def primary_key(model: type[models.Model]) -> list[str]:

@@ -9,6 +9,7 @@ import json
 import logging
 from datetime import timedelta
 from functools import partial
+from math import ceil
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -34,7 +35,10 @@ logger = logging.getLogger(__name__)
 
 ERROR_NOT_ACTIVE = "Run {run_id} is {status}: only a queued or running run can be cancelled."
 ERROR_NOT_RETRYABLE = "Run {run_id} is {status}: only a failed or cancelled run can be retried."
-ERROR_NOT_RESUMABLE = "Run {run_id} is {status}: only a failed or cancelled run can be resumed."
+ERROR_NOT_RESUMABLE = (
+    "Run {run_id} is {status}: only a failed run can be resumed (a cancelled one is stopped "
+    "for good): retry it instead."
+)
 ERROR_RESUME_ENGINE = (
     "Run {run_id} ran on the {engine} engine, which cannot resume a run: retry it instead."
 )
@@ -133,7 +137,7 @@ def pipeline_run_retry(*, run: PipelineRun, user=None, trigger: str = PipelineRu
 def pipeline_run_resume(
     *, run: PipelineRun, user=None, trigger: str = PipelineRun.Trigger.MANUAL
 ) -> PipelineRun:
-    """Go on with a failed or cancelled run from the steps that did not succeed
+    """Go on with a failed run from the steps that did not succeed
     (Glue: its workflow run resumed from the failed nodes), as a new run.
 
     The new run reads from the same watermarks and publishes like any other
@@ -208,7 +212,8 @@ def _raise_if_active() -> None:
 
 
 def _resume_check(run: PipelineRun, engine: Engine) -> None:
-    if run.status not in ENDED:
+    # A cancel stops the Glue workflow run, and Glue resumes only completed ones.
+    if run.status != PipelineRun.Status.FAILED:
         raise RunStateError(ERROR_NOT_RESUMABLE.format(run_id=run.pk, status=run.status))
     if not engine.can_resume:
         title = ENGINE_TITLES.get(run.engine, run.engine)
@@ -224,7 +229,7 @@ def _poll_send(run: PipelineRun) -> None:
     """Have the workers poll a run that runs elsewhere; if the queue cannot take
     it, the reaper fails the run (and stops it there) once its heartbeat is stale."""
     try:
-        tasks.pipeline_run_poll_task.apply_async((run.pk, 0), countdown=tasks.POLL_FIRST_SECONDS)
+        tasks.pipeline_run_poll_later(run.pk, 0, tasks.POLL_FIRST_SECONDS)
     except Exception:
         logger.exception("could not queue the polls of run %s", run.pk)
 
@@ -258,16 +263,29 @@ def lake_refresh_request() -> None:
     one refresh ``LAKE_REFRESH_DEBOUNCE_SECONDS`` later, the rest only note
     the time, so a burst of rentals makes one run."""
     now = timezone.now()
-    debounce = settings.LAKE_REFRESH_DEBOUNCE_SECONDS
     with transaction.atomic():
         lock = PipelineLock.acquire()
         lock.refresh_requested_at = now
         schedule = lock.refresh_due_at is None or lock.refresh_due_at < now - REFRESH_LOST_AFTER
         if schedule:
-            lock.refresh_due_at = now + timedelta(seconds=debounce)
+            countdown = settings.LAKE_REFRESH_DEBOUNCE_SECONDS
+            if (not_before := _refresh_not_before()) is not None:
+                countdown = max(countdown, ceil((not_before - now).total_seconds()))
+            lock.refresh_due_at = now + timedelta(seconds=countdown)
         lock.save()
     if schedule:
-        tasks.lake_refresh_task.apply_async(countdown=debounce)
+        tasks.lake_refresh_task.apply_async(countdown=countdown)
+
+
+def _refresh_not_before():
+    """Under Glue, when the next refresh run may start: GLUE_REFRESH_MIN_INTERVAL_MINUTES
+    after the last run of any kind (each is a whole workflow); None locally."""
+    if settings.LAKE_ENGINE != "glue" or settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES <= 0:
+        return None
+    last = PipelineRun.objects.order_by("-created_at").values_list("created_at", flat=True)
+    if (created_at := last.first()) is None:
+        return None
+    return created_at + timedelta(minutes=settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES)
 
 
 def lake_refresh_start() -> PipelineRun | None:
@@ -288,10 +306,20 @@ def lake_refresh_start() -> PipelineRun | None:
         # A run queued after the request (say "Run now") and published has read those changes.
         published = selectors.published_run(kind=PipelineRun.Kind.PIPELINE)
         covered = published is not None and published.created_at > lock.refresh_requested_at
+        if covered:
+            lock.refresh_requested_at = lock.refresh_due_at = None
+            lock.save()
+            return None
+        not_before = _refresh_not_before()
+        if not_before is not None and not_before > timezone.now():
+            # Too soon after the last run (Glue): the changes wait for the next one.
+            countdown = ceil((not_before - timezone.now()).total_seconds())
+            lock.refresh_due_at = not_before
+            lock.save()
+            transaction.on_commit(partial(tasks.lake_refresh_task.apply_async, countdown=countdown))
+            return None
         lock.refresh_requested_at = lock.refresh_due_at = None
         lock.save()
-        if covered:
-            return None
         return pipeline_run_create(trigger=PipelineRun.Trigger.EVENT)
 
 

@@ -1,6 +1,7 @@
 """Celery tasks of the lake. Each passes ids to a service or an engine; no rules here."""
 
 import logging
+import time
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -32,19 +33,46 @@ def pipeline_run_task(run_id: int) -> None:
     engine = get_engine(run.engine)
     engine.start(run)
     if engine.runs_elsewhere:
-        pipeline_run_poll_task.apply_async((run_id, 0), countdown=POLL_FIRST_SECONDS)
+        pipeline_run_poll_later(run_id, 0, POLL_FIRST_SECONDS)
     elif run.kind == PipelineRun.Kind.PIPELINE:
         services.lake_maintain_if_due()
+
+
+def poll_delay(attempt: int) -> int:
+    """Seconds before the poll after ``attempt``: doubling, at most POLL_MAX_SECONDS."""
+    return min(POLL_FIRST_SECONDS * 2**attempt, POLL_MAX_SECONDS)
+
+
+def pipeline_run_poll_later(run_id: int, attempt: int, delay: float) -> None:
+    """Poll the run in ``delay`` seconds.
+
+    Eager tasks (CELERY_TASK_ALWAYS_EAGER) run at once whatever their
+    countdown: a poll that queued the next one would call itself without
+    waiting until Python's recursion limit. Eagerly, the polls run here, in
+    a loop that waits between them, until the run ends.
+    """
+    if not pipeline_run_poll_task.app.conf.task_always_eager:
+        pipeline_run_poll_task.apply_async((run_id, attempt), countdown=delay)
+        return
+    while True:
+        time.sleep(delay)
+        if not pipeline_run_poll(run_id):
+            return
+        delay = poll_delay(attempt)
+        attempt += 1
+
+
+def pipeline_run_poll(run_id: int) -> bool:
+    """Copy a remote run's state into the run; whether it is still active."""
+    run = PipelineRun.objects.get(pk=run_id)
+    return get_engine(run.engine).refresh(run).is_active
 
 
 @shared_task(**RETRY)
 def pipeline_run_poll_task(run_id: int, attempt: int = 0) -> None:
     """Copy a remote run's state into the run, again later (with backoff) while it is active."""
-    run = PipelineRun.objects.get(pk=run_id)
-    run = get_engine(run.engine).refresh(run)
-    if run.is_active:
-        delay = min(POLL_FIRST_SECONDS * 2**attempt, POLL_MAX_SECONDS)
-        pipeline_run_poll_task.apply_async((run_id, attempt + 1), countdown=delay)
+    if pipeline_run_poll(run_id):
+        pipeline_run_poll_later(run_id, attempt + 1, poll_delay(attempt))
 
 
 @shared_task(**RETRY)

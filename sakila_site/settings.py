@@ -7,6 +7,7 @@ off it refuses to start without a real ``SECRET_KEY`` and ``ALLOWED_HOSTS``,
 and turns on the HTTPS protections that ``manage.py check --deploy`` expects.
 """
 
+import math
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -280,6 +281,22 @@ GLUE_WORKER_TYPE = env_str("GLUE_WORKER_TYPE", "G.1X")
 GLUE_WORKERS = env_int("GLUE_WORKERS", 2)
 # A stuck job is stopped (and billed) after this long; Glue's own default is 48 h.
 GLUE_JOB_TIMEOUT_MINUTES = env_int("GLUE_JOB_TIMEOUT_MINUTES", 120)
+# Each Glue run is a whole workflow (two Spark jobs and a crawl): desk activity
+# starts at most one refresh run per this many minutes (README: what a day costs).
+GLUE_REFRESH_MIN_INTERVAL_MINUTES = env_int("GLUE_REFRESH_MIN_INTERVAL_MINUTES", 15)
+# The extract job reads a table with a numeric primary key in this many JDBC
+# partitions (parallel queries on key ranges) once it reads at least
+# GLUE_EXTRACT_PARTITION_ROWS rows; smaller reads are one query.
+GLUE_EXTRACT_PARTITIONS = env_int("GLUE_EXTRACT_PARTITIONS", 8)
+GLUE_EXTRACT_PARTITION_ROWS = env_int("GLUE_EXTRACT_PARTITION_ROWS", 100_000)
+# The role the Glue Data Catalog's table optimizers (compaction, snapshot
+# retention, orphan file deletion) run as: docs/aws-iam-table-optimizer.json.
+GLUE_OPTIMIZER_ROLE_ARN = env_str("GLUE_OPTIMIZER_ROLE_ARN")
+# Snapshot retention on AWS: the local lake's window by default, in whole days
+# as the optimizer takes it.
+GLUE_SNAPSHOT_RETENTION_DAYS = env_int(
+    "GLUE_SNAPSHOT_RETENTION_DAYS", max(1, math.ceil(LAKE_RETENTION_DAYS))
+)
 # The JDBC connection to the RDS MySQL database; the login is a Secrets
 # Manager secret (username, password), never a setting.
 GLUE_JDBC_URL = env_str("GLUE_JDBC_URL")

@@ -98,6 +98,8 @@ def job_arguments(job: str) -> dict[str, str]:
             "--time_zone": settings.TIME_ZONE,
             "--overlap_seconds": str(settings.LAKE_EXTRACT_OVERLAP_SECONDS),
             "--batch_rows": str(settings.LAKE_EXTRACT_BATCH_ROWS),
+            "--read_partitions": str(settings.GLUE_EXTRACT_PARTITIONS),
+            "--partition_rows": str(settings.GLUE_EXTRACT_PARTITION_ROWS),
         }
     return arguments
 

@@ -133,6 +133,13 @@ def glue_database(zone: str) -> str:
     return f"{settings.GLUE_DATABASE}_{zone}"
 
 
+def _glue_version() -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in settings.GLUE_VERSION.split("."))
+    except ValueError:
+        return (0,)
+
+
 def _subnet_zone(subnet_id: str) -> str:
     try:
         subnets = aws_client("ec2").describe_subnets(SubnetIds=[subnet_id])["Subnets"]
@@ -157,12 +164,14 @@ def field_changes(desired: Any, current: Any, path: str = "", exact: tuple = ())
     """``"<field>: <current> -> <desired>"`` for each field that differs.
 
     Only the fields deploy sets are compared (AWS adds its own: timestamps,
-    defaults), except the dicts named in ``exact``, which must match key for
+    defaults), and of those only the ones AWS's answer holds: a field it
+    leaves out cannot be told from a default (moto's GetConnection has no
+    ConnectionType, for one). The dicts named in ``exact`` must match key for
     key (the jobs' arguments: an argument deploy no longer sets is removed).
     """
     name = path.rsplit(".", 1)[-1]
     if isinstance(desired, dict) and isinstance(current, dict):
-        keys = desired.keys() | current.keys() if name in exact else desired.keys()
+        keys = desired.keys() | current.keys() if name in exact else desired.keys() & current.keys()
         for key in sorted(keys):
             yield from field_changes(
                 desired.get(key, _MISSING),
@@ -477,9 +486,11 @@ class GlueJob(Resource):
             "--TempDir": f"{assets_uri()}/{GLUE_TEMP_FOLDER}/",
             # Runs are incremental by the lake's own watermarks, not Glue bookmarks.
             "--job-bookmark-option": "job-bookmark-disable",
-            "--enable-continuous-cloudwatch-log": "true",
             "--enable-metrics": "true",
         }
+        if _glue_version() < (5, 0):
+            # Glue 5.0 logs in real time; the flag is for 4.0 and earlier.
+            owned_arguments["--enable-continuous-cloudwatch-log"] = "true"
         definition = {
             "Description": f"Sakila lake: the {self.job} step of the workflow",
             "Role": settings.GLUE_ROLE_ARN,
@@ -543,14 +554,13 @@ class GlueCrawler(Resource):
                     }
                 ]
             },
-            # Raw is append-only and its schemas evolve with the rental database
-            # (a new column): update tables in place, never drop one, and crawl
-            # everything (incremental crawls would not apply schema changes).
-            "SchemaChangePolicy": {
-                "UpdateBehavior": "UPDATE_IN_DATABASE",
-                "DeleteBehavior": "LOG",
-            },
-            "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_EVERYTHING"},
+            # Raw is append-only, one run_id= folder per run: crawl only the new
+            # folders (a crawl of everything re-reads every run ever written).
+            # Glue requires LOG for both behaviours with it ("Scheduling
+            # incremental crawls for adding new partitions"): a column the rental
+            # database gains reaches the raw tables by one full crawl (README).
+            "SchemaChangePolicy": {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+            "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"},
             "Configuration": _canonical_json(json.dumps(configuration)),
         }
 
@@ -712,6 +722,121 @@ class AthenaWorkGroup(Resource):
         aws_client("athena").delete_work_group(WorkGroup=self.name, RecursiveDeleteOption=True)
 
 
+# The Glue Data Catalog's maintenance of Iceberg tables (Glue developer guide,
+# "Optimizing Iceberg tables"), in the order the console lists them.
+OPTIMIZER_TYPES = ("compaction", "retention", "orphan_file_deletion")
+OPTIMIZED_ZONES = ("staging", "marts")
+ORPHAN_FILE_RETENTION_DAYS = 3  # files no snapshot names, older than this, are deleted
+
+
+def optimizer_role_arn() -> str:
+    return settings.GLUE_OPTIMIZER_ROLE_ARN or settings.GLUE_ROLE_ARN
+
+
+def _account_id() -> str:
+    """The catalog's id: the account of the optimizers' role
+    (arn:aws:iam::<account>:role/...), else the caller's (``lake destroy``
+    needs no role; GetCallerIdentity needs no permission)."""
+    parts = optimizer_role_arn().split(":")
+    if len(parts) > 5 and parts[4]:
+        return parts[4]
+    return aws_client("sts").get_caller_identity()["Account"]
+
+
+def optimized_tables(zone: str) -> list[str]:
+    """The Iceberg tables of a zone: the staged tables, or the marts."""
+    if zone == "staging":
+        from lake.schemas import STAGED_MODELS, table_name
+
+        return sorted(table_name(model) for model in STAGED_MODELS)
+    from lake.marts import MARTS
+
+    return sorted(mart.name for mart in MARTS)
+
+
+class GlueTableOptimizer(Resource):
+    """One optimizer of one Iceberg table: compaction, snapshot retention (the
+    GLUE_SNAPSHOT_RETENTION_DAYS window, as the local lake keeps) or orphan
+    file deletion, run by AWS as the role of docs/aws-iam-table-optimizer.json."""
+
+    kind = "Glue optimizer"
+
+    def __init__(self, zone: str, table: str, optimizer: str) -> None:
+        super().__init__(f"{glue_database(zone)}.{table} {optimizer}")
+        self.database, self.table, self.optimizer = glue_database(zone), table, optimizer
+
+    def _key(self) -> dict[str, str]:
+        return {
+            "CatalogId": _account_id(),
+            "DatabaseName": self.database,
+            "TableName": self.table,
+            "Type": self.optimizer,
+        }
+
+    def desired(self) -> dict[str, Any]:
+        configuration: dict[str, Any] = {"roleArn": optimizer_role_arn(), "enabled": True}
+        if self.optimizer == "retention":
+            configuration["retentionConfiguration"] = {
+                "icebergConfiguration": {
+                    "snapshotRetentionPeriodInDays": settings.GLUE_SNAPSHOT_RETENTION_DAYS,
+                    "numberOfSnapshotsToRetain": 1,
+                    "cleanExpiredFiles": True,
+                }
+            }
+        elif self.optimizer == "orphan_file_deletion":
+            configuration["orphanFileDeletionConfiguration"] = {
+                "icebergConfiguration": {
+                    "orphanFileRetentionPeriodInDays": ORPHAN_FILE_RETENTION_DAYS
+                }
+            }
+        return {"configuration": configuration}
+
+    def read(self) -> dict[str, Any] | None:
+        answer = _read(lambda: aws_client("glue").get_table_optimizer(**self._key()))
+        return None if answer is None else answer.get("TableOptimizer")
+
+    def create(self) -> None:
+        aws_client("glue").create_table_optimizer(
+            **self._key(), TableOptimizerConfiguration=self.desired()["configuration"]
+        )
+
+    def update(self, current: dict[str, Any]) -> None:
+        aws_client("glue").update_table_optimizer(
+            **self._key(), TableOptimizerConfiguration=self.desired()["configuration"]
+        )
+
+    def delete(self) -> None:
+        aws_client("glue").delete_table_optimizer(**self._key())
+
+
+def _existing_tables(database: str) -> set[str]:
+    """The tables of a Glue database (none if it does not exist)."""
+    names: set[str] = set()
+    pages = aws_client("glue").get_paginator("get_tables")
+    try:
+        for page in pages.paginate(DatabaseName=database):
+            names |= {table["Name"] for table in page.get("TableList", [])}
+    except ClientError as error:
+        if not _is_not_found(error):
+            raise
+    return names
+
+
+def table_optimizers() -> tuple[list[GlueTableOptimizer], list[str]]:
+    """The optimizers of the lake's Iceberg tables that exist, and the tables
+    that do not exist yet (the first run makes them; deploy again after it)."""
+    optimizers, waiting = [], []
+    for zone in OPTIMIZED_ZONES:
+        database = glue_database(zone)
+        existing = _aws_reading(f"the tables of {database}", lambda d=database: _existing_tables(d))
+        for table in optimized_tables(zone):
+            if table in existing:
+                optimizers += [GlueTableOptimizer(zone, table, kind) for kind in OPTIMIZER_TYPES]
+            else:
+                waiting.append(f"{database}.{table}")
+    return optimizers, waiting
+
+
 def workflow_triggers() -> list[GlueTrigger]:
     """start -> first job; each job SUCCEEDED -> the next job, the last -> the crawler."""
     steps = [{"JobName": names.job_name(job)} for job in names.GLUE_JOBS]
@@ -770,6 +895,7 @@ PENDING = {
 class Plan:
     command: str  # "deploy" or "destroy"
     actions: list[Action]
+    notes: list[str] = field(default_factory=list)  # printed under the plan
 
     @property
     def changing(self) -> list[Action]:
@@ -786,7 +912,7 @@ class Plan:
         for action in self.actions:
             lines += action.lines()
         lines.append(f"Plan: {self.summary()}.")
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
 
 def _aws_reading(what: str, call: Callable[[], Any]) -> Any:
@@ -834,9 +960,17 @@ def deploy_plan() -> Plan:
     resources: list[Resource] = [*_buckets()]
     resources += [S3Object(f"{assets_uri()}/{key}", body) for key, body in sorted(files.items())]
     resources += [GlueDatabase(zone) for zone in ZONES]
+    optimizers, waiting = table_optimizers()
+    resources += optimizers
     resources += [GlueConnection(), *(GlueJob(job) for job in names.GLUE_JOBS), GlueCrawler()]
     resources += [GlueWorkflow(), *workflow_triggers(), AthenaWorkGroup()]
     actions = [_planned(resource) for resource in resources]
+    notes = []
+    if waiting:
+        notes.append(
+            f"The table optimizers of {len(waiting)} tables wait for them ({waiting[0]}...): "
+            "the first run makes the tables; run `lake deploy` again after it."
+        )
     for folder in _asset_folders(files):
         uploaded = S3Prefix(f"{assets_uri()}/{folder}")
         for key in _aws_reading(str(uploaded), uploaded.keys):
@@ -844,7 +978,7 @@ def deploy_plan() -> Plan:
             if relative not in files:
                 stale = S3Object(f"s3://{uploaded.bucket}/{key}")
                 actions.append(Action(DELETE, stale, note="no longer uploaded", run=stale.delete))
-    return Plan("deploy", actions)
+    return Plan("deploy", actions, notes)
 
 
 def _data_prefixes(databases: list[GlueDatabase]) -> list[str]:
@@ -883,6 +1017,7 @@ def destroy_plan(*, delete_data: bool = False) -> Plan:
     resources += [S3Prefix(f"{assets_uri()}/{folder}") for folder in folders]
     resources += [S3Object(f"{assets_uri()}/{key}") for key in sorted(files) if "/" not in key]
     actions += [_planned_removal(resource) for resource in resources]
+    actions += [_planned_removal(optimizer) for optimizer in table_optimizers()[0]]
 
     keep_data = "" if delete_data else "the lake's data: --delete-data deletes it"
     databases = [GlueDatabase(zone) for zone in ZONES]

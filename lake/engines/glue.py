@@ -41,6 +41,7 @@ from lake.pipeline.runner import (
     pipeline_run_publish,
     run_event,
 )
+from lake.schemas import STAGED_MODELS, table_name
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ ERROR_RESUME_ACTIVE = (
     "The Glue workflow run {glue_run_id} of run {run_id} is still {status}: "
     "resume it once it has ended."
 )
+ERROR_RESUME_NOT_COMPLETED = (
+    "The Glue workflow run {glue_run_id} of run {run_id} ended {status}: Glue resumes only "
+    "a completed workflow run (a stopped one cannot go on). Retry it instead."
+)
 ERROR_RESUME_NOTHING_FAILED = (
     "No job or crawler failed in the Glue workflow run {glue_run_id} of run {run_id}: "
     "there is nothing to resume from. Retry it instead."
@@ -183,8 +188,15 @@ class GlueEngine(Engine):
 
     def resume_step(self, run: PipelineRun) -> str | None:
         """The first job or crawler step the run recorded as failed, else as
-        skipped (stopped, or never run), in workflow order."""
-        if not run.glue_run_id:
+        skipped (stopped, or never run), in workflow order.
+
+        None for a run cancelled or stopped outside the app: its workflow run
+        is STOPPED, and Glue resumes only COMPLETED ones (Glue developer
+        guide, "Resuming a workflow run").
+        """
+        if not run.glue_run_id or run.status == PipelineRun.Status.CANCELLED:
+            return None
+        if run.error == ERROR_STOPPED:
             return None
         statuses = dict(run.steps.filter(name__in=STEP_ORDER).values_list("name", "status"))
         for wanted in (Status.FAILED, Status.SKIPPED):
@@ -210,6 +222,8 @@ class GlueEngine(Engine):
         status = workflow_run.get("Status", "")
         if status in ("RUNNING", "STOPPING"):
             raise CannotResume(ERROR_RESUME_ACTIVE.format(status=status, **ids))
+        if status != "COMPLETED":
+            raise CannotResume(ERROR_RESUME_NOT_COMPLETED.format(status=status, **ids))
         failed = sorted(
             (
                 (_step_name(node), node["UniqueId"])
@@ -246,6 +260,13 @@ class GlueEngine(Engine):
         PipelineRun.objects.filter(pk=resumed.pk).update(
             glue_run_id=resumed.glue_run_id, heartbeat_at=resumed.heartbeat_at
         )
+        try:
+            self._keep_run_properties(resumed, point.detail.get("WorkflowRunProperties", {}))
+        except (ClientError, BotoCoreError) as error:
+            doing = f"putting back the run properties of run {resumed.glue_run_id}"
+            self._stop(resumed)
+            self._end(resumed, PipelineRun.Status.FAILED, aws_error_message(error, doing))
+            return
         _copy_succeeded_steps(run, resumed, point.detail)
         run_event(
             resumed,
@@ -255,6 +276,24 @@ class GlueEngine(Engine):
                 f"{run.glue_run_id} from {', '.join(point.steps)}."
             ),
         )
+
+    def _keep_run_properties(self, resumed: PipelineRun, original: dict[str, str]) -> None:
+        """Read the resumed workflow run's properties back and put those of the
+        run it resumes that are missing (the app's, and the jobs' that will not
+        run again): Glue says a resume keeps them, publishing relies on it."""
+        name = workflow_name()
+        current = self.glue.get_workflow_run_properties(Name=name, RunId=resumed.glue_run_id)
+        kept = current.get("RunProperties", {})
+        if missing := {key: value for key, value in original.items() if key not in kept}:
+            logger.warning(
+                "run %s: Glue run %s lacked the run properties %s: put back",
+                resumed.pk,
+                resumed.glue_run_id,
+                ", ".join(sorted(missing)),
+            )
+            self.glue.put_workflow_run_properties(
+                Name=name, RunId=resumed.glue_run_id, RunProperties=missing
+            )
 
     # --- Start ----------------------------------------------------------------------------
 
@@ -319,7 +358,9 @@ class GlueEngine(Engine):
             self._end(run, PipelineRun.Status.FAILED, failed[0].error)
         elif unsuccessful:
             self._end(run, PipelineRun.Status.FAILED, ERROR_UNSUCCESSFUL.format(count=unsuccessful))
-        elif not_run := [step.name for step in steps if step.status != Status.SUCCEEDED]:
+        elif not_run := _not_succeeded(steps):
+            # A completed workflow run is no proof the jobs ran (one whose graph is
+            # empty completes too): every job and the crawler must have succeeded.
             self._end(
                 run, PipelineRun.Status.FAILED, ERROR_NOT_RUN.format(steps=", ".join(not_run))
             )
@@ -480,6 +521,12 @@ def _copy_succeeded_steps(run: PipelineRun, resumed: PipelineRun, workflow_run: 
             step.save(update_fields=["log"])
 
 
+def _not_succeeded(steps: list[PipelineStep]) -> list[str]:
+    """The workflow's jobs and crawler (in order) that have no succeeded step."""
+    succeeded = {step.name for step in steps if step.status == Status.SUCCEEDED}
+    return [name for name in STEP_ORDER if name not in succeeded]
+
+
 def _step_name(node: dict) -> str:
     """The step a job or crawler node is: "extract", "marts", "crawl" (else its name)."""
     if node.get("Type") == "CRAWLER":
@@ -634,12 +681,18 @@ def _watermarks(properties: dict) -> dict[str, datetime]:
             ERROR_PROPERTY.format(name="watermarks_to", problem="is missing", job="extract")
         )
     try:
-        return {table: _local(datetime.fromisoformat(iso)) for table, iso in value.items()}
+        watermarks = {table: _local(datetime.fromisoformat(iso)) for table, iso in value.items()}
     except (TypeError, ValueError) as error:
         problem = f"has a value that is not an ISO timestamp ({error})"
         raise GlueContractError(
             ERROR_PROPERTY.format(name="watermarks_to", problem=problem, job="extract")
         ) from None
+    if missing := sorted({table_name(model) for model in STAGED_MODELS} - watermarks.keys()):
+        problem = f"has no watermark for {', '.join(missing)}"
+        raise GlueContractError(
+            ERROR_PROPERTY.format(name="watermarks_to", problem=problem, job="extract")
+        )
+    return watermarks
 
 
 ENGINE = GlueEngine

@@ -10,7 +10,9 @@ staging snapshot are the run's changes, merged into staging by primary key
 table). The new watermark is the time the reads began.
 
 Unlike the local engine's one read transaction, each table is one JDBC
-query of its own; the overlap window covers a change committed between them.
+query of its own (a big table: parallel queries on ranges of its primary
+key, GLUE_EXTRACT_PARTITIONS); the overlap window covers a change committed
+between them.
 Every step reads back what it wrote, so a query runs once and a rerun of the
 run writes the same files and merges the same rows again.
 """
@@ -22,7 +24,15 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from lake.glue_jobs import iceberg
-from lake.glue_jobs.sql import cast_expressions, changed_rows_sql, jdbc_query, jdbc_url
+from lake.glue_jobs.sql import (
+    cast_expressions,
+    changed_rows_sql,
+    jdbc_query,
+    jdbc_read_options,
+    jdbc_url,
+    key_range_query,
+    partition_key,
+)
 from lake.glue_jobs.tables import StagedTable, ddl_schema
 from lake.glue_jobs.workflow import RunProperties, changes_uri, raw_uri
 
@@ -39,6 +49,8 @@ class JobSettings:
     time_zone: str  # the site's TIME_ZONE: last_update holds naive times in it
     overlap_seconds: int  # LAKE_EXTRACT_OVERLAP_SECONDS
     batch_rows: int  # LAKE_EXTRACT_BATCH_ROWS: the JDBC fetch size
+    read_partitions: int = 1  # GLUE_EXTRACT_PARTITIONS: parallel reads of a big table
+    partition_rows: int = 100_000  # GLUE_EXTRACT_PARTITION_ROWS: what makes a table big
 
 
 @dataclass(frozen=True)
@@ -110,17 +122,7 @@ def extract_table(
     settings: JobSettings,
 ) -> TableExtract:
     raw = raw_uri(settings.warehouse, table.name, run.run_id)
-    source = (
-        spark.read.format("jdbc")
-        .option("driver", MYSQL_DRIVER)
-        .option("url", jdbc_url(jdbc["url"]))
-        .option("user", jdbc["user"])
-        .option("password", jdbc["password"])
-        .option("query", jdbc_query(table, since))
-        .option("fetchsize", str(settings.batch_rows))
-        .option("preferTimestampNTZ", "true")
-        .load()
-    )
+    source = read_source(spark, table, since, jdbc, settings)
     extracted = _write_and_read(source.selectExpr(*cast_expressions(table.columns)), raw, table)
     rows_read = extracted.count()
     if not rows_read:  # as locally: an empty read leaves no raw partition
@@ -161,6 +163,41 @@ def extract_table(
                 spark, identifier, f"changed_{table.name}", table.primary_key, table.column_names
             )
     return TableExtract(table.name, rows_read, rows_changed)
+
+
+def read_source(
+    spark: "SparkSession",
+    table: StagedTable,
+    since: datetime | None,
+    jdbc: Mapping[str, str],
+    settings: JobSettings,
+) -> "DataFrame":
+    """The rows to extract, over JDBC: a table whose read holds at least
+    ``partition_rows`` rows is read in ``read_partitions`` parallel queries on
+    ranges of its integer primary key (one more small query finds the range),
+    so that every worker reads; others in one query."""
+    query = jdbc_query(table, since)
+    key_range: tuple[int | None, int | None, int] = (None, None, 0)
+    if (key := partition_key(table)) is not None and settings.read_partitions > 1:
+        reader = _jdbc_reader(spark, jdbc, settings).option("query", key_range_query(query, key))
+        low, high, rows = reader.load().first()
+        key_range = (low, high, rows or 0)
+    options = jdbc_read_options(
+        query, key, key_range, settings.read_partitions, settings.partition_rows
+    )
+    return _jdbc_reader(spark, jdbc, settings).options(**options).load()
+
+
+def _jdbc_reader(spark: "SparkSession", jdbc: Mapping[str, str], settings: JobSettings):
+    return (
+        spark.read.format("jdbc")
+        .option("driver", MYSQL_DRIVER)
+        .option("url", jdbc_url(jdbc["url"]))
+        .option("user", jdbc["user"])
+        .option("password", jdbc["password"])
+        .option("fetchsize", str(settings.batch_rows))
+        .option("preferTimestampNTZ", "true")
+    )
 
 
 def _write_and_read(frame: "DataFrame", uri: str, table: StagedTable) -> "DataFrame":

@@ -38,6 +38,8 @@ def main() -> None:
         time_zone=args["time_zone"],
         overlap_seconds=int(args["overlap_seconds"]),
         batch_rows=int(args["batch_rows"]),
+        read_partitions=int(args["read_partitions"]),
+        partition_rows=int(args["partition_rows"]),
     )
     result = extract_run(context.spark_session, staged_tables(), run, jdbc, settings)
     put_run_properties(

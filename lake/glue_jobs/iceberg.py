@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from lake.glue_jobs.sql import (
     create_namespace_sql,
     create_table_sql,
+    drop_columns_sql,
     replace_keys_sql,
     snapshot_sql,
     table_identifier,
@@ -32,6 +33,9 @@ def ensure_table(
     spark.sql(create_namespace_sql(database, namespace))
     identifier = table_identifier(database, namespace, name)
     spark.sql(create_table_sql(identifier, columns, month_partition))
+    names = [name for name, _ in columns]
+    if (drop := drop_columns_sql(identifier, spark.table(identifier).columns, names)) is not None:
+        spark.sql(drop)  # a table made before those columns were left out of the lake
     return identifier
 
 

@@ -72,6 +72,53 @@ def jdbc_query(table: StagedTable, since: datetime | None) -> str:
     return sql
 
 
+PARTITION_KEY_TYPES = ("INT", "BIGINT")  # what Spark's JDBC partitionColumn can split
+
+
+def partition_key(table: StagedTable) -> str | None:
+    """The column a big read of ``table`` is split on: its primary key when that
+    is one integer column (key ranges), else None (one query)."""
+    if len(table.primary_key) != 1:
+        return None
+    key = table.primary_key[0]
+    return key if dict(table.columns).get(key) in PARTITION_KEY_TYPES else None
+
+
+def key_range_query(query: str, key: str) -> str:
+    """The smallest and largest key and the row count of what ``query`` reads."""
+    return (
+        f"SELECT MIN({quote(key)}) AS low, MAX({quote(key)}) AS high, COUNT(*) AS row_count "
+        f"FROM ({query}) AS lake_read"
+    )
+
+
+def jdbc_read_options(
+    query: str,
+    key: str | None,
+    key_range: tuple[int | None, int | None, int],
+    partitions: int,
+    partition_rows: int,
+) -> dict[str, str]:
+    """Spark JDBC options that read ``query``: in ``partitions`` parallel queries
+    on ranges of ``key`` (Spark's partitionColumn, lowerBound, upperBound and
+    numPartitions) when it reads at least ``partition_rows`` rows, else in one.
+
+    The bounds only set the ranges' width: the first and last range are open,
+    so a row whose key lies outside them is still read, once.
+    """
+    low, high, rows = key_range
+    if key is None or partitions < 2 or rows < max(partition_rows, 1) or low is None:
+        return {"query": query}
+    return {
+        # partitionColumn cannot be combined with "query": the read is a derived table.
+        "dbtable": f"({query}) AS lake_read",
+        "partitionColumn": key,
+        "lowerBound": str(low),
+        "upperBound": str(high + 1),
+        "numPartitions": str(min(partitions, max(high - low + 1, 1))),
+    }
+
+
 # --- Spark --------------------------------------------------------------------------------
 
 
@@ -82,6 +129,16 @@ def cast_expressions(columns: Sequence[tuple[str, str]]) -> list[str]:
 
 def create_namespace_sql(database: str, namespace: str) -> str:
     return f"CREATE NAMESPACE IF NOT EXISTS {CATALOG}.{quote(f'{database}_{namespace}')}"
+
+
+def drop_columns_sql(identifier: str, table_columns: Sequence[str], columns: Sequence[str]):
+    """``ALTER TABLE ... DROP COLUMN`` for each column the table has that the
+    manifest no longer lists (staff.password, left out of the lake), else None."""
+    wanted = set(columns)
+    gone = [name for name in table_columns if name not in wanted]
+    if not gone:
+        return None
+    return f"ALTER TABLE {identifier} DROP COLUMNS ({columns_list(gone)})"
 
 
 def create_table_sql(

@@ -11,7 +11,7 @@ WORKFLOW_OPTIONS = ("WORKFLOW_NAME", "WORKFLOW_RUN_ID")
 JOB_OPTIONS = {
     "extract": (
         "lake_warehouse", "glue_database", "connection_name", "time_zone",
-        "overlap_seconds", "batch_rows",
+        "overlap_seconds", "batch_rows", "read_partitions", "partition_rows",
     ),
     "marts": ("lake_warehouse", "glue_database"),
 }  # fmt: skip

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from lake.catalog import warehouse_uri
 from lake.pipeline.raw import RawWriter, extract_sqlite_adbc, extract_sqlite_python, read_raw
-from lake.schemas import FULLY_EXTRACTED, staging_schema, table_name
+from lake.schemas import FULLY_EXTRACTED, lake_fields, staging_schema, table_name
 
 
 @dataclass
@@ -75,9 +75,7 @@ def _extract_sqlite(plan: dict, read_at: datetime) -> dict[str, Extract]:
     jobs = []
     for name, (model, since, directory) in plan.items():
         columns = []
-        for field in model._meta.concrete_fields:
-            if not field.column:
-                continue
+        for field in lake_fields(model):
             # SQLite keeps decimals as REAL and times as text: read both as
             # text, which Arrow parses exactly into decimal and timestamp.
             if isinstance(field, (models.DecimalField, models.DateTimeField)):

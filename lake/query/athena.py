@@ -366,12 +366,20 @@ def _arrow_type(athena_type: str, precision: int, scale: int) -> pa.DataType | N
 
 @lru_cache(maxsize=4)
 def _connection(
-    region: str, endpoint_url: str, work_group: str, staging_dir: str, poll_seconds: float
+    region: str,
+    endpoint_url: str,
+    work_group: str,
+    staging_dir: str,
+    poll_seconds: float,
+    schema_name: str,
 ) -> Connection:
     options = {"endpoint_url": endpoint_url} if endpoint_url else {}
     return pyathena.connect(
         region_name=region or None,
         work_group=work_group or None,
+        # Queries run in the marts' database, not Athena's "default" (which the
+        # app's role may not read: see docs/aws-iam-app.json).
+        schema_name=schema_name,
         s3_staging_dir=staging_dir or None,
         poll_interval=poll_seconds,
         config=RETRIES.merge(Config()),  # a copy: pyathena adds its user agent to it
@@ -387,6 +395,7 @@ def athena_connection() -> Connection:
         settings.ATHENA_WORKGROUP,
         settings.ATHENA_S3_STAGING_DIR,
         POLL_SECONDS,
+        catalog_namespace("marts"),
     )
 
 

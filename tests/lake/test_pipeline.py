@@ -2,13 +2,16 @@
 
 from decimal import Decimal
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from lake.catalog import ensure_table, load_table
 from lake.models import PipelineRun, PipelineStep, Watermark
-from lake.schemas import STAGED_MODELS
+from lake.schemas import STAGED_MODELS, staging_schema
 from rentals.generator import generate_sakila
 from rentals.loader import load_sakila
-from rentals.models import Film, Payment, Rental
+from rentals.models import Film, Payment, Rental, Staff
 from tests.lake.conftest import lake_query, money, oltp_query, run_pipeline
 from tests.reports.test_registry import SAKILA_SALES_BY_FILM_CATEGORY, SAKILA_SALES_BY_STORE
 
@@ -83,6 +86,36 @@ def test_a_run_builds_a_star_schema_that_reconciles(lake):
     assert set(run.snapshots) >= {"marts.fact_sales", "marts.dim_date", "staging.rental"}
     assert Watermark.objects.count() == len(STAGED_MODELS)
     assert run.watermarks_to["rental"]
+
+
+def test_staff_passwords_and_pictures_never_enter_the_lake(lake):
+    generate_sakila(scale=0.05, seed=3)
+    secret = "8cb2237d0679ca88db6464eac60da96345513964"
+    Staff.objects.update(password=secret, picture=b"\x89PNG-portrait")
+
+    run_pipeline(full=True)
+
+    staff = load_table("staging.staff")
+    assert not {"password", "picture"} & set(staff.schema().column_names)
+    assert staff.scan().to_arrow().num_rows == Staff.objects.count()
+    raw_files = list((lake / "raw" / "staff").rglob("*.parquet"))
+    assert raw_files
+    for path in raw_files:
+        assert not {"password", "picture"} & set(pq.read_schema(path).names)
+    for path in lake.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_lake_made_with_staff_passwords_loses_the_columns_at_the_next_run(lake):
+    generate_sakila(scale=0.05, seed=3)
+    old_schema = staging_schema(Staff).append(pa.field("password", pa.string()))
+    ensure_table("staging.staff", old_schema)
+
+    run_pipeline()
+
+    assert "password" not in load_table("staging.staff").schema().column_names
+    assert lake_query("select count(*) as n from dim_staff") == [{"n": Staff.objects.count()}]
 
 
 def test_fact_sales_describes_each_rental(lake):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from lake import services, tasks
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent
@@ -152,6 +153,37 @@ def test_a_refresh_after_a_failed_run_still_runs(queued, settings):
     PipelineRun.objects.filter(pk=failed.pk).update(status=PipelineRun.Status.FAILED)
 
     assert services.lake_refresh_start() is not None
+
+
+def test_under_glue_desk_refreshes_wait_the_minimum_interval_after_the_last_run(queued, settings):
+    # Each Glue run is a whole workflow (two Spark jobs and a crawl).
+    settings.LAKE_ENGINE = "glue"
+    settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
+    settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES = 15
+    last = PipelineRun.objects.create(engine="glue", status=PipelineRun.Status.SUCCEEDED)
+    PipelineRun.objects.filter(pk=last.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    services.lake_refresh_request()
+
+    ((name, _, options),) = queued
+    assert name == "lake.tasks.lake_refresh_task"
+    assert 9 * 60 < options["countdown"] <= 10 * 60
+    # A refresh task that comes early (say, a lost one replaced) waits again.
+    with transaction.atomic():
+        assert services.lake_refresh_start() is None
+    assert 9 * 60 < queued[-1][2]["countdown"] <= 10 * 60
+    assert PipelineRun.objects.count() == 1
+    # Once the interval has passed, the refresh runs.
+    PipelineRun.objects.filter(pk=last.pk).update(created_at=timezone.now() - timedelta(minutes=16))
+    assert services.lake_refresh_start().trigger == PipelineRun.Trigger.EVENT
+
+
+def test_locally_desk_refreshes_only_debounce(queued, settings):
+    settings.LAKE_ENGINE = "local"
+    settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 2
+    PipelineRun.objects.create(status=PipelineRun.Status.SUCCEEDED)
+    services.lake_refresh_request()
+    assert queued == [("lake.tasks.lake_refresh_task", (), {"countdown": 2})]
 
 
 def test_a_rental_asks_for_one_refresh_per_transaction(queued, settings, store):

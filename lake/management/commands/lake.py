@@ -1,3 +1,4 @@
+import time
 from argparse import ArgumentTypeError
 from datetime import datetime
 
@@ -5,7 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from lake import selectors
+from lake.aws.names import workflow_name
 from lake.catalog import CatalogUnavailable, load_table
+from lake.engines import get_engine
 from lake.models import PipelineRun
 from lake.pipeline.maintain import (
     maintain_tables,
@@ -17,6 +20,7 @@ from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_r
 from lake.pipeline.table_maintenance import storage_usage
 from lake.query import QueryError
 from lake.services import RunStateError, lake_maintain_request
+from lake.tasks import pipeline_run_poll_later, poll_delay
 
 
 def as_of_time(value: str) -> datetime:
@@ -77,12 +81,21 @@ class Command(BaseCommand):
         getattr(self, f"handle_{action}")(**options)
 
     def handle_run(self, *, full: bool, as_of: datetime | None = None, **options) -> None:
+        engine = get_engine(settings.LAKE_ENGINE)
+        if engine.runs_elsewhere and as_of is not None:
+            raise CommandError(
+                f"--as-of runs only on the local engine: LAKE_ENGINE={settings.LAKE_ENGINE} "
+                "accrues late fees to when the run starts."
+            )
         try:
             run = pipeline_run_create(full=full, trigger=PipelineRun.Trigger.MANUAL)
         except AlreadyRunning as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Run {run.pk} ({'full' if run.full else 'incremental'}) started")
-        run = pipeline_run_execute(run, as_of=as_of)
+        if engine.runs_elsewhere:
+            run = self._follow(engine, run)
+        else:
+            run = pipeline_run_execute(run, as_of=as_of)
         self.stdout.write(f"{'step':<22}{'status':<11}{'rows':>10}{'files':>7}{'seconds':>9}")
         for step in run.steps.all():
             seconds = f"{step.seconds:.2f}" if step.seconds is not None else ""
@@ -123,6 +136,34 @@ class Command(BaseCommand):
             name = step.name.removeprefix("maintain ")
             self.stdout.write(f"{name}: {step.error or step.log}")
         self._end(run, "Maintenance run")
+
+    def _follow(self, engine, run: PipelineRun) -> PipelineRun:
+        """Start the run on an engine that runs elsewhere (the Glue workflow) and
+        poll it to its end, printing each step as its state changes. Ctrl-C
+        leaves the run to the workers' polls."""
+        engine.start(run)
+        run.refresh_from_db()
+        if run.glue_run_id:
+            self.stdout.write(f"Glue workflow {workflow_name()}, run {run.glue_run_id}")
+        seen: dict[str, str] = {}
+        attempt = 0
+        try:
+            while True:
+                for name, status in run.steps.values_list("name", "status"):
+                    if seen.get(name) != status and " " not in name:  # jobs and crawler
+                        self.stdout.write(f"  {name:<20}{status}")
+                        seen[name] = status
+                if not run.is_active:
+                    return run
+                time.sleep(poll_delay(attempt))
+                attempt += 1
+                run = engine.refresh(run)
+        except KeyboardInterrupt:
+            pipeline_run_poll_later(run.pk, attempt, poll_delay(attempt))
+            raise CommandError(
+                f"Stopped following run {run.pk}: it goes on, the workers poll it "
+                "(see /lake/ or cancel it there)."
+            ) from None
 
     def handle_query(self, *, sql: str, **options) -> None:
         """The SQL console's query, with its limits (time, memory, rows, bytes of a

@@ -1,16 +1,28 @@
 """AWS calls ``lake deploy`` makes that moto 5.2.5 does not implement.
 
 moto's server answers them with a 500 ("The update_job action has not been
-implemented"), and its GetConnection leaves out ConnectionType. These fill
-the gaps on moto's own backends, inside the test process that runs
-ThreadedMotoServer, with the semantics AWS documents for each call, so that
-deploy's requests still go through botocore and HTTP and what they change
-is read back with the ordinary get calls:
+implemented"). These fill the gaps on moto's own backends, inside the test
+process that runs ThreadedMotoServer, with the semantics AWS documents for
+each call (Glue API reference, Athena API reference), so that deploy's
+requests still go through botocore and HTTP and what they change is read
+back with the ordinary get calls:
 
 - glue UpdateJob: JobUpdate replaces the definition (what it leaves out is
   reset), UpdateCrawler / UpdateTrigger: only the fields given change,
   UpdateConnection: ConnectionInput replaces the connection, DeleteConnection;
-- athena UpdateWorkGroup: ConfigurationUpdates merged into the configuration.
+- glue Create/Get/Update/DeleteTableOptimizer: one optimizer per table and
+  type, its configuration as given; EntityNotFoundException for a table
+  that does not exist or an optimizer never created, AlreadyExistsException
+  for a second create;
+- athena UpdateWorkGroup: ConfigurationUpdates merged into the configuration;
+- glue GetWorkflowRun: moto's runs have no Graph and no Statistics (it never
+  runs a job): a run that a test ended the way AWS would
+  (tests/lake/aws/test_walkthrough.py) answers with the ones it was given.
+
+Other gaps are left as they are: moto's GetConnection leaves out
+ConnectionType (deploy compares only the fields AWS's answer holds), and
+moto never runs a job or a crawler, nor ends a workflow run (the
+walkthrough ends it as AWS would: nodes, statistics, run properties).
 """
 
 import json
@@ -18,8 +30,8 @@ import json
 import pytest
 from moto.athena.responses import AthenaResponse
 from moto.core.utils import utcnow
-from moto.glue.exceptions import EntityNotFoundException
-from moto.glue.models import FakeConnection
+from moto.glue.exceptions import AlreadyExistsException, EntityNotFoundException
+from moto.glue.models import FakeConnection, FakeWorkflowRun
 from moto.glue.responses import GlueResponse
 from moto.glue.utils import Action, Predicate
 
@@ -103,13 +115,54 @@ def delete_connection(self: GlueResponse) -> str:
     return "{}"
 
 
-def connection_as_dict(self: FakeConnection, hide_password: bool = False) -> dict:
-    answer = _moto_connection_as_dict(self, hide_password)
-    answer["ConnectionType"] = self.connection_input.get("ConnectionType")
-    return answer
+def _table_optimizers(self: GlueResponse) -> tuple[dict, tuple[str, str, str]]:
+    backend = self.glue_backend
+    database, table = self._get_param("DatabaseName"), self._get_param("TableName")
+    backend.get_table(database, table)  # EntityNotFoundException if it does not exist
+    optimizers = backend.__dict__.setdefault("sakila_table_optimizers", {})
+    return optimizers, (database, table, self._get_param("Type"))
 
 
-_moto_connection_as_dict = FakeConnection.as_dict
+def _optimizer_answer(key: tuple[str, str, str], configuration: dict) -> str:
+    database, table, kind = key
+    return json.dumps(
+        {
+            "CatalogId": "123456789012",
+            "DatabaseName": database,
+            "TableName": table,
+            "TableOptimizer": {"type": kind, "configuration": configuration},
+        }
+    )
+
+
+def create_table_optimizer(self: GlueResponse) -> str:
+    optimizers, key = _table_optimizers(self)
+    if key in optimizers:
+        raise AlreadyExistsException(f"Table optimizer {key[2]} already exists")
+    optimizers[key] = self._get_param("TableOptimizerConfiguration")
+    return "{}"
+
+
+def get_table_optimizer(self: GlueResponse) -> str:
+    optimizers, key = _table_optimizers(self)
+    if key not in optimizers:
+        raise EntityNotFoundException(f"Table optimizer {key[2]} not found")
+    return _optimizer_answer(key, optimizers[key])
+
+
+def update_table_optimizer(self: GlueResponse) -> str:
+    optimizers, key = _table_optimizers(self)
+    if key not in optimizers:
+        raise EntityNotFoundException(f"Table optimizer {key[2]} not found")
+    optimizers[key] = self._get_param("TableOptimizerConfiguration")
+    return "{}"
+
+
+def delete_table_optimizer(self: GlueResponse) -> str:
+    optimizers, key = _table_optimizers(self)
+    if optimizers.pop(key, None) is None:
+        raise EntityNotFoundException(f"Table optimizer {key[2]} not found")
+    return "{}"
 
 
 def update_work_group(self: AthenaResponse) -> str:
@@ -126,6 +179,17 @@ def update_work_group(self: AthenaResponse) -> str:
     return "{}"
 
 
+def workflow_run_as_dict(self: FakeWorkflowRun) -> dict:
+    answer = _moto_workflow_run_as_dict(self)
+    for key in ("Graph", "Statistics", "ErrorMessage"):
+        if (value := getattr(self, f"sakila_{key.lower()}", None)) is not None:
+            answer[key] = value
+    return answer
+
+
+_moto_workflow_run_as_dict = FakeWorkflowRun.as_dict
+
+
 @pytest.fixture
 def moto_gaps(monkeypatch) -> None:
     """The calls above, on moto's classes, for one test."""
@@ -135,7 +199,11 @@ def moto_gaps(monkeypatch) -> None:
         "update_trigger": update_trigger,
         "update_connection": update_connection,
         "delete_connection": delete_connection,
+        "create_table_optimizer": create_table_optimizer,
+        "get_table_optimizer": get_table_optimizer,
+        "update_table_optimizer": update_table_optimizer,
+        "delete_table_optimizer": delete_table_optimizer,
     }.items():
         monkeypatch.setattr(GlueResponse, name, call, raising=False)
     monkeypatch.setattr(AthenaResponse, "update_work_group", update_work_group, raising=False)
-    monkeypatch.setattr(FakeConnection, "as_dict", connection_as_dict)
+    monkeypatch.setattr(FakeWorkflowRun, "as_dict", workflow_run_as_dict)

@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from moto.glue.models import glue_backends
 
 from lake.aws import assets
 from lake.aws.clients import aws_client
@@ -20,9 +21,11 @@ from lake.aws.deploy import (
     KEEP,
     UNCHANGED,
     UPDATE,
+    GlueJob,
     deploy_plan,
     destroy_plan,
     field_changes,
+    optimized_tables,
     plan_apply,
 )
 from tests.lake.aws.conftest import RESULTS_BUCKET, WAREHOUSE_BUCKET, mutating
@@ -88,7 +91,9 @@ def test_deploy_creates_every_resource_with_the_expected_settings(deploy_setting
         assert database["LocationUri"] == f"s3://{WAREHOUSE_BUCKET}/lake/{zone}"
     # The JDBC connection: the login is the secret; the zone comes from the subnet.
     connection = glue.get_connection(Name="sakila-lake-rds")["Connection"]
-    assert connection["ConnectionType"] == "JDBC"
+    # moto's GetConnection leaves ConnectionType out: read what moto was sent.
+    moto_connection = glue_backends["123456789012"]["us-east-1"].connections["sakila-lake-rds"]
+    assert moto_connection.connection_input["ConnectionType"] == "JDBC"
     assert connection["ConnectionProperties"] == {
         "JDBC_CONNECTION_URL": deploy_settings.GLUE_JDBC_URL,
         "SECRET_ID": "sakila/rds-login",
@@ -115,6 +120,8 @@ def test_deploy_creates_every_resource_with_the_expected_settings(deploy_setting
         assert arguments["--datalake-formats"] == "iceberg"
         assert arguments["--TempDir"] == f"{ASSETS}/tmp/"
         assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
+        # Glue 5.0 logs in real time: the continuous-logging flag is for 4.0 and earlier.
+        assert "--enable-continuous-cloudwatch-log" not in arguments
         job_arn = f"arn:aws:glue:us-east-1:123456789012:job/sakila-lake-{job}"
         assert glue.get_tags(ResourceArn=job_arn)["Tags"] == {"managed-by": "sakila-lake deploy"}
     extract, marts = (glue.get_job(JobName=name)["Job"] for name in JOBS)
@@ -124,11 +131,9 @@ def test_deploy_creates_every_resource_with_the_expected_settings(deploy_setting
     crawler = glue.get_crawler(Name="sakila-lake-raw")["Crawler"]
     assert crawler["DatabaseName"] == "sakila_raw"
     assert crawler["Targets"]["S3Targets"][0]["Path"] == f"s3://{WAREHOUSE_BUCKET}/lake/raw/"
-    assert crawler["SchemaChangePolicy"] == {
-        "UpdateBehavior": "UPDATE_IN_DATABASE",
-        "DeleteBehavior": "LOG",
-    }
-    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_EVERYTHING"}
+    # New run_id= folders only, with the schema change policy Glue requires for it.
+    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
     # s3://bucket (1) /lake (2) /raw (3) /<table> (4): tables are raw's folders.
     assert json.loads(crawler["Configuration"])["Grouping"] == {"TableLevelConfiguration": 4}
     # The workflow and its chain: start -> extract -> marts -> crawler.
@@ -233,7 +238,7 @@ def test_drift_made_by_hand_is_undone(deploy_settings):
         },
     )
     glue.update_crawler(
-        Name="sakila-lake-raw", RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+        Name="sakila-lake-raw", RecrawlPolicy={"RecrawlBehavior": "CRAWL_EVERYTHING"}
     )
     athena.update_work_group(
         WorkGroup="sakila-lake", ConfigurationUpdates={"EnforceWorkGroupConfiguration": False}
@@ -244,9 +249,8 @@ def test_drift_made_by_hand_is_undone(deploy_settings):
     changes = {str(a.resource): a.changes for a in plan.actions if a.kind == UPDATE}
     assert changes["Glue trigger sakila-lake-after-extract"] == ["State: DEACTIVATED -> ACTIVATED"]
     assert "DefaultArguments.--debug: true -> (none)" in changes["Glue job sakila-lake-extract"]
-    assert "NumberOfWorkers: (none) -> 2" in changes["Glue job sakila-lake-extract"]
     assert changes["Glue crawler sakila-lake-raw"] == [
-        "RecrawlPolicy.RecrawlBehavior: CRAWL_NEW_FOLDERS_ONLY -> CRAWL_EVERYTHING"
+        "RecrawlPolicy.RecrawlBehavior: CRAWL_EVERYTHING -> CRAWL_NEW_FOLDERS_ONLY"
     ]
     assert changes["Athena workgroup sakila-lake"] == [
         "Configuration.EnforceWorkGroupConfiguration: false -> true"
@@ -477,11 +481,97 @@ def test_destroy_asks_for_confirmation(deploy_settings, monkeypatch):
     assert len(glue_names()["jobs"]) == 2
 
 
+def create_iceberg_tables(database: str, tables: list[str]) -> None:
+    """Tables as the jobs' first run leaves them in the Glue catalog."""
+    for table in tables:
+        aws_client("glue").create_table(
+            DatabaseName=database,
+            TableInput={
+                "Name": table,
+                "TableType": "EXTERNAL_TABLE",
+                "Parameters": {"table_type": "ICEBERG"},
+                "StorageDescriptor": {"Location": f"s3://{WAREHOUSE_BUCKET}/lake/x/{table}"},
+            },
+        )
+
+
+def test_table_optimizers_are_turned_on_once_the_tables_exist_and_destroy_removes_them(
+    deploy_settings, aws_calls
+):
+    deploy_settings.GLUE_OPTIMIZER_ROLE_ARN = "arn:aws:iam::123456789012:role/sakila-optimizer"
+    first = lake("deploy")
+    staging, marts = optimized_tables("staging"), optimized_tables("marts")
+    assert (
+        f"The table optimizers of {len(staging) + len(marts)} tables wait for them "
+        f"(sakila_staging.{staging[0]}...): the first run makes the tables; run `lake deploy` "
+        "again after it."
+    ) in first
+    # The first run made the tables.
+    create_iceberg_tables("sakila_staging", staging)
+    create_iceberg_tables("sakila_marts", marts)
+    aws_calls.clear()
+
+    second = lake("deploy")
+
+    count = 3 * (len(staging) + len(marts))
+    assert f"Deployed: {count} created." in second and "wait for them" not in second
+    assert sorted(set(mutating(aws_calls))) == ["glue:CreateTableOptimizer"]
+    glue = aws_client("glue")
+    key = {"CatalogId": "123456789012", "DatabaseName": "sakila_marts", "TableName": "fact_sales"}
+    retention = glue.get_table_optimizer(**key, Type="retention")["TableOptimizer"]
+    assert retention["configuration"] == {
+        "roleArn": "arn:aws:iam::123456789012:role/sakila-optimizer",
+        "enabled": True,
+        "retentionConfiguration": {
+            "icebergConfiguration": {
+                "snapshotRetentionPeriodInDays": 7,
+                "numberOfSnapshotsToRetain": 1,
+                "cleanExpiredFiles": True,
+            }
+        },
+    }
+    orphans = glue.get_table_optimizer(**key, Type="orphan_file_deletion")["TableOptimizer"]
+    assert orphans["configuration"]["orphanFileDeletionConfiguration"] == {
+        "icebergConfiguration": {"orphanFileRetentionPeriodInDays": 3}
+    }
+    compaction = glue.get_table_optimizer(**key, Type="compaction")["TableOptimizer"]
+    assert compaction["configuration"]["enabled"] is True
+    assert "Nothing to change." in lake("deploy")
+    # A longer retention window updates the retention optimizers only.
+    deploy_settings.GLUE_SNAPSHOT_RETENTION_DAYS = 14
+    updates = [a for a in deploy_plan().actions if a.kind == UPDATE]
+    assert len(updates) == len(staging) + len(marts)
+    assert all(str(a.resource).endswith(" retention") for a in updates)
+
+    output = lake("destroy", "--no-input")
+
+    assert "  delete     Glue optimizer    sakila_marts.fact_sales compaction" in output
+    for optimizer in ("compaction", "retention", "orphan_file_deletion"):
+        with pytest.raises(glue.exceptions.EntityNotFoundException):
+            glue.get_table_optimizer(**key, Type=optimizer)
+    assert "Nothing to change." in lake("destroy", "--no-input")
+
+
+def test_glue_4_jobs_keep_continuous_logging(deploy_settings):
+    deploy_settings.GLUE_VERSION = "4.0"
+    arguments = GlueJob("extract").desired()["DefaultArguments"]
+    assert arguments["--enable-continuous-cloudwatch-log"] == "true"
+    deploy_settings.GLUE_VERSION = "5.0"
+    assert (
+        "--enable-continuous-cloudwatch-log" not in GlueJob("extract").desired()["DefaultArguments"]
+    )
+
+
 def test_destroy_needs_only_the_names(deploy_settings):
+    deployed()
+    create_iceberg_tables("sakila_marts", ["fact_sales"])
+    deployed()  # its optimizers
     deploy_settings.GLUE_ROLE_ARN = ""
     deploy_settings.GLUE_JDBC_URL = ""
 
-    assert "Plan:" in lake("destroy", "--dry-run")
+    plan = lake("destroy", "--dry-run")
+
+    assert "  delete     Glue optimizer    sakila_marts.fact_sales compaction" in plan
 
 
 def test_field_changes_compare_only_what_deploy_sets_except_exact_fields():
@@ -496,3 +586,5 @@ def test_field_changes_compare_only_what_deploy_sets_except_exact_fields():
     assert list(field_changes(desired, current)) == []
     assert list(field_changes(desired, current, exact=("Args",))) == ["Args.--y: 2 -> (none)"]
     assert list(field_changes({"A": [1, 2]}, {"A": [2, 1]})) == ["A: [2, 1] -> [1, 2]"]
+    # A field AWS's answer leaves out (moto's GetConnection: ConnectionType) is not compared.
+    assert list(field_changes({"ConnectionType": "JDBC", "A": 1}, {"A": 1})) == []

@@ -83,6 +83,20 @@ LIBRARY_CALLS = {
     },
     # Deploy tags what it creates: AWS checks TagResource for tags on create.
     "deploy": {"glue:TagResource", "athena:TagResource", "iam:PassRole"},
+    # The Glue Data Catalog's table optimizers that deploy turns on, as their role
+    # (Glue developer guide, "Table optimization prerequisites"): they rewrite and
+    # delete the tables' files and commit new metadata.
+    "table-optimizer": {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "glue:GetTable",
+        "glue:UpdateTable",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    },
 }
 # Actions that take no resource ARN (or Glue's own ENI handling): "*" is the only choice.
 RESOURCE_STAR_ACTIONS = {
@@ -96,6 +110,35 @@ RESOURCE_STAR_ACTIONS = {
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeRouteTables",
+}
+# Calls whose resources the code does not show: the ARNs AWS checks, as AWS's
+# documentation lists them (placeholders as in docs/).
+GLUE_ARN = "arn:aws:glue:REGION:ACCOUNT_ID"
+REQUIRED_GRANTS = {
+    "app": [
+        # Athena's user guide, "Access policy to the default database and catalog
+        # per Region": every query looks up the default database first.
+        ("glue:GetDatabase", f"{GLUE_ARN}:catalog"),
+        ("glue:GetDatabase", f"{GLUE_ARN}:database/default"),
+        # A resumed run's properties, put back when Glue left some out.
+        ("glue:PutWorkflowRunProperties", f"{GLUE_ARN}:workflow/sakila-lake"),
+    ],
+    "deploy": [
+        # Turning the table optimizers on passes their role to Glue.
+        ("iam:PassRole", "arn:aws:iam::ACCOUNT_ID:role/OPTIMIZER_ROLE_NAME"),
+        ("glue:CreateTableOptimizer", f"{GLUE_ARN}:table/sakila_marts/fact_sales"),
+        # DeleteDatabase drops the database's tables and functions with it
+        # (Glue's "Specifying AWS Glue resource ARNs": DeleteDatabase).
+        *(
+            ("glue:DeleteDatabase", f"{GLUE_ARN}:{resource}")
+            for resource in (
+                "catalog",
+                "database/sakila_raw",
+                "table/sakila_raw/rental",
+                "userDefinedFunction/sakila_raw/any_function",
+            )
+        ),
+    ],
 }
 
 
@@ -114,6 +157,19 @@ def allowed_actions(name: str) -> list[str]:
 
 def allows(name: str, action: str) -> bool:
     return any(fnmatchcase(action.lower(), granted.lower()) for granted in allowed_actions(name))
+
+
+def allows_on(name: str, action: str, resource: str) -> bool:
+    """Whether a statement of the document allows ``action`` on ``resource``."""
+    for statement in policy(name)["Statement"]:
+        actions, resources = statement["Action"], statement["Resource"]
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatchcase(action.lower(), granted.lower()) for granted in actions) and any(
+            fnmatchcase(resource, granted) for granted in resources
+        ):
+            return True
+    return False
 
 
 @cache
@@ -162,7 +218,12 @@ def aws_calls_in(path: Path) -> set[str]:
 
 def code_calls() -> dict[str, set[str]]:
     """The AWS calls of the code, by the policy that must allow them."""
-    calls: dict[str, set[str]] = {"app": set(), "glue-jobs": set(), "deploy": set()}
+    calls: dict[str, set[str]] = {
+        "app": set(),
+        "glue-jobs": set(),
+        "deploy": set(),
+        "table-optimizer": set(),  # no code of ours runs as it
+    }
     for path in sorted((ROOT / "lake").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
         if relative == "lake/aws/deploy.py":
@@ -175,7 +236,7 @@ def code_calls() -> dict[str, set[str]]:
     return calls
 
 
-@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy", "glue-trust"])
+@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy", "glue-trust", "table-optimizer"])
 def test_every_document_is_a_policy(name):
     document = policy(name)
     assert document["Version"] == "2012-10-17"
@@ -190,11 +251,12 @@ def test_the_scan_finds_the_calls_it_must():
         "deploy"
     ]
     assert {"athena:CreateWorkGroup", "ec2:DescribeSubnets"} <= calls["deploy"]
+    assert {"glue:CreateTableOptimizer", "glue:DeleteTableOptimizer"} <= calls["deploy"]
     assert {"glue:StartWorkflowRun", "glue:GetWorkflowRun"} <= calls["app"]
     assert "glue:PutWorkflowRunProperties" in calls["glue-jobs"]
 
 
-@pytest.mark.parametrize("owner", ["app", "glue-jobs", "deploy"])
+@pytest.mark.parametrize("owner", ["app", "glue-jobs", "deploy", "table-optimizer"])
 def test_every_aws_call_is_allowed_by_its_policy(owner):
     needed = {IAM_ACTIONS.get(call, call) for call in code_calls()[owner] | LIBRARY_CALLS[owner]}
 
@@ -203,7 +265,17 @@ def test_every_aws_call_is_allowed_by_its_policy(owner):
     assert missing == [], f"docs/aws-iam-{owner}.json does not allow {missing}"
 
 
-@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy"])
+@pytest.mark.parametrize("owner", sorted(REQUIRED_GRANTS))
+def test_calls_are_allowed_on_the_resources_aws_checks(owner):
+    missing = [
+        f"{action} on {resource}"
+        for action, resource in REQUIRED_GRANTS[owner]
+        if not allows_on(owner, action, resource)
+    ]
+    assert missing == [], f"docs/aws-iam-{owner}.json does not allow {missing}"
+
+
+@pytest.mark.parametrize("name", ["app", "glue-jobs", "deploy", "table-optimizer"])
 def test_policies_name_their_resources(name):
     """Least privilege: "*" only for actions that take no resource."""
     for statement in policy(name)["Statement"]:

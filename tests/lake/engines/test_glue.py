@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from itertools import pairwise
 
 import boto3
 import pyarrow as pa
 import pytest
 from botocore.stub import Stubber
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from pyiceberg.expressions import AlwaysTrue
 
@@ -25,9 +27,12 @@ from lake.aws.clients import aws_client
 from lake.aws.names import crawler_name, job_name, workflow_name
 from lake.catalog import catalog_cache_clear, ensure_table, replace_rows
 from lake.engines import get_engine
+from lake.engines.base import CannotResume
 from lake.engines.glue import CANCELLED, ERROR_STOPPED, GlueEngine
+from lake.management.commands import lake as lake_command
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.pipeline.runner import ERROR_NOT_POLLED, pipeline_run_create, pipeline_runs_reap
+from lake.schemas import STAGED_MODELS, table_name
 
 pytestmark = pytest.mark.django_db
 
@@ -245,7 +250,13 @@ def expect_ended_poll(stub: Stubber, run: PipelineRun, response: dict) -> None:
     stub.add_response("get_workflow_run_properties", {"RunProperties": properties}, params)
 
 
-WATERMARKS_TO = {"rental": "2006-02-14 15:16:03", "payment": "2006-02-14 15:16:03+00:00"}
+STAGED = sorted(table_name(model) for model in STAGED_MODELS)
+# Every staged table's watermark (an aware one read as the site's time).
+WATERMARKS_TO = {
+    **{table: "2006-02-14 15:16:03" for table in STAGED},
+    "payment": "2006-02-14 15:16:03+00:00",
+}
+PUBLISHED_WATERMARKS = {table: datetime(2006, 2, 14, 15, 16, 3) for table in STAGED}
 JOB_PROPERTIES = {
     "watermarks_to": json.dumps(WATERMARKS_TO),
     "extract_rows": json.dumps({"rental": 120, "payment": 130}),
@@ -409,15 +420,9 @@ def test_a_completed_workflow_publishes_the_run(running, stub, glue_catalog):
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
     assert run.snapshots == {"marts.fact_sales": snapshot_id}
     assert selectors.published_run() == run
-    assert dict(Watermark.objects.values_list("table", "value")) == {
-        "rental": datetime(2006, 2, 14, 15, 16, 3),
-        "payment": datetime(2006, 2, 14, 15, 16, 3),
-    }
-    assert Watermark.objects.filter(run=run).count() == 2
-    assert run.watermarks_to == {
-        "rental": "2006-02-14 15:16:03",
-        "payment": "2006-02-14 15:16:03",
-    }
+    assert dict(Watermark.objects.values_list("table", "value")) == PUBLISHED_WATERMARKS
+    assert Watermark.objects.filter(run=run).count() == len(STAGED)
+    assert run.watermarks_to == {table: "2006-02-14 15:16:03" for table in STAGED}
     assert steps(run) == [
         ("extract", Status.SUCCEEDED, 250),
         ("extract payment", Status.SUCCEEDED, 130),
@@ -616,6 +621,39 @@ def test_a_completed_workflow_without_watermarks_fails_the_run(running, stub):
     )
 
 
+def test_a_completed_workflow_run_with_an_empty_graph_publishes_nothing(running, stub):
+    previous = publish_previous_run()
+    before = dict(Watermark.objects.values_list("table", "value"))
+    done = workflow_succeeded(running)
+    done["Run"]["Graph"] = {"Nodes": [], "Edges": []}  # no proof that any job ran
+    done["Run"]["Statistics"] = {"TotalActions": 0, "SucceededActions": 0}
+    expect_poll(stub, running, done)
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == "The Glue workflow run completed, but extract, marts, crawl did not run."
+    assert selectors.published_run() == previous
+    assert dict(Watermark.objects.values_list("table", "value")) == before
+
+
+def test_a_watermark_missing_for_a_staged_table_fails_the_run(running, stub):
+    watermarks = {table: iso for table, iso in WATERMARKS_TO.items() if table != "staff"}
+    done = workflow_succeeded(
+        running, properties={**JOB_PROPERTIES, "watermarks_to": json.dumps(watermarks)}
+    )
+    expect_ended_poll(stub, running, done)
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        "The workflow run property watermarks_to has no watermark for staff "
+        "(set by the extract job)."
+    )
+    assert selectors.published_run() is None and not Watermark.objects.exists()
+
+
 def test_a_catalog_that_cannot_be_read_fails_the_publish_and_leaves_the_watermarks(
     running, stub, glue_catalog
 ):
@@ -687,6 +725,52 @@ def test_a_glue_run_goes_queued_running_succeeded_through_the_tasks(glue, lake, 
     ]
 
 
+def test_lake_run_starts_the_workflow_and_follows_it_to_its_end(glue, lake, stub, monkeypatch):
+    schema = pa.schema([pa.field("rental_id", pa.int64())])
+    table = ensure_table("marts.fact_sales", schema)
+    replace_rows(table, pa.Table.from_pylist([{"rental_id": 1}], schema=schema), AlwaysTrue())
+    waits: list[float] = []
+    monkeypatch.setattr(lake_command.time, "sleep", waits.append)
+    stub.add_response("start_workflow_run", {"RunId": "wr_cli01"})
+    run = PipelineRun(pk=1, glue_run_id="wr_cli01", full=True)
+    expect_poll(stub, run, workflow_run(run, "RUNNING", extract="RUNNING"))
+    expect_poll(stub, run, workflow_run(run, "RUNNING", extract="SUCCEEDED", marts="RUNNING",
+                                        properties=JOB_PROPERTIES))  # fmt: skip
+    expect_ended_poll(stub, run, workflow_succeeded(run))
+    out = StringIO()
+
+    call_command("lake", "run", stdout=out)
+
+    output = out.getvalue()
+    run = PipelineRun.objects.get()
+    assert (run.engine, run.status, run.glue_run_id) == ("glue", "succeeded", "wr_cli01")
+    assert selectors.published_run() == run
+    assert "Glue workflow sakila-lake, run wr_cli01" in output
+    lines = [line.split() for line in output.splitlines() if line.startswith("  ")]
+    assert lines == [
+        ["extract", "running"], ["marts", "pending"], ["crawl", "pending"],
+        ["extract", "succeeded"], ["marts", "running"],
+        ["marts", "succeeded"], ["crawl", "succeeded"],
+    ]  # fmt: skip
+    assert "extract rental" in output and f"Run {run.pk} succeeded" in output
+    assert waits == [5, 10, 20]  # no local steps ran: the polls waited in between
+
+
+def test_lake_run_on_glue_fails_with_the_workflows_error(glue, stub, monkeypatch):
+    monkeypatch.setattr(lake_command.time, "sleep", lambda seconds: None)
+    stub.add_response("start_workflow_run", {"RunId": "wr_cli02"})
+    run = PipelineRun(pk=1, glue_run_id="wr_cli02", full=True)
+    expect_poll(stub, run, workflow_run(run, "COMPLETED", extract="FAILED", job_error="boom"))
+
+    with pytest.raises(CommandError) as failure:
+        call_command("lake", "run", stdout=StringIO())
+
+    assert "extract failed on Glue (FAILED): boom" in str(failure.value)
+    with pytest.raises(CommandError) as refusal:
+        call_command("lake", "run", "--as-of", "2006-02-14")
+    assert str(refusal.value).startswith("--as-of runs only on the local engine")
+
+
 def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(
     running, settings, django_capture_on_commit_callbacks
 ):
@@ -747,9 +831,26 @@ def failed_at_marts(run: PipelineRun, stub: Stubber) -> PipelineRun:
     return failed
 
 
-def expect_resume(stub: Stubber, run: PipelineRun, node_ids: list[str], new_run_id: str) -> None:
+def expect_resume(
+    stub: Stubber,
+    run: PipelineRun,
+    node_ids: list[str],
+    new_run_id: str,
+    *,
+    kept: dict | None = None,
+    put_back: dict | None = None,
+) -> None:
+    """The resume, then the new workflow run's properties read back (``kept``: what
+    Glue kept of them; by default all the app's of ``workflow_run``) and, if some
+    are missing, ``put_back``."""
     params = {"Name": workflow_name(), "RunId": run.glue_run_id, "NodeIds": node_ids}
     stub.add_response("resume_workflow_run", {"RunId": new_run_id, "NodeIds": node_ids}, params)
+    new = {"Name": workflow_name(), "RunId": new_run_id}
+    if kept is None:
+        kept = {"run_id": str(run.pk), "full": "true" if run.full else "false"}
+    stub.add_response("get_workflow_run_properties", {"RunProperties": kept}, new)
+    if put_back:
+        stub.add_response("put_workflow_run_properties", {}, {**new, "RunProperties": put_back})
 
 
 def resumed_workflow_run(resumed: PipelineRun, failed: PipelineRun, status: str, **nodes) -> dict:
@@ -779,7 +880,12 @@ def test_resume_reruns_the_failed_job_and_the_resumed_run_publishes(
     # The ended workflow run is read with its graph, then resumed from the failed node.
     expect_poll(stub, failed, workflow_run(failed, "COMPLETED", extract="SUCCEEDED",
                                            marts="FAILED", properties=JOB_PROPERTIES))  # fmt: skip
-    expect_resume(stub, failed, ["wnode_marts"], "wr_resumed01")
+    # Glue kept only the app's properties: the extract job's are put back (the
+    # resumed run does not run it again, and publishing needs its watermarks).
+    app_properties = {"run_id": str(failed.pk), "full": "false"}
+    expect_resume(
+        stub, failed, ["wnode_marts"], "wr_resumed01", kept=app_properties, put_back=JOB_PROPERTIES
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         resumed = services.pipeline_run_resume(run=failed, user=manager)
@@ -836,10 +942,7 @@ def test_resume_reruns_the_failed_job_and_the_resumed_run_publishes(
     resumed.refresh_from_db()
     assert resumed.status == PipelineRun.Status.SUCCEEDED, resumed.error
     assert selectors.published_run() == resumed and "marts.fact_sales" in resumed.snapshots
-    assert dict(Watermark.objects.values_list("table", "value")) == {
-        "rental": datetime(2006, 2, 14, 15, 16, 3),
-        "payment": datetime(2006, 2, 14, 15, 16, 3),
-    }
+    assert dict(Watermark.objects.values_list("table", "value")) == PUBLISHED_WATERMARKS
     assert [(name, status) for name, status, _ in steps(resumed)] == [
         ("extract", Status.SUCCEEDED),
         ("extract payment", Status.SUCCEEDED),
@@ -859,7 +962,7 @@ def test_resume_starts_from_the_failed_timed_out_or_stopped_nodes(running):
     cases = [
         (dict(extract="SUCCEEDED", marts="SUCCEEDED", crawl="FAILED"), ("crawl",)),
         (dict(extract="TIMEOUT"), ("extract",)),
-        (dict(extract="SUCCEEDED", marts="STOPPED"), ("marts",)),  # a cancelled run
+        (dict(extract="SUCCEEDED", marts="STOPPED"), ("marts",)),  # a job run stopped alone
     ]
     for nodes, expected in cases:
         response = workflow_run(running, "COMPLETED", **nodes)
@@ -870,25 +973,37 @@ def test_resume_starts_from_the_failed_timed_out_or_stopped_nodes(running):
         assert point.node_ids == tuple(f"wnode_{step}" for step in expected)
 
 
-def test_a_stopped_glue_run_that_was_cancelled_resumes_from_its_stopped_job(
-    running, stub, polls, manager
-):
+def test_a_cancelled_or_stopped_glue_run_is_not_offered_resume(running, stub, polls, manager):
+    # A cancel stops the workflow run, and Glue resumes only COMPLETED workflow runs.
     services.pipeline_run_cancel(run=running, user=manager)  # moto accepts the stop
     expect_poll(stub, running, workflow_run(running, "STOPPED", extract="STOPPED"))
     cancelled = GlueEngine().refresh(running)
     assert cancelled.status == PipelineRun.Status.CANCELLED
-    assert services.pipeline_run_resume_step(cancelled) == "extract"
+    assert services.pipeline_run_resume_step(cancelled) is None
+
+    # Refused before Glue is asked anything (the stub has no response queued).
+    with pytest.raises(services.RunStateError) as refusal:
+        services.pipeline_run_resume(run=cancelled, user=manager)
+    assert str(refusal.value) == (
+        f"Run {cancelled.pk} is cancelled: only a failed run can be resumed (a cancelled one "
+        "is stopped for good): retry it instead."
+    )
+
+    # Stopped outside the app: failed, but its workflow run is STOPPED too.
+    PipelineRun.objects.filter(pk=cancelled.pk).update(
+        status=PipelineRun.Status.FAILED, error=ERROR_STOPPED
+    )
+    cancelled.refresh_from_db()
+    assert services.pipeline_run_resume_step(cancelled) is None
     expect_poll(stub, cancelled, workflow_run(cancelled, "STOPPED", extract="STOPPED"))
-    expect_resume(stub, cancelled, ["wnode_extract"], "wr_resumed02")
-
-    resumed = services.pipeline_run_resume(run=cancelled, user=manager)
-
-    assert resumed.status == PipelineRun.Status.RUNNING and resumed.glue_run_id == "wr_resumed02"
-    assert steps(resumed) == [
-        ("extract", Status.PENDING, 0),
-        ("marts", Status.PENDING, 0),
-        ("crawl", Status.PENDING, 0),
-    ]
+    with pytest.raises(CannotResume) as refusal:
+        GlueEngine().resume_point(cancelled)
+    assert str(refusal.value) == (
+        f"The Glue workflow run {cancelled.glue_run_id} of run {cancelled.pk} ended STOPPED: "
+        "Glue resumes only a completed workflow run (a stopped one cannot go on). "
+        "Retry it instead."
+    )
+    assert PipelineRun.objects.count() == 1
 
 
 def test_glue_refusing_the_resume_fails_the_new_run_with_its_message(running, stub, polls):
@@ -919,7 +1034,8 @@ def test_resume_refusals_say_why(running, stub, manager):
         return str(refusal.value)
 
     assert refused(running) == (
-        f"Run {running.pk} is running: only a failed or cancelled run can be resumed."
+        f"Run {running.pk} is running: only a failed run can be resumed (a cancelled one is "
+        "stopped for good): retry it instead."
     )
     local = PipelineRun.objects.create(engine="local", status=PipelineRun.Status.FAILED)
     assert refused(local) == (

@@ -154,6 +154,9 @@ def test_the_library_manifest_describes_the_staged_tables(library):
     assert tables["film_actor"].fully_extracted and not tables["film"].fully_extracted
     assert tables["film_actor"].primary_key == ("actor_id", "film_id")
     assert dict(tables["film"].columns)["release_year"] == "INT"
+    # Never read from RDS by the extract job: not in raw, staging or Athena.
+    assert not {"password", "picture"} & set(tables["staff"].column_names)
+    assert "username" in tables["staff"].column_names
 
 
 def test_the_library_is_the_same_bytes_every_build(assets, library):
@@ -198,6 +201,8 @@ def test_extract_arguments_name_the_connection_and_the_watermark_rules(on_aws, s
     assert arguments["--connection_name"] == connection_name()
     assert arguments["--overlap_seconds"] == "120"
     assert arguments["--time_zone"] == "America/Chicago"
+    # Big tables are read in parallel on key ranges.
+    assert (arguments["--read_partitions"], arguments["--partition_rows"]) == ("8", "100000")
     assert "--additional-python-modules" not in arguments
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lake.glue_jobs.extract import extract_starts, jdbc_login, read_time
+from lake.glue_jobs.extract import JobSettings, extract_starts, jdbc_login, read_source, read_time
 from lake.glue_jobs.tables import StagedTable
 from lake.glue_jobs.workflow import RunProperties
 
@@ -62,3 +62,92 @@ def test_the_read_time_is_a_naive_time_in_the_site_time_zone():
     assert now.tzinfo is None
     chicago = datetime.now(ZoneInfo("America/Chicago")).replace(tzinfo=None)
     assert abs(chicago - now) < timedelta(seconds=5)
+
+
+# --- Big tables read in parallel on key ranges ------------------------------------------------
+
+
+class FakeReader:
+    """Spark's DataFrameReader as the extract uses it: records the options of each load."""
+
+    def __init__(self, loads: list[dict], key_range: tuple) -> None:
+        self.loads, self.key_range, self.options_set = loads, key_range, {}
+
+    def format(self, name: str) -> "FakeReader":
+        return self
+
+    def option(self, name: str, value: str) -> "FakeReader":
+        self.options_set[name] = value
+        return self
+
+    def options(self, **options: str) -> "FakeReader":
+        self.options_set.update(options)
+        return self
+
+    def load(self) -> "FakeReader":
+        self.loads.append(self.options_set)
+        return self
+
+    def first(self) -> tuple:
+        return self.key_range
+
+
+class FakeSpark:
+    def __init__(self, key_range: tuple) -> None:
+        self.loads: list[dict] = []
+        self.key_range = key_range
+
+    @property
+    def read(self) -> FakeReader:
+        return FakeReader(self.loads, self.key_range)
+
+
+JDBC = {"url": "jdbc:mysql://db:3306/sakila", "user": "etl", "password": "s"}
+
+
+def job_settings(**options) -> JobSettings:
+    return JobSettings(
+        warehouse="s3://b/lake", database="sakila", time_zone="UTC", overlap_seconds=300,
+        batch_rows=10_000, **options,
+    )  # fmt: skip
+
+
+def test_a_big_table_is_read_in_parallel_queries_on_ranges_of_its_key():
+    spark = FakeSpark(key_range=(1, 1_600_000, 1_600_000))
+    rental = StagedTable(
+        name="rental", columns=(("rental_id", "BIGINT"), ("rental_date", "TIMESTAMP_NTZ")),
+        primary_key=("rental_id",), fully_extracted=False, last_update_nullable=False,
+    )  # fmt: skip
+
+    read_source(spark, rental, None, JDBC, job_settings(read_partitions=8, partition_rows=100_000))
+
+    key_range, read = spark.loads
+    assert key_range["query"] == (
+        "SELECT MIN(`rental_id`) AS low, MAX(`rental_id`) AS high, COUNT(*) AS row_count "
+        "FROM (SELECT `rental_id`, `rental_date` FROM `rental`) AS lake_read"
+    )
+    assert "query" not in read
+    assert read["dbtable"] == "(SELECT `rental_id`, `rental_date` FROM `rental`) AS lake_read"
+    assert (read["partitionColumn"], read["numPartitions"]) == ("rental_id", "8")
+    assert (read["lowerBound"], read["upperBound"]) == ("1", "1600001")
+    assert read["fetchsize"] == "10000" and read["user"] == "etl"
+
+
+def test_small_reads_and_tables_without_one_integer_key_are_one_query():
+    settings = job_settings(read_partitions=8, partition_rows=100_000)
+    small = FakeSpark(key_range=(1, 50, 50))
+    read_source(small, table("rental"), None, JDBC, settings)
+    assert small.loads[-1]["query"] == "SELECT `id` FROM `rental`"
+    assert "partitionColumn" not in small.loads[-1]
+
+    link = StagedTable(
+        name="film_actor", columns=(("actor_id", "BIGINT"), ("film_id", "BIGINT")),
+        primary_key=("actor_id", "film_id"), fully_extracted=True, last_update_nullable=False,
+    )  # fmt: skip
+    spark = FakeSpark(key_range=(1, 10**7, 10**7))
+    read_source(spark, link, None, JDBC, settings)
+    assert len(spark.loads) == 1 and "query" in spark.loads[0]  # no range query either
+
+    empty = FakeSpark(key_range=(None, None, 0))
+    read_source(empty, table("rental"), None, JDBC, settings)
+    assert "query" in empty.loads[-1]

@@ -10,6 +10,7 @@ from lake.glue_jobs.sql import (
     TABLE_PROPERTIES,
     changed_rows_sql,
     create_table_sql,
+    drop_columns_sql,
     jdbc_query,
     jdbc_url,
     replace_keys_sql,
@@ -115,3 +116,11 @@ def test_staging_merge_and_mart_merge_and_time_travel_parse_as_spark():
     assert "ON t.`actor_id` = s.`actor_id` AND t.`film_id` = s.`film_id`" in statements[0]
     assert "WHEN MATCHED AND s.lake_remove THEN DELETE" in statements[1]
     assert statements[2].endswith("VERSION AS OF 42")
+
+
+def test_columns_left_out_of_the_lake_are_dropped_from_an_existing_table():
+    identifier = "glue_catalog.`s_staging`.`staff`"
+    sql = drop_columns_sql(identifier, ["staff_id", "password", "picture"], ["staff_id"])
+    assert sql == f"ALTER TABLE {identifier} DROP COLUMNS (`password`, `picture`)"
+    sqlglot.parse_one(sql, read="spark")
+    assert drop_columns_sql(identifier, ["staff_id"], ["staff_id", "email"]) is None

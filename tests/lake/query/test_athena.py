@@ -257,6 +257,8 @@ def test_the_query_reads_each_mart_at_the_runs_snapshot_with_parameters_bound(at
     }
     assert request["ResultConfiguration"]["OutputLocation"] == f"s3://{RESULTS_BUCKET}/queries/"
     assert request["ExecutionParameters"] == execution["ExecutionParameters"]
+    # In the marts' database: Athena's "default" needs grants the app's role lacks.
+    assert request["QueryExecutionContext"]["Database"] == DATABASE
 
 
 def test_a_string_parameter_is_a_quoted_literal_never_part_of_the_sql(athena):
