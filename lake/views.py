@@ -446,10 +446,14 @@ class TimelineRow:
     width: float
 
     @property
-    def short_log(self) -> str:
-        """A one-line log, shown as it is (longer ones fold away)."""
-        log = self.step.log
-        return log if len(log) <= 120 and "\n" not in log else ""
+    def log_line(self) -> str:
+        """The log's first line, in the steps table (the whole log is under the row)."""
+        return self.step.log.strip().partition("\n")[0]
+
+    @property
+    def log_continues(self) -> bool:
+        """Whether the log has more than its first line (a traceback, say)."""
+        return "\n" in self.step.log.strip()
 
 
 def step_timeline(

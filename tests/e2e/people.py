@@ -316,7 +316,7 @@ def run_pipeline(manager: Person, *, screenshot: str = "") -> WatchedRun:
             manager.shoot(f"{screenshot}-running")
     expect(status).to_have_text(re.compile("|".join(FINISHED)), timeout=PIPELINE_TIMEOUT_MS)
     # The live part stops polling once the run has ended: that last state counts.
-    expect(page.locator("#run-live[hx-get]")).to_have_count(0)
+    expect(page.locator("#run-progress[hx-get]")).to_have_count(0)
     states = page.evaluate("window.runStates")
     same_document = page.evaluate("window.sameDocument === true")
     manager.check()

@@ -493,9 +493,13 @@ def test_the_live_part_polls_while_the_run_is_active_and_stops_when_it_ends(pane
     live = reverse("lake:run-live", args=[run.pk])
     html = page(panel.get(reverse("lake:run", args=[run.pk])))
     assert f'hx-get="{live}" hx-trigger="every 1s"' in html
+    # Cancel is on the page but outside the part that refreshes: it keeps its focus.
+    progress = html[html.index('<div id="run-progress"') :]
+    assert "Cancel run" in html and "Cancel run" not in progress
     fragment = page(panel.get(live, headers={"HX-Request": "true"}))
     assert "<html" not in fragment
-    assert 'hx-trigger="every 1s"' in fragment and "Cancel run" in fragment
+    assert 'hx-trigger="every 1s"' in fragment and "Cancel run" not in fragment
+    assert '<span id="run-status" class="badge big status-running" hx-swap-oob="true">' in fragment
 
     PipelineStep.objects.create(
         run=run, name="fact_sales", position=5, status="succeeded", rows=16044
@@ -503,9 +507,11 @@ def test_the_live_part_polls_while_the_run_is_active_and_stops_when_it_ends(pane
     run.status, run.finished_at = Status.SUCCEEDED, timezone.now()
     run.save()
     fragment = page(panel.get(live, headers={"HX-Request": "true"}))
-    assert 'id="run-live"' in fragment
+    assert 'id="run-progress"' in fragment
     assert "hx-trigger" not in fragment and "hx-get" not in fragment
     assert "16,044" in fragment and "succeeded" in fragment
+    # Once ended, the buttons are replaced too: Cancel is gone.
+    assert '<div class="actions" id="run-actions" hx-swap-oob="true">' in fragment
     assert "Cancel run" not in fragment
 
 
