@@ -5,7 +5,6 @@ here; the Celery tasks of ``lake.tasks`` do the work, queued only once the
 transaction that asked for it has committed.
 """
 
-import json
 import logging
 from datetime import timedelta
 from functools import partial
@@ -28,6 +27,7 @@ from lake.pipeline.runner import (
     pipeline_runs_reap,
     run_event,
 )
+from lake.schedules import TURNED
 
 logger = logging.getLogger(__name__)
 
@@ -287,14 +287,15 @@ def _refresh_request_safely() -> None:
 
 
 def schedule_save(*, task: PeriodicTask, user) -> None:
-    """Save a schedule turned on or off, noted in its admin history (who and when)."""
+    """Save a schedule turned on or off, noted in its admin history (who and when),
+    which the control panel's audit shows too."""
     with transaction.atomic():
         task.save()  # PeriodicTask.save tells beat that the schedules changed
         LogEntry.objects.log_actions(
             user_id=user.pk,
             queryset=[task],
             action_flag=CHANGE,
-            change_message=json.dumps([{"changed": {"fields": ["Enabled"]}}]),
+            change_message=TURNED.format(state="on" if task.enabled else "off"),
             single_object=True,
         )
 

@@ -70,6 +70,7 @@ def pipeline_run_create(
     trigger: str = PipelineRun.Trigger.MANUAL,
     user=None,
     retry_of: PipelineRun | None = None,
+    os_user: str = "",
 ) -> PipelineRun:
     """Queue a run, unless one is active (a dead one is marked failed first).
 
@@ -87,13 +88,15 @@ def pipeline_run_create(
             requested_by=user,
             engine=settings.LAKE_ENGINE,
             retry_of=retry_of,
+            os_user=os_user,
         )
         run_event(run, PipelineRunEvent.Action.TRIGGERED, user=user, message=_trigger_text(run))
         return run
 
 
 TRIGGER_TEXT = {
-    PipelineRun.Trigger.MANUAL: "from the control panel or the command line",
+    PipelineRun.Trigger.MANUAL: "from the control panel",
+    PipelineRun.Trigger.COMMAND: "from the command line",
     PipelineRun.Trigger.API: "through the API",
     PipelineRun.Trigger.SCHEDULE: "by a schedule",
     PipelineRun.Trigger.EVENT: "by desk activity",
@@ -103,7 +106,8 @@ TRIGGER_TEXT = {
 def _trigger_text(run: PipelineRun) -> str:
     kind = "Full" if run.full else "Incremental"
     retry = f", retrying run {run.retry_of_id}" if run.retry_of_id else ""
-    return f"{kind} run triggered {TRIGGER_TEXT[run.trigger]}{retry}."
+    by = f" by OS user {run.os_user}" if run.os_user else ""
+    return f"{kind} run triggered {TRIGGER_TEXT[run.trigger]}{by}{retry}."
 
 
 def run_event(run: PipelineRun, action: str, *, user=None, message: str = "") -> None:

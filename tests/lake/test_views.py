@@ -599,7 +599,7 @@ def test_freshness_within_the_sla(panel, settings):
 def test_schedules_list_the_migration_schedules_with_their_next_run(panel):
     html = page(panel.get(reverse("lake:schedules")))
     assert "Nightly full lake run" in html and "Hourly incremental lake run" in html
-    assert "At 02:00 AM" in html and "every 60 seconds" in html
+    assert "daily at 02:00" in html and "every minute" in html
     assert "Edit in admin" in html
     assert 'role="switch"' in html
 
@@ -614,7 +614,7 @@ def test_next_run_times_follow_the_schedule():
     now = datetime(2025, 3, 4, 10, 30, 15)
     schedules = {s.task.name: s for s in schedule_list(now=now)}
     assert schedules["nightly"].next_run_at == datetime(2025, 3, 5, 2, 0)
-    assert schedules["nightly"].description == "At 02:00 AM"
+    assert schedules["nightly"].description == "daily at 02:00"
     assert schedules["reap"].next_run_at == now + timedelta(seconds=60)
     assert schedules["off"].next_run_at is None
 

@@ -1,3 +1,5 @@
+import getpass
+import os
 import sys
 from argparse import ArgumentTypeError
 from datetime import datetime
@@ -10,6 +12,14 @@ from lake.catalog import CatalogUnavailable, load_table
 from lake.models import PipelineRun
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
 from lake.query import QueryError, get_query_engine
+
+
+def os_user() -> str:
+    """Who runs this command: the operating-system user (the audit names them)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry for the uid
+        return f"uid {os.getuid()}"
 
 
 def as_of_time(value: str) -> datetime:
@@ -63,7 +73,9 @@ class Command(BaseCommand):
 
     def handle_run(self, *, full: bool, as_of: datetime | None = None, **options) -> None:
         try:
-            run = pipeline_run_create(full=full, trigger=PipelineRun.Trigger.MANUAL)
+            run = pipeline_run_create(
+                full=full, trigger=PipelineRun.Trigger.COMMAND, os_user=os_user()
+            )
         except AlreadyRunning as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Run {run.pk} ({'full' if run.full else 'incremental'}) started")
