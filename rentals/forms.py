@@ -117,7 +117,8 @@ class RentForm(forms.Form):
         self.fields["customer"].widget.attrs.update(
             {
                 "hx-get": reverse("desk:customer-search") + "?pick=1",
-                "hx-trigger": "input changed delay:250ms",
+                # Not "changed": the same name typed again after a pick must ask again.
+                "hx-trigger": "input delay:250ms",
                 "hx-target": "#customer-matches",
                 "role": "combobox",
                 "aria-autocomplete": "list",
