@@ -82,7 +82,7 @@ def cancel_a_full_run(manager: Person) -> None:
     asks first (declined: the run goes on), then cancels it."""
     page = manager.page
     wait_for_lake_idle(manager)
-    page.get_by_label(re.compile("^Full")).check()
+    page.locator("input[name=mode][value=full]").check()
     manager.click_through(page.get_by_role("button", name="Run now"))
     run_id = re.search(r"/lake/runs/(\d+)/$", page.url)[1]
     cancel = page.get_by_role("button", name="Cancel run")
