@@ -62,6 +62,8 @@
 
   function pick(input, option) {
     input.value = option.dataset.value;
+    // A lookup still on its way would open the list again.
+    if (window.htmx) window.htmx.trigger(input, "htmx:abort");
     close(input);
     focusNextField(input);
   }
