@@ -104,6 +104,7 @@ class PipelineRunSerializer(serializers.ModelSerializer):
             "engine",
             "full",
             "requested_by",
+            "os_user",
             "created_at",
             "started_at",
             "finished_at",

@@ -16,11 +16,12 @@ class PipelineRun(models.Model):
         MAINTENANCE = "maintenance", "maintenance"
 
     class Trigger(models.TextChoices):
-        MANUAL = "manual"
+        MANUAL = "manual"  # from the control panel, by its user
         SCHEDULE = "schedule"
         EVENT = "event"
         API = "api"
         THRESHOLD = "threshold"  # maintenance after enough runs
+        COMMAND = "command", "Command line"  # manage.py lake run, by an OS user
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -41,6 +42,8 @@ class PipelineRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A run started from the command line: the operating-system user who ran it.
+    os_user = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from lake import schedules
 from lake.catalog import lake_tables, load_table
 from lake.marts import MARTS
 from lake.models import (
@@ -152,9 +153,10 @@ def pipeline_run_event_list(
 
 
 def pipeline_run_event_users() -> QuerySet:
-    """The users who appear in the audit trail (for its user filter)."""
+    """The users who appear in the audit trail, schedule changes too (for its user filter)."""
     users = get_user_model().objects.filter(
-        pk__in=PipelineRunEvent.objects.filter(user__isnull=False).values("user")
+        Q(pk__in=PipelineRunEvent.objects.filter(user__isnull=False).values("user"))
+        | Q(pk__in=schedules.schedule_change_list().values("user"))
     )
     return users.order_by(get_user_model().USERNAME_FIELD)
 
@@ -522,6 +524,8 @@ class Schedule:
     description: str  # the schedule in words
     last_run_at: datetime | None  # naive local time
     next_run_at: datetime | None  # naive local time; None when disabled or never again
+    expression: str = ""  # a crontab's five fields
+    system_note: str = ""  # a system task: what it does, what switching it off means
 
 
 def schedule_list(*, now: datetime | None = None) -> list[Schedule]:
@@ -538,18 +542,19 @@ def _schedule(task: PeriodicTask, now: datetime | None) -> Schedule:
         # Without DJANGO_CELERY_BEAT_TZ_AWARE, beat stores utcnow() (naive UTC).
         last_run = last_run.replace(tzinfo=UTC)
     last_run_local = timezone.make_naive(last_run, local) if last_run else None
-    description = str(task.scheduler) if task.scheduler else "no schedule"
-    if task.crontab is not None:
-        description = task.crontab.human_readable
-        if not tz_aware:  # beat reads the crontab in the site's time zone, not its own
-            description = description.removesuffix(f" {task.crontab.timezone}")
+    description = schedules.schedule_words(task)
+    if task.crontab is not None and not tz_aware:
+        # beat reads the crontab in the site's time zone, not its own
+        description = description.removesuffix(f" {task.crontab.timezone}")
     next_run = None
     if task.enabled and task.scheduler is not None and not (task.one_off and task.total_run_count):
         if task.clocked is not None:
             next_run = task.clocked.clocked_time
         else:
             next_run = _next_run(task, last_run, now)
-    return Schedule(task, description, last_run_local, next_run)
+    expression = schedules.crontab_expression(task.crontab) if task.crontab else ""
+    note = schedules.system_task_note(task)
+    return Schedule(task, description, last_run_local, next_run, expression, note)
 
 
 def _next_run(task: PeriodicTask, last_run: datetime | None, now: datetime | None) -> datetime:

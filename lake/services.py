@@ -5,7 +5,6 @@ here; the Celery tasks of ``lake.tasks`` do the work, queued only once the
 transaction that asked for it has committed.
 """
 
-import json
 import logging
 from datetime import timedelta
 from functools import partial
@@ -30,6 +29,7 @@ from lake.pipeline.runner import (
     pipeline_runs_reap,
     run_event,
 )
+from lake.schedules import TURNED
 
 logger = logging.getLogger(__name__)
 
@@ -235,14 +235,16 @@ def _poll_send(run: PipelineRun) -> None:
 
 
 def lake_maintain_request(
-    *, trigger: str = PipelineRun.Trigger.MANUAL, user=None, send: bool = True
+    *, trigger: str = PipelineRun.Trigger.MANUAL, user=None, os_user: str = "", send: bool = True
 ) -> PipelineRun:
     """Queue a maintenance run and hand it to a worker (``send``; the command
     line runs it itself); ``AlreadyRunning`` if a run is active."""
     if settings.LAKE_ENGINE != "local":
         engine = ENGINE_TITLES.get(settings.LAKE_ENGINE, settings.LAKE_ENGINE)
         raise RunStateError(ERROR_MAINTAIN_ENGINE.format(engine=engine))
-    run = pipeline_run_create(trigger=trigger, user=user, kind=PipelineRun.Kind.MAINTENANCE)
+    run = pipeline_run_create(
+        trigger=trigger, user=user, os_user=os_user, kind=PipelineRun.Kind.MAINTENANCE
+    )
     if send:
         transaction.on_commit(partial(_run_send, run))
     return run
@@ -346,14 +348,15 @@ def _refresh_request_safely() -> None:
 
 
 def schedule_save(*, task: PeriodicTask, user) -> None:
-    """Save a schedule turned on or off, noted in its admin history (who and when)."""
+    """Save a schedule turned on or off, noted in its admin history (who and when),
+    which the control panel's audit shows too."""
     with transaction.atomic():
         task.save()  # PeriodicTask.save tells beat that the schedules changed
         LogEntry.objects.log_actions(
             user_id=user.pk,
             queryset=[task],
             action_flag=CHANGE,
-            change_message=json.dumps([{"changed": {"fields": ["Enabled"]}}]),
+            change_message=TURNED.format(state="on" if task.enabled else "off"),
             single_object=True,
         )
 

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_celery_beat.models import PeriodicTask
 from django_htmx.http import HttpResponseClientRefresh
 
-from lake import selectors, services
+from lake import schedules, selectors, services
 from lake.catalog import CatalogUnavailable
 from lake.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
 from lake.models import PipelineRun, PipelineStep
@@ -295,10 +295,21 @@ def audit(request: HttpRequest) -> HttpResponse:
         action=chosen.get("action") or "", user=chosen.get("user")
     )
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    # Schedule changes (who switched or edited which schedule), unless only run actions are asked.
+    schedule_changes = None
+    if not chosen.get("action"):
+        changes = schedules.schedule_change_list(user=chosen.get("user"))
+        schedule_changes = changes[:EVENTS_PER_PAGE]
     return render(
         request,
         "lake/audit.html",
-        {"section": "audit", "form": form, "page": page, "filtered": bool(params)},
+        {
+            "section": "audit",
+            "form": form,
+            "page": page,
+            "filtered": bool(params),
+            "schedule_changes": schedule_changes,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -392,10 +403,14 @@ class TimelineRow:
     width: float
 
     @property
-    def short_log(self) -> str:
-        """A one-line log, shown as it is (longer ones fold away)."""
-        log = self.step.log
-        return log if len(log) <= 120 and "\n" not in log else ""
+    def log_line(self) -> str:
+        """The log's first line, in the steps table (the whole log is under the row)."""
+        return self.step.log.strip().partition("\n")[0]
+
+    @property
+    def log_continues(self) -> bool:
+        """Whether the log has more than its first line (a traceback, say)."""
+        return "\n" in self.step.log.strip()
 
 
 def step_timeline(

@@ -6,13 +6,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from rentals import selectors
+from rentals import selectors, services
 from rentals.models import Customer, Film, Rental, Store
 from sakila_site.converters import MAX_ID
 
 UNKNOWN_CUSTOMER = "No customer has the id or email {value!r}."
 CUSTOMER_ID_OR_EMAIL = "Type a customer id (a number) or an email address."
-FILM_NOT_FREE = "{title} has no free copy at your store; pick one from the list."
+FILM_NOT_FREE = "{title} has no free copy at your store."
+PICK_ANOTHER_FILM = "Pick another from the list."
 UNKNOWN_FILM = "There is no film number {value}."
 UNKNOWN_RENTAL = "There is no rental number {value}."
 SHARED_EMAIL = (
@@ -65,6 +66,8 @@ def film_option_label(film: Film) -> str:
 class FreeFilmField(forms.ModelChoiceField):
     """A film with a free copy at the clerk's store (the choices)."""
 
+    store: Store | None = None  # the clerk's store, set by the form
+
     def label_from_instance(self, obj: Film) -> str:
         return film_option_label(obj)
 
@@ -78,7 +81,11 @@ class FreeFilmField(forms.ModelChoiceField):
         film = Film.objects.filter(pk=value).first() if str(value).isdigit() else None
         if film is None:
             raise ValidationError(UNKNOWN_FILM.format(value=value), code="invalid_choice")
-        raise ValidationError(FILM_NOT_FREE.format(title=film.title), code="invalid_choice")
+        # Say when it is back here and where it is free now.
+        where = services.film_elsewhere_text(film, self.store) if self.store else ""
+        message = " ".join(filter(None, (FILM_NOT_FREE.format(title=film.title), where)))
+        message += f" {PICK_ANOTHER_FILM}"
+        raise ValidationError(message, code="invalid_choice")
 
 
 class RentForm(forms.Form):
@@ -104,12 +111,19 @@ class RentForm(forms.Form):
     def __init__(self, *args, store: Store, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["film"].queryset = selectors.film_available_list(store=store)
-        # Live lookups (htmx): matching customers under the field, films by title.
+        self.fields["film"].store = store
+        # Live lookups (htmx): matching customers under the field, films by title;
+        # the customer field is a combobox of them (static/js/lookup.js).
         self.fields["customer"].widget.attrs.update(
             {
                 "hx-get": reverse("desk:customer-search") + "?pick=1",
-                "hx-trigger": "input changed delay:250ms",
+                # Not "changed": the same name typed again after a pick must ask again.
+                "hx-trigger": "input delay:250ms",
                 "hx-target": "#customer-matches",
+                "role": "combobox",
+                "aria-autocomplete": "list",
+                "aria-expanded": "false",
+                "aria-controls": "customer-listbox",
             }
         )
 

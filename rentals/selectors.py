@@ -44,6 +44,15 @@ def film_available_list(*, store: Store, search: str = "") -> QuerySet[Film]:
     return films.order_by("title")
 
 
+def film_not_free_list(*, store: Store, search: str, limit: int = 5) -> QuerySet[Film]:
+    """Films whose title matches ``search`` with no free copy at ``store``, by title."""
+    if not search.strip():
+        return Film.objects.none()
+    free_copies = Inventory.objects.filter(film=OuterRef("pk"), store=store).free()
+    films = Film.objects.filter(title__icontains=search.strip()).exclude(Exists(free_copies))
+    return films.order_by("title")[:limit]
+
+
 @dataclass(frozen=True)
 class StoreAvailability:
     store_id: int
@@ -68,16 +77,60 @@ def film_availability_map(*, film_ids: list[int]) -> dict[int, list[StoreAvailab
     return availability
 
 
+@dataclass(frozen=True)
+class FilmElsewhere:
+    """Where a film with no free copy at a store can be had: when the store's
+    first copy out is due back, and the other stores with a copy free now."""
+
+    film: Film
+    store: Store
+    first_due: datetime | None  # the earliest due date of the store's copies out
+    free_at: list[tuple[Store, int]]  # other stores with free copies, how many each
+
+
+def film_elsewhere_get(*, film: Film, store: Store) -> FilmElsewhere:
+    """When ``film`` is back at ``store``, and which other stores have it free now."""
+    first_out = (
+        Rental.objects.open()
+        .filter(inventory__film=film, inventory__store=store)
+        .order_by("rental_date", "pk")
+        .values_list("rental_date", flat=True)
+        .first()
+    )
+    first_due = (
+        services.due_date(rental_date=first_out, rental_duration=film.rental_duration)
+        if first_out is not None
+        else None
+    )
+    free = (
+        Inventory.objects.filter(film=film)
+        .exclude(store=store)
+        .free()
+        .values("store_id")
+        .annotate(free=Count("pk"))
+        .order_by("store_id")
+    )
+    counts = {row["store_id"]: row["free"] for row in free}
+    stores = Store.objects.in_bulk(list(counts))
+    return FilmElsewhere(
+        film=film,
+        store=store,
+        first_due=first_due,
+        free_at=[(stores[store_id], count) for store_id, count in counts.items()],
+    )
+
+
 def customer_search(*, query: str) -> QuerySet[Customer]:
-    """Customers matching an id, an email or a name, best matches first."""
+    """Customers matching an id, an email or a name, best matches first (all of
+    them: the desk shows ``CUSTOMER_LOOKUP_LIMIT`` a page)."""
     query = query.strip()
-    customers = Customer.objects.select_related("store", "address")
+    customers = Customer.objects.select_related("store", "address").order_by("pk")
     if not query:
         return customers.none()
     if query.isdigit():
         return customers.filter(pk=int(query)) if len(query) <= 10 else customers.none()
     if "@" in query:
-        return customers.filter(email__istartswith=query).order_by("email")[:CUSTOMER_LOOKUP_LIMIT]
+        return customers.filter(email__istartswith=query).order_by("email", "pk")
     matches = Q()
     for word in query.split():
         matches &= (
@@ -85,7 +138,7 @@ def customer_search(*, query: str) -> QuerySet[Customer]:
             | Q(last_name__istartswith=word)
             | Q(email__istartswith=word)
         )
-    return customers.filter(matches).order_by("last_name", "first_name")[:CUSTOMER_LOOKUP_LIMIT]
+    return customers.filter(matches).order_by("last_name", "first_name", "pk")
 
 
 def customer_get_by_id_or_email(*, value: str) -> Customer | None:

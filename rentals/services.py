@@ -56,6 +56,11 @@ CUSTOMER_OVER_LIMIT = (
 RENTAL_DATE_IN_FUTURE = "The rental date {date:%Y-%m-%d %H:%M} is in the future."
 FILM_NOT_STOCKED = "{store} has no copies of {film}."
 NO_FREE_COPY = "Every copy of {film} at {store} is rented out."
+# What follows a "no free copy": when it is back here, where it is free now.
+FIRST_DUE_BACK = "The first is due back on {date:%Y-%m-%d %H:%M}."
+FIRST_OVERDUE = "The first was due back on {date:%Y-%m-%d %H:%M} (overdue)."
+FREE_ELSEWHERE = "Free now at {stores}."
+FREE_NOWHERE_ELSE = "No other store has a free copy."
 NO_FREE_COPY_SINCE = (
     "No copy of {film} at {store} was free from {date:%Y-%m-%d %H:%M} until now "
     "(each was out, or rented again since): give a later date."
@@ -203,7 +208,7 @@ def _no_free_copy(copies: list[int], *, film: Film, store: Store, at: datetime) 
     the film (its first rental), or since when each copy was out for a while.
     """
     if not Inventory.objects.filter(pk__in=copies).free().exists():
-        return {"film": NO_FREE_COPY.format(film=film, store=store)}
+        return {"film": no_free_copy_message(film=film, store=store)}
     first = Rental.objects.filter(inventory__in=copies).aggregate(first=Min("rental_date"))
     first = first["first"]
     if first is not None and at < first:
@@ -215,6 +220,32 @@ def _no_free_copy(copies: list[int], *, film: Film, store: Store, at: datetime) 
             )
         }
     return {"rental_date": NO_FREE_COPY_SINCE.format(film=film, store=store, date=at)}
+
+
+def no_free_copy_message(*, film: Film, store: Store) -> str:
+    """ "Every copy ... is rented out.", then when and where the film can be had."""
+    return f"{NO_FREE_COPY.format(film=film, store=store)} {film_elsewhere_text(film, store)}"
+
+
+def film_elsewhere_text(film: Film, store: Store) -> str:
+    """When the first copy of ``film`` out at ``store`` is due back, and which
+    other stores have one free now, in words."""
+    from rentals import selectors  # selectors reads with these rules
+
+    elsewhere = selectors.film_elsewhere_get(film=film, store=store)
+    words = []
+    if elsewhere.first_due is not None:
+        late = elsewhere.first_due < now()
+        words.append((FIRST_OVERDUE if late else FIRST_DUE_BACK).format(date=elsewhere.first_due))
+    if elsewhere.free_at:
+        stores = ", ".join(
+            f"{other} ({count} cop{'y' if count == 1 else 'ies'})"
+            for other, count in elsewhere.free_at
+        )
+        words.append(FREE_ELSEWHERE.format(stores=stores))
+    else:
+        words.append(FREE_NOWHERE_ELSE)
+    return " ".join(words)
 
 
 @transaction.atomic
@@ -270,6 +301,9 @@ def rental_create(
     return rental
 
 
+SEND_BACK = "Copy {copy} belongs to {store}: send it back."
+
+
 @dataclass(frozen=True)
 class RentalReturn:
     rental: Rental
@@ -277,6 +311,14 @@ class RentalReturn:
     days_late: int
     late_fee: Decimal  # final, and owed until paid
     payments: list[Payment]  # what was taken with the return (none unless asked)
+    # A copy of another store, taken back here: it goes back to its own store.
+    send_back_to: Store | None = None
+
+    @property
+    def send_back_text(self) -> str:
+        if self.send_back_to is None:
+            return ""
+        return SEND_BACK.format(copy=self.rental.inventory_id, store=self.send_back_to)
 
 
 @transaction.atomic
@@ -290,11 +332,16 @@ def rental_return(
 ) -> RentalReturn:
     """Take a copy back. Its late fee becomes final and is owed: nothing is
     paid unless ``payment_amount`` is given (the clerk took money, all of
-    the fee or part of it). A refused payment leaves the rental out too."""
+    the fee or part of it). A refused payment leaves the rental out too.
+
+    Any store takes any store's copy back (the customer need not travel); the
+    copy stays in its own store's inventory, and ``send_back_to`` names that
+    store when it is not ``staff``'s: the clerk sends it back there.
+    """
     _check_staff(staff)
     rental = (
         Rental.objects.select_for_update()
-        .select_related("inventory__film", "customer")
+        .select_related("inventory__film", "inventory__store", "customer")
         .get(pk=rental.pk)
     )
     if rental.return_date is not None:
@@ -330,6 +377,9 @@ def rental_return(
         ),
         late_fee=rental_late_fee(rental=rental, as_of=return_date),
         payments=payments,
+        send_back_to=(
+            rental.inventory.store if rental.inventory.store_id != staff.store_id else None
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -75,7 +76,11 @@ def desk_index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def rent(request: HttpRequest) -> HttpResponse:
     form = RentForm(request.POST, store=request.staff.store)
+    # Rented from a customer's page: a refusal is shown there.
+    on_customer_page = request.POST.get("page") == "customer"
     if not form.is_valid():
+        if on_customer_page and "customer" in form.cleaned_data:
+            return _customer_page(request, form.cleaned_data["customer"], rent_form=form)
         shared = None
         if form.has_error("customer", code=SHARED_EMAIL_CODE):
             shared = list(selectors.customers_with_email(email=request.POST.get("customer", "")))
@@ -100,6 +105,8 @@ def rent(request: HttpRequest) -> HttpResponse:
         )
     except ValidationError as error:
         add_service_error(form, error)
+        if on_customer_page:
+            return _customer_page(request, customer, rent_form=form)
         return _desk_page(request, rent_form=form)
     messages.success(request, f"Rented: copy {rental.inventory_id} to {rental.customer}.")
     return redirect("desk:rental", rental_id=rental.pk)
@@ -129,6 +136,8 @@ def return_rental(request: HttpRequest) -> HttpResponse:
                     else ", on time: nothing more to pay."
                 ),
             )
+            if returned.send_back_to is not None:
+                messages.warning(request, returned.send_back_text)
             return redirect("desk:rental", rental_id=returned.rental.pk)
     return _desk_page(request, return_form=form)
 
@@ -167,8 +176,14 @@ def _rental_page(request: HttpRequest, rental: Rental, payment_form=None) -> Htt
     )
 
 
-def _customer_page(request: HttpRequest, customer: Customer, payment_form=None) -> HttpResponse:
+def _customer_page(
+    request: HttpRequest, customer: Customer, payment_form=None, rent_form=None
+) -> HttpResponse:
     account = selectors.customer_account_get(customer=customer)
+    # The page shows the balance and what is overdue: renting here needs no second look.
+    rent_form = rent_form or RentForm(
+        initial={"customer": customer.pk, "acknowledged": True}, store=request.staff.store
+    )
     open_rentals = list(selectors.customer_open_rentals(customer=customer))
     for rental in open_rentals:
         rental.late_fee_now = selectors.rental_late_fee_if_returned(rental=rental)
@@ -184,8 +199,10 @@ def _customer_page(request: HttpRequest, customer: Customer, payment_form=None) 
             "payments": selectors.customer_payments(customer=customer),
             "payment_form": payment_form
             or PaymentForm(initial={"amount": account.balance if account.balance > 0 else None}),
+            "rent_form": rent_form,
+            "available_films": rent_form.read_film_choices(),
         },
-        status=400 if payment_form is not None and payment_form.errors else 200,
+        status=400 if rent_form.errors or (payment_form and payment_form.errors) else 200,
     )
 
 
@@ -238,18 +255,28 @@ def customer_pay(request: HttpRequest, customer_id: int) -> HttpResponse:
 @desk_view
 @require_GET
 def customer_search(request: HttpRequest) -> HttpResponse:
-    """Live lookup: customers matching what was typed (an htmx fragment)."""
+    """Customers matching what was typed, a page at a time: an htmx fragment for
+    the live lookups, else a page. Searching an exact id or email (pressing
+    Enter in "Find a customer") opens that customer."""
     # The rent form's customer field asks too, under its own name.
     form = CustomerSearchForm({"q": request.GET.get("q", request.GET.get("customer", ""))})
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    customers = selectors.customer_search(query=query) if query else []
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    pick = request.GET.get("pick") == "1"
+    if query and not pick and not request.htmx:
+        exact = selectors.customer_get_by_id_or_email(value=query)
+        if exact is not None:
+            return redirect("desk:customer", customer_id=exact.pk)
+    customers = selectors.customer_search(query=query)
+    page = Paginator(customers, selectors.CUSTOMER_LOOKUP_LIMIT).get_page(request.GET.get("page"))
     template = "desk/_customer_matches.html"
     if not request.htmx:
         template = "desk/customer_search.html"
+    after = page.end_index()
+    next_range = (after + 1, min(after + page.paginator.per_page, page.paginator.count))
     return render(
         request,
         template,
-        {"customers": customers, "query": query, "pick": request.GET.get("pick") == "1"},
+        {"page": page, "query": query, "pick": pick, "next_range": next_range},
     )
 
 
@@ -258,5 +285,15 @@ def customer_search(request: HttpRequest) -> HttpResponse:
 def film_options(request: HttpRequest) -> HttpResponse:
     """Live search: the <option>s of films with a free copy here (an htmx fragment)."""
     query = request.GET.get("q", "")[:100]
-    films = selectors.film_available_list(store=request.staff.store, search=query)
-    return render(request, "desk/_film_options.html", {"films": films, "query": query})
+    store = request.staff.store
+    films = selectors.film_available_list(store=store, search=query)
+    # Titles that match but are not free here: when they are back, where they are free.
+    not_free = [
+        (film, services.film_elsewhere_text(film, store))
+        for film in selectors.film_not_free_list(store=store, search=query)
+    ]
+    return render(
+        request,
+        "desk/_film_options.html",
+        {"films": films, "query": query, "not_free": not_free},
+    )

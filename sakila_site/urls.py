@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/start/", views.landing, name="landing"),
     path("desk/", include("rentals.urls")),
     path("lake/", include("lake.urls")),
     path("reports/", include("reports.urls")),

@@ -71,6 +71,7 @@ def pipeline_run_create(
     user=None,
     retry_of: PipelineRun | None = None,
     kind: str = PipelineRun.Kind.PIPELINE,
+    os_user: str = "",
 ) -> PipelineRun:
     """Queue a run, unless one is active (a dead one is marked failed first).
 
@@ -91,13 +92,15 @@ def pipeline_run_create(
             requested_by=user,
             engine=settings.LAKE_ENGINE,
             retry_of=retry_of,
+            os_user=os_user,
         )
         run_event(run, PipelineRunEvent.Action.TRIGGERED, user=user, message=_trigger_text(run))
         return run
 
 
 TRIGGER_TEXT = {
-    PipelineRun.Trigger.MANUAL: "from the control panel or the command line",
+    PipelineRun.Trigger.MANUAL: "from the control panel",
+    PipelineRun.Trigger.COMMAND: "from the command line",
     PipelineRun.Trigger.API: "through the API",
     PipelineRun.Trigger.SCHEDULE: "by a schedule",
     PipelineRun.Trigger.EVENT: "by desk activity",
@@ -106,11 +109,12 @@ TRIGGER_TEXT = {
 
 
 def _trigger_text(run: PipelineRun) -> str:
+    by = f" by OS user {run.os_user}" if run.os_user else ""
     if run.kind == PipelineRun.Kind.MAINTENANCE:
-        return f"Maintenance triggered {TRIGGER_TEXT[run.trigger]}."
+        return f"Maintenance triggered {TRIGGER_TEXT[run.trigger]}{by}."
     kind = "Full" if run.full else "Incremental"
     retry = f", retrying run {run.retry_of_id}" if run.retry_of_id else ""
-    return f"{kind} run triggered {TRIGGER_TEXT[run.trigger]}{retry}."
+    return f"{kind} run triggered {TRIGGER_TEXT[run.trigger]}{by}{retry}."
 
 
 def run_event(run: PipelineRun, action: str, *, user=None, message: str = "") -> None:

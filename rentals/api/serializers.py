@@ -294,6 +294,12 @@ class RentalReturnedSerializer(serializers.Serializer):
     payments = PaymentSerializer(
         many=True, help_text="Payments taken with the return: empty unless payment_amount."
     )
+    send_back_to = serializers.IntegerField(
+        allow_null=True,
+        help_text="Any store takes any store's copy back. When the copy belongs to another "
+        "store than the returning staff member's, that store's id: send the copy back there. "
+        "Null when the copy is home.",
+    )
 
 
 class PaymentCreateSerializer(serializers.Serializer):

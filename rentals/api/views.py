@@ -177,6 +177,7 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
             "days_late": result.days_late,
             "late_fee": result.late_fee,
             "payments": result.payments,
+            "send_back_to": result.send_back_to.pk if result.send_back_to else None,
         }
         return Response(serializers.RentalReturnedSerializer(returned).data)
 

@@ -306,7 +306,8 @@ def run_pipeline(manager: Person, *, screenshot: str = "") -> WatchedRun:
     manager.click_through(page.get_by_role("button", name="Run now"))
     triggered_here = re.search(r"/lake/runs/\d+/$", page.url) is not None
     if not triggered_here:
-        expect(page.get_by_role("status")).to_contain_text("already running")
+        # The messages (the runs page has a status notice of its own while a run is on).
+        expect(page.locator("ul.messages")).to_contain_text("already running")
         manager.click_through(page.get_by_role("link", name=re.compile(r"^Watch run \d+$")))
     run_id = int(re.search(r"/lake/runs/(\d+)/$", page.url)[1])
     page.evaluate(RECORD_RUN_STATES_JS)
@@ -321,7 +322,7 @@ def run_pipeline(manager: Person, *, screenshot: str = "") -> WatchedRun:
             manager.shoot(f"{screenshot}-running")
     expect(status).to_have_text(re.compile("|".join(FINISHED)), timeout=PIPELINE_TIMEOUT_MS)
     # The live part stops polling once the run has ended: that last state counts.
-    expect(page.locator("#run-live[hx-get]")).to_have_count(0)
+    expect(page.locator("#run-progress[hx-get]")).to_have_count(0)
     states = page.evaluate("window.runStates")
     same_document = page.evaluate("window.sameDocument === true")
     manager.check()

@@ -43,6 +43,53 @@ def find_customer_email(clerk: Person, name: str) -> str:
     return re.search(r"· (\S+@\S+) ·", matches.first.inner_text())[1]
 
 
+def lookup_by_keyboard(clerk: Person) -> None:
+    """The rent form's customer combobox: ArrowDown moves through the matches, Enter
+    picks the active one (its id in the field, on to the film) and never submits the
+    half-filled form; Escape closes the list. "Find a customer" pages its matches."""
+    page = clerk.page
+    field = page.get_by_label("Customer", exact=True)
+    field.fill("smith")
+    options = page.get_by_role("listbox", name="Matching customers").get_by_role("option")
+    expect(options.first).to_be_visible()
+    expect(field).to_have_attribute("aria-expanded", "true")
+    field.press("Enter")  # nothing chosen yet: no submit
+    assert page.url.endswith("/desk/") and field.input_value() == "smith"
+    field.press("ArrowDown")
+    field.press("ArrowDown")
+    second = options.nth(1)
+    expect(second).to_have_attribute("aria-selected", "true")
+    expect(field).to_have_attribute("aria-activedescendant", second.get_attribute("id"))
+    clerk.shoot("lookup-by-keyboard")
+    wanted = second.get_attribute("data-value")
+    navigations = clerk.navigations
+    field.press("Enter")
+    expect(field).to_have_value(wanted)
+    expect(page.get_by_role("listbox", name="Matching customers")).to_have_count(0)
+    expect(page.get_by_label("Search films by title")).to_be_focused()
+    assert clerk.navigations == navigations  # picked, not submitted
+    field.fill("smith")
+    expect(options.first).to_be_visible()
+    field.press("Escape")
+    expect(options).to_have_count(0)
+    field.fill("")
+
+    # A name with many matches: ten at a time, and the next ones.
+    search = page.get_by_label("Id, email or name")
+    search.fill("a")
+    count = page.locator("#customer-search-results .match-count")
+    expect(count).to_have_text(re.compile(r"^\d+ matches, showing 1\u201310$"))
+    total = int(count.inner_text().split()[0])
+    results = page.locator("#customer-search-results")
+    results.get_by_role("link", name=re.compile(r"^Next: 11\u2013")).click()
+    expect(count).to_have_text(re.compile(rf"^{total} matches, showing 11\u2013{min(20, total)}$"))
+    expect(results.locator("#customer-links li")).to_have_count(min(10, total - 10))
+    clerk.shoot("find-customer-page-2")
+    search.press("ArrowDown")  # into the results
+    expect(results.locator("#customer-links a").first).to_be_focused()
+    search.fill("")
+
+
 def customer_balance(page) -> Decimal:
     """The balance on a customer's page ("$12.00 owed", "$5.00 in credit",
     "nothing owed") as a number, positive when owed."""
@@ -65,9 +112,11 @@ def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person)
     clerk = new_person()
     page = clerk.page
     clerk.log_in(*CLERK)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rental desk")  # lands there
     open_desk(clerk)
     expect(page.get_by_text("films with a free copy at this store")).to_be_visible()
     clerk.shoot("desk")
+    lookup_by_keyboard(clerk)
 
     # The customer at the counter gives their email; the clerk rents them a film,
     # backdated so that it is already two days overdue.
@@ -178,13 +227,35 @@ def test_clerk_rents_returns_late_and_meets_a_film_with_no_free_copy(new_person)
         offered = films.locator("option", has_text=f"{wanted.title} (")
         if offered.count() == 0:
             break
-        rent(clerk, customer=email, film_index=offered.evaluate("option => option.index") - 1)
+        last = rent(
+            clerk, customer=email, film_index=offered.evaluate("option => option.index") - 1
+        )
     else:
         pytest.fail(f"{wanted.title} was still free after {MOST_COPIES} rentals")
+    # The title search says when a copy is back and where one is free now.
+    expect(films.locator("option[disabled]", has_text=wanted.title)).to_contain_text(
+        re.compile(r"The first is due back on \d{4}-\d\d-\d\d \d\d:\d\d\.")
+    )
     clerk.shoot("every-copy-out")
 
     other_desk.click_through(other_desk.page.get_by_role("button", name="Rent", exact=True))
-    expect(other_desk.page.get_by_role("alert")).to_have_text(
-        f"{wanted.title} has no free copy at your store; pick one from the list."
+    refusal = other_desk.page.get_by_role("alert")
+    expect(refusal).to_contain_text(f"{wanted.title} has no free copy at your store.")
+    expect(refusal).to_contain_text(
+        re.compile(
+            r"The first is due back on \d{4}-\d\d-\d\d \d\d:\d\d\. "
+            r"(Free now at Store \d+ \(\d+ cop(y|ies)\)|No other store has a free copy)\."
+        )
     )
+    expect(refusal).to_contain_text("Pick another from the list.")
     other_desk.shoot("no-free-copy")
+
+    # The customer brings the last copy back to the manager's store (store 2): it is
+    # taken back there, and the confirmation says where it belongs.
+    open_desk(manager)
+    manager.page.get_by_label("Rental number").fill(str(last.number))
+    manager.click_through(manager.page.get_by_role("button", name="Return", exact=True))
+    expect(manager.page.get_by_role("status")).to_contain_text(
+        re.compile(r"Copy \d+ belongs to Store 1: send it back\.")
+    )
+    manager.shoot("returned-at-another-store")

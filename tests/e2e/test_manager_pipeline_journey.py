@@ -1,6 +1,8 @@
 """Journey 2, the manager: run the pipeline from the control panel, watch the
 step timeline update live to success without reloading the page, and find
-the clerk's new rental counted in the sales-by-month report."""
+the clerk's new rental counted in the sales-by-month report. Then start a
+full run and cancel it: the Cancel button keeps its focus while the page
+updates, and asks first."""
 
 import re
 
@@ -10,6 +12,7 @@ from playwright.sync_api import expect
 from tests.e2e.people import (
     CLERK,
     MANAGER,
+    Person,
     customer_id_by_name,
     days_ago,
     number,
@@ -70,3 +73,50 @@ def test_manager_runs_the_pipeline_and_finds_the_clerks_rental(new_person) -> No
     assert after is not None, f"no {month} row after the run"
     assert number(after["rentals"]) == number(before["rentals"]) + 1
     assert number(after["revenue"]) == number(before["revenue"]) + rented.film.rate
+
+    cancel_a_full_run(manager)
+
+
+def cancel_a_full_run(manager: Person) -> None:
+    """Start a full run; on its page Cancel stays focused through the live updates,
+    asks first (declined: the run goes on), then cancels it."""
+    page = manager.page
+    wait_for_lake_idle(manager)
+    page.locator("input[name=mode][value=full]").check()
+    manager.click_through(page.get_by_role("button", name="Run now"))
+    run_id = re.search(r"/lake/runs/(\d+)/$", page.url)[1]
+    cancel = page.get_by_role("button", name="Cancel run")
+    expect(cancel).to_be_visible()
+    cancel.focus()
+    status = page.locator("#run-live h1 .badge")
+    expect(page.locator("#run-progress[hx-get]")).to_have_count(1)
+    page.wait_for_timeout(2_500)  # two live updates or more
+    if status.inner_text() in ("queued", "running"):
+        expect(cancel).to_be_focused()
+
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        navigations = manager.navigations
+        cancel.click()
+        page.wait_for_timeout(500)
+        assert asked == [
+            f"Cancel run {run_id}? It stops at its next step and publishes nothing: "
+            "the lake stays as it was."
+        ]
+        assert manager.navigations == navigations  # declined: nothing sent
+
+    if status.inner_text() in ("queued", "running"):
+        page.once("dialog", lambda dialog: dialog.accept())
+        manager.click_through(cancel)
+        expect(page.get_by_role("status")).to_contain_text(
+            re.compile(
+                rf"Cancel requested: run {run_id} stops|Run {run_id} cancelled|"
+                rf"Run {run_id} is (succeeded|failed)"
+            )
+        )
+        manager.shoot("run-cancel-asked")
+    expect(status).to_have_text(re.compile("cancelled|succeeded|failed"), timeout=180_000)
+    # Once ended, the buttons follow: Cancel is gone.
+    expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+    manager.check()
+    manager.shoot(f"run-{status.inner_text()}")

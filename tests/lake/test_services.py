@@ -44,7 +44,7 @@ def test_a_requested_run_is_queued_after_commit(queued, manager):
     assert queued == [("lake.tasks.pipeline_run_task", (run.pk,), {})]
     event = run.events.get()
     assert (event.action, event.user) == (PipelineRunEvent.Action.TRIGGERED, manager)
-    assert event.message == "Full run triggered from the control panel or the command line."
+    assert event.message == "Full run triggered from the control panel."
 
 
 def test_one_run_at_a_time(queued):

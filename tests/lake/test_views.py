@@ -492,9 +492,13 @@ def test_the_live_part_polls_while_the_run_is_active_and_stops_when_it_ends(pane
     live = reverse("lake:run-live", args=[run.pk])
     html = page(panel.get(reverse("lake:run", args=[run.pk])))
     assert f'hx-get="{live}" hx-trigger="every 1s"' in html
+    # Cancel is on the page but outside the part that refreshes: it keeps its focus.
+    progress = html[html.index('<div id="run-progress"') :]
+    assert "Cancel run" in html and "Cancel run" not in progress
     fragment = page(panel.get(live, headers={"HX-Request": "true"}))
     assert "<html" not in fragment
-    assert 'hx-trigger="every 1s"' in fragment and "Cancel run" in fragment
+    assert 'hx-trigger="every 1s"' in fragment and "Cancel run" not in fragment
+    assert '<span id="run-status" class="badge big status-running" hx-swap-oob="true">' in fragment
 
     PipelineStep.objects.create(
         run=run, name="fact_sales", position=5, status="succeeded", rows=16044
@@ -502,9 +506,11 @@ def test_the_live_part_polls_while_the_run_is_active_and_stops_when_it_ends(pane
     run.status, run.finished_at = Status.SUCCEEDED, timezone.now()
     run.save()
     fragment = page(panel.get(live, headers={"HX-Request": "true"}))
-    assert 'id="run-live"' in fragment
+    assert 'id="run-progress"' in fragment
     assert "hx-trigger" not in fragment and "hx-get" not in fragment
     assert "16,044" in fragment and "succeeded" in fragment
+    # Once ended, the buttons are replaced too: Cancel is gone.
+    assert '<div class="actions" id="run-actions" hx-swap-oob="true">' in fragment
     assert "Cancel run" not in fragment
 
 
@@ -608,7 +614,7 @@ def test_freshness_within_the_sla(panel, settings):
 def test_schedules_list_the_migration_schedules_with_their_next_run(panel):
     html = page(panel.get(reverse("lake:schedules")))
     assert "Nightly full lake run" in html and "Hourly incremental lake run" in html
-    assert "At 02:00 AM" in html and "every 60 seconds" in html
+    assert "daily at 02:00" in html and "every minute" in html
     assert "Edit in admin" in html
     assert 'role="switch"' in html
 
@@ -623,7 +629,7 @@ def test_next_run_times_follow_the_schedule():
     now = datetime(2025, 3, 4, 10, 30, 15)
     schedules = {s.task.name: s for s in schedule_list(now=now)}
     assert schedules["nightly"].next_run_at == datetime(2025, 3, 5, 2, 0)
-    assert schedules["nightly"].description == "At 02:00 AM"
+    assert schedules["nightly"].description == "daily at 02:00"
     assert schedules["reap"].next_run_at == now + timedelta(seconds=60)
     assert schedules["off"].next_run_at is None
 

@@ -473,7 +473,7 @@ def test_rental_add_shows_the_services_refusal_and_writes_nothing(
     rental_date, field = None, "film"
     if case == "no free copy":
         RentalFactory(inventory=film.inventory.get(), customer=CustomerFactory(store=store))
-        expected = services.NO_FREE_COPY.format(film=film, store=store)
+        expected = services.no_free_copy_message(film=film, store=store)
     elif case == "not stocked":
         film = FilmFactory()
         expected = services.FILM_NOT_STOCKED.format(film=film, store=store)

@@ -55,7 +55,7 @@ def test_twenty_clerks_renting_the_last_copy_make_one_rental(store):
     )
 
     assert len(rentals) == 1
-    assert refusals == [services.NO_FREE_COPY.format(film=film, store=store)] * (CLERKS - 1)
+    assert refusals == [services.no_free_copy_message(film=film, store=store)] * (CLERKS - 1)
     assert Rental.objects.count() == 1
     assert list(Payment.objects.values_list("amount", flat=True)) == [Decimal("2.99")]
 

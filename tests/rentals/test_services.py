@@ -78,7 +78,7 @@ def test_the_last_copy_cannot_be_rented_twice(staff, film, customer):
     services.rental_create(customer=customer, film=film, staff=staff)
     with pytest.raises(ValidationError) as error:
         services.rental_create(customer=CustomerFactory(), film=film, staff=staff)
-    assert refusal(error) == {"film": [services.NO_FREE_COPY.format(film=film, store=staff.store)]}
+    assert refusal(error) == {"film": [services.no_free_copy_message(film=film, store=staff.store)]}
     assert Rental.objects.count() == 1 and Payment.objects.count() == 1
 
 

@@ -86,6 +86,7 @@ CHECKS: list[Check] = [
     ("home", "get", lambda w: "/", NO_BODY, expect(LOGIN, 200, 200, 200, 200)),
     ("login", "get", lambda w: "/accounts/login/", NO_BODY, expect(200, 200, 200, 200, 200)),
     ("logout", "post", lambda w: "/accounts/logout/", NO_BODY, expect(302, 302, 302, 302, 302)),
+    ("landing", "get", lambda w: "/accounts/start/", NO_BODY, expect(LOGIN, 302, 302, 302, 302)),
     # The rental desk
     ("desk:index", "get", lambda w: "/desk/", NO_BODY, DESK),
     # (The customer may owe money: the clerk has seen it, and confirms a payment over it.)

@@ -1,3 +1,5 @@
+import getpass
+import os
 import time
 from argparse import ArgumentTypeError
 from datetime import datetime
@@ -21,6 +23,14 @@ from lake.pipeline.table_maintenance import storage_usage
 from lake.query import QueryError
 from lake.services import RunStateError, lake_maintain_request
 from lake.tasks import pipeline_run_poll_later, poll_delay
+
+
+def os_user() -> str:
+    """Who runs this command: the operating-system user (the audit names them)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry for the uid
+        return f"uid {os.getuid()}"
 
 
 def as_of_time(value: str) -> datetime:
@@ -88,7 +98,9 @@ class Command(BaseCommand):
                 "accrues late fees to when the run starts."
             )
         try:
-            run = pipeline_run_create(full=full, trigger=PipelineRun.Trigger.MANUAL)
+            run = pipeline_run_create(
+                full=full, trigger=PipelineRun.Trigger.COMMAND, os_user=os_user()
+            )
         except AlreadyRunning as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Run {run.pk} ({'full' if run.full else 'incremental'}) started")
@@ -127,7 +139,9 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was changed.")
             return
         try:
-            run = lake_maintain_request(user=None, send=False)
+            run = lake_maintain_request(
+                trigger=PipelineRun.Trigger.COMMAND, os_user=os_user(), send=False
+            )
         except (AlreadyRunning, RunStateError) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Maintenance run {run.pk} started")

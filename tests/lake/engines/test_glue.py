@@ -918,7 +918,7 @@ def test_resume_reruns_the_failed_job_and_the_resumed_run_publishes(
     assert list(resumed.events.order_by("pk").values_list("action", "message")) == [
         (
             PipelineRunEvent.Action.TRIGGERED,
-            f"Incremental run triggered from the control panel or the command line, "
+            f"Incremental run triggered from the control panel, "
             f"resuming run {failed.pk} from marts.",
         ),
         (

@@ -104,7 +104,7 @@ def test_no_free_copy_is_a_400_on_film_and_writes_nothing(clerk_api, film, custo
     RentalFactory(inventory=film.inventory.get(), return_date=None)
     response = rent(clerk_api, customer=customer.pk, film=film.pk)
     assert response.status_code == 400
-    assert response.json() == {"film": [services.NO_FREE_COPY.format(film=film, store=store)]}
+    assert response.json() == {"film": [services.no_free_copy_message(film=film, store=store)]}
     assert_nothing_written(rentals=1)
 
 

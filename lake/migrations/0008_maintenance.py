@@ -27,7 +27,7 @@ def delete_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lake", "0006_worker_heartbeat"),
+        ("lake", "0007_run_command_trigger"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
@@ -56,6 +56,7 @@ class Migration(migrations.Migration):
                     ("event", "Event"),
                     ("api", "Api"),
                     ("threshold", "Threshold"),
+                    ("command", "Command line"),
                 ],
                 default="manual",
                 max_length=10,
