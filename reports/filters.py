@@ -4,6 +4,7 @@ of, the sort), cleaned and validated the same way as the API's and the command's
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
 
 from lake import selectors
 from lake.models import PipelineRun
@@ -70,6 +71,7 @@ class Filters:
             f"top-{params['top']}" if params.get("top") else "",
             f"film-{params['film']}" if params.get("film") else "",
             f"customer-{params['customer']}" if params.get("customer") else "",
+            f"category-{slugify(params['category'])}" if params.get("category") else "",
         ]
         return "_".join(part for part in parts if part)
 
