@@ -313,7 +313,7 @@ def errors_of(report_name: str, raw: dict) -> dict:
 def test_params_are_typed_and_default(sales):
     report = report_get("top_films")
     assert report_params_clean(report, {"start": "2005-06-01", "store": "1", "top": " 7 "}) == {
-        "start": date(2005, 6, 1), "end": None, "store": 1, "top": 7,
+        "start": date(2005, 6, 1), "end": None, "store": 1, "top": 7, "category": None,
     }  # fmt: skip
     assert report_params_clean(report, {"other": "x"})["top"] == 10
 
