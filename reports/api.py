@@ -47,7 +47,7 @@ class LakeUnavailable(APIException):
 
 class ReportParamSerializer(serializers.Serializer):
     name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["date", "store", "int"])
+    kind = serializers.ChoiceField(choices=["date", "store", "int", "text"])
     label = serializers.CharField()
     default = serializers.JSONField(allow_null=True)
     min = serializers.IntegerField(source="minimum", allow_null=True)
@@ -141,6 +141,10 @@ class ReportDetailApi(APIView):
             OpenApiParameter("end", OpenApiTypes.DATE, description="Last rental date (included)."),
             OpenApiParameter("store", OpenApiTypes.INT, description="The rented copy's store."),
             OpenApiParameter("top", OpenApiTypes.INT, description="How many (top_ reports)."),
+            OpenApiParameter("category", OpenApiTypes.STR, description="A film category."),
+            OpenApiParameter("film", OpenApiTypes.INT, description="A film id (rentals)."),
+            OpenApiParameter("customer", OpenApiTypes.INT, description="A customer id."),
+            OpenApiParameter("rows", OpenApiTypes.INT, description="Rows at most (lists)."),
             OpenApiParameter(
                 "as_of_run", OpenApiTypes.INT, description="Read as of this pipeline run."
             ),

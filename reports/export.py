@@ -36,7 +36,7 @@ def csv_cell(value):
 
 def csv_write(out: IO[str], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
     """The header row, then each row (a sequence in the order of ``columns``)."""
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow([csv_cell(column) for column in columns])
     writer.writerows([csv_cell(value) for value in row] for row in rows)
 

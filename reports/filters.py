@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
 
 from lake import selectors
 from lake.models import PipelineRun
@@ -72,6 +73,7 @@ class Filters:
             f"top-{params['top']}" if params.get("top") else "",
             f"film-{params['film']}" if params.get("film") else "",
             f"customer-{params['customer']}" if params.get("customer") else "",
+            f"category-{slugify(params['category'])}" if params.get("category") else "",
         ]
         return "_".join(part for part in parts if part)
 

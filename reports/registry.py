@@ -32,7 +32,7 @@ CUSTOMER_SQL = SQL_DIR.parent / "customer.sql"
 
 @dataclass(frozen=True)
 class Param:
-    """A report parameter. ``kind``: "date", "store" (a store id) or "int"."""
+    """A report parameter. ``kind``: "date", "store" (a store id), "int" or "text"."""
 
     name: str
     kind: str
@@ -50,6 +50,7 @@ TOP = Param("top", "int", "How many", default=10, minimum=1, maximum=100)
 PERIOD = (START, END, STORE)
 FILM = Param("film", "int", "Film (id)", minimum=1)
 CUSTOMER = Param("customer", "int", "Customer (id)", minimum=1)
+CATEGORY = Param("category", "text", "Category")
 ROWS = Param("rows", "int", "Rows at most", default=500, minimum=1, maximum=5000)
 
 
@@ -135,6 +136,7 @@ REPORTS: dict[str, Report] = {
             "Sales by film category",
             "Revenue per film category: the figures of Sakila's sales_by_film_category view.",
             Chart("bar", x="category", y=("total_sales",)),
+            drills=(Drill("category", "top_films", key="category", param="category"),),
         ),
         Report(
             "sales_by_month",
@@ -156,7 +158,7 @@ REPORTS: dict[str, Report] = {
             "Top films",
             "The films that brought the most revenue, with their number of rentals.",
             Chart("bar", x="title", y=("revenue",)),
-            params=(*PERIOD, TOP),
+            params=(*PERIOD, TOP, CATEGORY),
             drills=(Drill("title", "rentals", key="film_id", param="film"),),
         ),
         Report(
@@ -193,6 +195,7 @@ REPORTS: dict[str, Report] = {
             "Per film category: rentals returned, those returned after the film's rental "
             "duration, and their share.",
             Chart("bar", x="category", y=("late_share",)),
+            drills=(Drill("category", "top_films", key="category", param="category"),),
         ),
         Report(
             "overdue_rentals",
@@ -264,6 +267,8 @@ ERROR_UNKNOWN_STORE = "There is no store {value}."
 ERROR_BAD_STORE = "Enter a store number, not {value!r}."
 ERROR_BAD_INT = "Enter a whole number, not {value!r}."
 ERROR_INT_RANGE = "Enter a number from {minimum} to {maximum}."
+ERROR_TEXT_LENGTH = "Enter at most {maximum} characters."
+TEXT_MAX_LENGTH = 100
 ERROR_UNKNOWN_RUN = "There is no pipeline run {value}."
 ERROR_RUN_NOT_READABLE = (
     "Run {run} cannot be read: only a succeeded run that published snapshots can ({status})."
@@ -336,6 +341,10 @@ def _clean_value(param: Param, value: str):
         if not low <= number <= high:
             raise ValueError(ERROR_INT_RANGE.format(minimum=low, maximum=high))
         return number
+    if param.kind == "text":
+        if len(value) > TEXT_MAX_LENGTH:
+            raise ValueError(ERROR_TEXT_LENGTH.format(maximum=TEXT_MAX_LENGTH))
+        return value
     raise NotImplementedError(param.kind)
 
 

@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass, field
 
 _ids = itertools.count(1)
+DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass
@@ -107,7 +108,8 @@ def time_series(
         "grid": {"left": 8, "right": 8, "top": 48, "bottom": 56, "containLabel": True},
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0, "data": [s.name for s in series]},
-        "xAxis": {"type": "time", "unit": unit},
+        # Ticks no closer than a period (one month of data is not drawn in hours).
+        "xAxis": {"type": "time", "minInterval": DAY_MS * (28 if unit == "month" else 1)},
         "yAxis": [
             {"type": "value", "format": fmt, "name": "", "splitLine": {"show": index == 0}}
             for index, fmt in enumerate(formats)

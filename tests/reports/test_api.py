@@ -65,6 +65,8 @@ def test_the_list_describes_each_report_and_its_parameters(api):
              "max": None},
             {"name": "top", "kind": "int", "label": "How many", "default": 10, "min": 1,
              "max": 100},
+            {"name": "category", "kind": "text", "label": "Category", "default": None,
+             "min": None, "max": None},
         ],
     }  # fmt: skip
     assert [param["name"] for param in listed["sales_by_store"]["params"]] == [

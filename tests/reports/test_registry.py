@@ -264,6 +264,16 @@ def test_payments_list_every_payment_and_filter_by_customer(sales):
     )
 
 
+def test_top_films_of_a_category(sales):
+    everything = run("top_films", top=100).rows
+    category = everything[0]["category"]
+    # The category's films among the top 100 are its top films, in the same order.
+    ours = [row["film_id"] for row in everything if row["category"] == category]
+    filtered = run("top_films", top=len(ours), category=category).rows
+    assert [row["film_id"] for row in filtered] == ours
+    assert [row["position"] for row in filtered] == list(range(1, len(ours) + 1))
+
+
 def test_a_period_without_rentals_has_no_rows(sales):
     assert run("sales_by_store", start="1990-01-01", end="1990-12-31").rows == []
 
@@ -303,7 +313,7 @@ def errors_of(report_name: str, raw: dict) -> dict:
 def test_params_are_typed_and_default(sales):
     report = report_get("top_films")
     assert report_params_clean(report, {"start": "2005-06-01", "store": "1", "top": " 7 "}) == {
-        "start": date(2005, 6, 1), "end": None, "store": 1, "top": 7,
+        "start": date(2005, 6, 1), "end": None, "store": 1, "top": 7, "category": None,
     }  # fmt: skip
     assert report_params_clean(report, {"other": "x"})["top"] == 10
 

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.html import strip_tags
 
+from rentals.formatting import money as money_text
 from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
 from reports.charts import report_charts
@@ -307,3 +308,105 @@ def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(cl
     header = export[0]
     exported = next(row for row in export if row and row[0] == first["category"])
     assert float(exported[header.index("late_share")]) == pytest.approx(first["late_share"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sorting_and_drill_through_on_every_report(client, lake):
+    generate_sakila(scale=0.02, seed=13)
+    run = run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+    from reports.registry import REPORTS
+
+    for name, report in REPORTS.items():
+        url = reverse("reports:report", args=[name])
+        result = client.get(url).context["result"]
+        # Every column sorts, both ways, empty cells last; the export follows the sort.
+        for column in result.columns:
+            for sort, descending in ((column, False), (f"-{column}", True)):
+                response = client.get(url, {"sort": sort})
+                values = [row[column] for row in response.context["rows"]]
+                present = [value for value in values if value is not None]
+                assert present == sorted(present, reverse=descending), (name, sort)
+                assert values[len(present) :] == [None] * (len(values) - len(present))
+        header = client.get(url, {"sort": f"-{result.columns[-1]}"}).context["headers"][-1]
+        assert header.sort == "descending" and header.sort_value == result.columns[-1]
+        exported = csv_rows(
+            client.get(reverse("reports:csv", args=[name]), {"sort": f"-{result.columns[-1]}"})
+        )
+        shown = client.get(url, {"sort": f"-{result.columns[-1]}"}).context["rows"]
+        assert exported[1:] == [
+            ["" if row[c] is None else str(row[c]) for c in result.columns] for row in shown
+        ]
+        # Each drill column links every row that has a key, and the link answers.
+        response = client.get(url)
+        for drill in report.drills:
+            index = result.columns.index(drill.column)
+            links = [row[index].url for row in response.context["table"]]
+            assert all(links), (name, drill.column)
+            assert client.get(links[0]).status_code == 200, (name, links[0])
+
+    # A month opens its days, which add up to it.
+    months = client.get(SALES_BY_MONTH).context
+    month_row = months["rows"][1]
+    days_url = months["table"][1][0].url
+    days = client.get(days_url).context["result"]
+    assert sum(row["rentals"] for row in days.rows) == month_row["rentals"]
+    assert sum(row["revenue"] for row in days.rows) == month_row["revenue"]
+    assert {str(row["day"])[:7] for row in days.rows} == {month_row["month"]}
+    # A day opens its rentals.
+    day_url = client.get(days_url).context["table"][0][0].url
+    day_rentals = client.get(day_url).context["result"].rows
+    assert len(day_rentals) == days.rows[0]["rentals"]
+    # A film of Top films opens its rentals; a customer their page with rentals and payments.
+    films = client.get(reverse("reports:report", args=["top_films"])).context
+    rentals = client.get(films["table"][0][2].url).context["result"].rows
+    assert len(rentals) == films["rows"][0]["rentals"]
+    assert {row["film_id"] for row in rentals} == {films["rows"][0]["film_id"]}
+    customers = client.get(reverse("reports:report", args=["top_customers"])).context
+    page = client.get(customers["table"][0][2].url)
+    top = customers["rows"][0]
+    assert page.status_code == 200 and top["customer"] in text(page)
+    rentals_list, payments_list = page.context["lists"]
+    assert (
+        len(rentals_list["result"].rows)
+        == Rental.objects.filter(customer_id=top["customer_id"]).count()
+    )
+    assert (
+        len(payments_list["result"].rows)
+        == Payment.objects.filter(customer_id=top["customer_id"]).count()
+    )
+    assert client.get(reverse("reports:customer", args=[999999])).status_code == 404
+    # As of an earlier run, the links keep the run.
+    travelled = client.get(SALES_BY_MONTH, {"as_of_run": run.pk}).context["table"][0][0].url
+    assert f"as_of_run={run.pk}" in travelled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_compares_with_the_period_before_and_travels_in_time(client, lake):
+    generate_sakila(scale=0.02, seed=14)
+    first = run_pipeline()
+    client.force_login(make_role_user(MANAGER))
+    first_day = Rental.objects.order_by("rental_date").first().rental_date.date()
+    start, end = first_day + timedelta(days=20), first_day + timedelta(days=39)
+    response = client.get(DASHBOARD, {"start": start, "end": end})
+    previous = response.context["previous"]
+    assert (previous["start"], previous["end"]) == (first_day, first_day + timedelta(days=19))
+    before = oltp_figures(start=previous["start"], end=previous["end"])
+    now = oltp_figures(start=start, end=end)
+    rentals = previous["figures"]["rentals"]
+    assert rentals["previous"] == before["rentals"]
+    assert rentals["change"] == round(
+        (now["rentals"] - before["rentals"]) / before["rentals"] * 100, 1
+    )
+    assert "compared with the 20 days before" in text(response)
+    assert money(response.context["figures"]["revenue"]) == now["revenue"]
+    html = response.content.decode()
+    assert f'data-figure="revenue">{money_text(now["revenue"])}<' in html
+
+    make_desk_changes()
+    run_pipeline()
+    latest = client.get(DASHBOARD)
+    earlier = client.get(DASHBOARD, {"as_of_run": first.pk})
+    assert f"Data as of run {first.pk}" in text(earlier) and "an earlier run" in text(earlier)
+    assert earlier.context["figures"]["rentals"] < latest.context["figures"]["rentals"]
+    assert "an earlier run" not in text(latest)

@@ -125,6 +125,7 @@ CHECKS: list[Check] = [
     # Reports (an empty lake: the pages say so, the CSV export is a 409)
     ("reports:dashboard", "get", lambda w: "/reports/", NO_BODY, LAKE),
     ("reports:report", "get", lambda w: "/reports/sales_by_store/", NO_BODY, LAKE),
+    ("reports:customer", "get", lambda w: "/reports/customers/1/", NO_BODY, LAKE),
     ("reports:csv", "get", lambda w: "/reports/sales_by_store/csv/", NO_BODY,
      expect(LOGIN, 403, 403, 409, 409)),
     # The admin (a sample per kind of page; the admin's own tests cover the rest)

@@ -1,4 +1,3 @@
-import csv
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -7,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from lake.query import QueryError
+from reports.export import csv_write
 from reports.registry import (
     REPORTS,
     ReportNotFound,
@@ -87,10 +87,10 @@ class Command(BaseCommand):
                 )
             )
             return
-        writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(result.columns)
-        for row in result.rows:
-            writer.writerow(["" if row[c] is None else row[c] for c in result.columns])
+        # The same CSV as the page's export (formula-like cells neutralised).
+        csv_write(
+            self.stdout, result.columns, ([row[c] for c in result.columns] for row in result.rows)
+        )
         cached = ", from the cache" if result.from_cache else ""
         scanned = (
             f", Athena scanned {result.meta['bytes_scanned']:,} bytes "

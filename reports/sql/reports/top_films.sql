@@ -1,11 +1,14 @@
 -- The $top films by revenue (ties: more rentals first, then the film id).
--- Parameters: $start, $end (rental dates, inclusive; NULL: open), $store (NULL: all), $top.
+-- Parameters: $start, $end (rental dates, inclusive; NULL: open), $store (NULL: all), $top,
+-- $category (the film's category; NULL: all).
 with films as (
     select f.film_id, count(*) as rentals, sum(f.amount) as revenue
     from fact_sales f
+    join dim_film fc on fc.film_id = f.film_id
     where ($start::date is null or f.rental_date >= $start::date)
       and ($end::date is null or f.rental_date < $end::date + interval 1 day)
       and ($store::bigint is null or f.store_id = $store::bigint)
+      and ($category::varchar is null or fc.category = $category::varchar)
     group by f.film_id
 ),
 

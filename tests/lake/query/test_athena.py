@@ -59,6 +59,7 @@ REPORT_VALUES = {
     "film": 7,
     "customer": 9,
     "rows": 500,
+    "category": "Action",
 }
 
 
@@ -239,7 +240,7 @@ def test_the_query_reads_each_mart_at_the_runs_snapshot_with_parameters_bound(at
     }
     assert f'"{DATABASE}"."fact_sales" FOR VERSION AS OF {SNAPSHOTS["marts.fact_sales"]}' in query
     assert "2005" not in query and "$" not in query
-    assert query.count("?") == 7
+    assert query.count("?") == 9
     assert execution["ExecutionParameters"] == [
         "DATE '2005-05-24'",
         "DATE '2005-05-24'",
@@ -247,6 +248,8 @@ def test_the_query_reads_each_mart_at_the_runs_snapshot_with_parameters_bound(at
         "DATE '2005-08-31'",
         "2",
         "2",
+        "'Action'",
+        "'Action'",
         "5",
     ]
     assert execution["WorkGroup"] == WORKGROUP
