@@ -1,4 +1,4 @@
-"""Throttled logins: the page shown to a locked-out login, and the API token view.
+"""Throttled logins and the Content-Security-Policy's two exceptions.
 
 django-axes counts failed logins per username and per address (settings:
 ``AXES_*``). The login page and the admin's go through Django's

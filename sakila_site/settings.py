@@ -374,6 +374,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["sakila_site.api.ModelPermissions"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "sakila_site.renderers.BrowsableAPIRenderer",  # inline styles allowed on its pages
+    ],
     "DEFAULT_PAGINATION_CLASS": "sakila_site.api.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

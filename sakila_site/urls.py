@@ -1,10 +1,11 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from sakila_site import security, views
+from sakila_site import renderers, security, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +21,9 @@ urlpatterns = [
     # script as a file: no inline script, as the Content-Security-Policy asks).
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        csp_update(renderers.INLINE_STYLES)(
+            login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+        ),
         name="api-docs",
     ),
     path("api/lake/", include("lake.api")),

@@ -59,9 +59,7 @@ def test_the_token_endpoint_is_throttled_per_account(clerk, limit):
     for _ in range(limit):
         response = api.post(url, {"username": "clerk", "password": "wrong"}, REMOTE_ADDR="10.1.0.1")
         assert response.status_code == 400
-    response = api.post(
-        url, {"username": "clerk", "password": "right-one"}, REMOTE_ADDR="10.1.0.2"
-    )
+    response = api.post(url, {"username": "clerk", "password": "right-one"}, REMOTE_ADDR="10.1.0.2")
     assert response.status_code == 429
     assert response.json() == {"detail": LOCKED_OUT.format(minutes=15)}
     assert response["Retry-After"] == "900"
@@ -135,3 +133,25 @@ def test_api_docs_serve_their_script_as_a_file(admin_client):
     assert "/api/docs/?script=" in page
     script = admin_client.get("/api/docs/?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+def test_only_the_library_pages_may_use_inline_styles(admin_client):
+    assert directives(admin_client.get("/"))["style-src"] == "'self'"
+    for response in (
+        admin_client.get("/api/docs/"),
+        admin_client.get("/api/films/", HTTP_ACCEPT="text/html"),
+    ):
+        policy = directives(response)
+        assert policy["style-src"] == "'self' 'unsafe-inline'"
+        assert policy["script-src"] == "'self'"
+    assert "Content-Security-Policy" in admin_client.get("/api/films/")  # JSON too
+
+
+def test_the_desk_picks_customers_without_inline_script(client, clerk, store):
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(store=store, last_name="SMITH", email="same@x.org")
+    CustomerFactory(store=store, last_name="SMYTHE", email="same@x.org")
+    client.force_login(clerk)
+    page = client.get("/desk/customers/", {"q": "SM", "pick": "1"}).content.decode()
+    assert "data-pick-customer=" in page and "onclick" not in page
