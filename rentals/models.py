@@ -380,6 +380,24 @@ class RentalQuerySet(SakilaQuerySet):
         """Rentals not returned yet."""
         return self.filter(return_date__isnull=True)
 
+    def overdue(self, as_of: datetime | None = None) -> "RentalQuerySet":
+        """Rentals out past their due date at ``as_of`` (now): a late fee accrues.
+
+        Late means calendar days (MySQL's TO_DAYS, as ``services.days_late``):
+        the rental date's day is before ``as_of``'s day minus the film's
+        rental duration. One condition per duration in use (a handful), each
+        a range on rental_date, so the database filters without arithmetic.
+        """
+        today = (as_of or datetime.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+        durations = Film.objects.values_list("rental_duration", flat=True).distinct()
+        late = Q(pk__in=[])
+        for duration in durations.order_by("rental_duration"):
+            late |= Q(
+                inventory__film__rental_duration=duration,
+                rental_date__lt=today - timedelta(days=duration),
+            )
+        return self.open().filter(late)
+
 
 class Rental(SakilaModel):
     rental_id = models.AutoField(primary_key=True)
