@@ -638,16 +638,10 @@ class PaymentAdmin(ServiceAddAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(SafeAutocompleteMixin, IdSearchMixin, admin.ModelAdmin):
-    list_display = (
-        "customer_id",
-        "first_name",
-        "last_name",
-        "email",
-        "store",
-        "active",
-        "create_date",
-    )
-    list_display_links = ("customer_id", "first_name", "last_name")
+    list_display = ("customer_id", "name", "email", "store", "active", "created")
+    # One link a row: with a filter or search kept in the links, Django resolves
+    # each link's URL again (a third of the page's time with three of them).
+    list_display_links = ("name",)
     list_select_related = ("store",)
     list_filter = ("active", "store")
     ordering = ("last_name", "first_name")
@@ -681,6 +675,14 @@ class CustomerAdmin(SafeAutocompleteMixin, IdSearchMixin, admin.ModelAdmin):
         if obj is not None:
             return self.fields
         return [field for field in self.fields if field not in self.readonly_fields]
+
+    @admin.display(description="name", ordering="last_name")
+    def name(self, customer: Customer) -> str:
+        return f"{customer.last_name}, {customer.first_name}"
+
+    @admin.display(description="created", ordering="create_date")
+    def created(self, customer: Customer) -> str:
+        return f"{customer.create_date:{SHORT_DATETIME}}"
 
     @admin.display(description="balance")
     def balance(self, customer: Customer) -> str:

@@ -1,6 +1,7 @@
 """The admin's list pages: the rentals list at 1366 px, the Overdue filter, and
 queries that do not grow with the rows shown, on every list page."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -97,3 +98,13 @@ def test_no_admin_list_runs_more_queries_for_more_rows(admin_client, store):
     make_rentals(22, store)
     many = {path: queries(path) for path in list_urls()}
     assert many == few
+
+
+def test_the_customer_list_links_each_row_once(admin_client, store):
+    make_rentals(3, store)
+    response = admin_client.get(url("customer", "changelist"), {"active__exact": "1"})
+    page = response.content.decode()
+    rows = page.count('class="action-select"')
+    assert rows == 3
+    links = re.findall(r'<a href="/admin/rentals/customer/\d+/change/\?[^"]*"', page)
+    assert len(links) == rows  # one link a row, filters kept in it
