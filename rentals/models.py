@@ -50,6 +50,13 @@ class SakilaModel(models.Model):
     class Meta:
         abstract = True
 
+    def clean(self) -> None:
+        """A new row whose id would not fit its (narrow) id column is refused here,
+        so the admin's add forms say why instead of failing on the insert."""
+        super().clean()
+        if self._state.adding and isinstance(self._meta.pk, models.AutoField):
+            limits.next_id_check(type(self), what=str(self._meta.verbose_name))
+
 
 def last_update_index(table: str) -> models.Index:
     return models.Index(fields=["last_update"], name=f"idx_{table}_last_update")

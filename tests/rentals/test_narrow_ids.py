@@ -83,3 +83,16 @@ def test_the_desk_shows_the_reason(official_ids, client, clerk, film, customer):
 def test_our_own_int_ids_cost_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         limits.next_id_check(Payment, what="payment")
+
+
+def test_the_admin_add_form_says_the_ids_ran_out(monkeypatch, admin_client, store):
+    from tests.factories import ActorFactory
+
+    ActorFactory(actor_id=FULL)
+    types = {("actor", "actor_id"): "smallint unsigned"}
+    monkeypatch.setattr(limits, "column_types", lambda using="default": types)
+    response = admin_client.post(
+        "/admin/rentals/actor/add/", {"first_name": "NEW", "last_name": "ACTOR"}
+    )
+    assert response.status_code == 200  # the form again
+    assert "No new actor can be recorded" in response.content.decode()
