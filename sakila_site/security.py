@@ -51,7 +51,9 @@ class TokenObtainApi(ObtainAuthToken):
         }
     )
     def post(self, request, *args, **kwargs):
-        credentials = {"username": request.data.get("username")}
+        data = request.data if hasattr(request.data, "get") else {}  # a JSON list: a 400 below
+        username = data.get("username")
+        credentials = {"username": username if isinstance(username, str) else None}
         if not AxesProxyHandler.is_allowed(request, credentials):
             return Response(
                 {"detail": LOCKED_OUT.format(minutes=lockout_minutes())},

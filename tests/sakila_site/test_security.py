@@ -155,3 +155,9 @@ def test_the_desk_picks_customers_without_inline_script(client, clerk, store):
     client.force_login(clerk)
     page = client.get("/desk/customers/", {"q": "SM", "pick": "1"}).content.decode()
     assert "data-pick-customer=" in page and "onclick" not in page
+
+
+@pytest.mark.parametrize("body", [[None, None], {"username": 5, "password": []}, "text"])
+def test_the_token_endpoint_answers_400_to_a_body_it_cannot_read(body):
+    response = APIClient().post(reverse("api-token"), body, format="json")
+    assert response.status_code == 400
