@@ -301,7 +301,8 @@ def run_pipeline(manager: Person, *, screenshot: str = "") -> WatchedRun:
     manager.click_through(page.get_by_role("button", name="Run now"))
     triggered_here = re.search(r"/lake/runs/\d+/$", page.url) is not None
     if not triggered_here:
-        expect(page.get_by_role("status")).to_contain_text("already running")
+        # The message, not the panel's own "has been running" notice (also a status).
+        expect(page.locator("ul.messages")).to_contain_text("already running")
         manager.click_through(page.get_by_role("link", name=re.compile(r"^Watch run \d+$")))
     run_id = int(re.search(r"/lake/runs/(\d+)/$", page.url)[1])
     page.evaluate(RECORD_RUN_STATES_JS)
