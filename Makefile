@@ -11,7 +11,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install lock lock-check system-deps chromium run dev test test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker clean
+.PHONY: install lock lock-check system-deps chromium run dev test test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
 
 install: $(INSTALLED)
 
@@ -126,6 +126,9 @@ bench-reports: install
 
 bench-broker: install
 	$(PY) bench/broker.py
+
+bench-admin: install
+	$(PY) bench/admin.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

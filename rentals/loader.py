@@ -20,7 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from rentals import bulk
+from rentals import bulk, limits
 from rentals.fields import CommaSeparatedSetField
 from rentals.models import SAKILA_MODELS
 
@@ -123,7 +123,8 @@ class TableReader:
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(line number, fields) of each CSV record; CSV and encoding faults are load errors."""
-        with self.path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a file saved with a byte order mark (Excel) reads the same.
+        with self.path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, strict=True)
             try:
                 for record in reader:
@@ -207,18 +208,60 @@ class TableReader:
 
 
 def value_parser(model_field: models.Field) -> Callable[[str], Any]:
-    """A function from CSV text to the database value of ``model_field``."""
+    """A function from CSV text to the database value of ``model_field``.
+
+    Values are checked against what the column holds: the model's validators
+    (the official Sakila widths and ranges), and for ids the range of the
+    id column in the database being loaded (INT, or MySQL's narrower ids).
+    """
     target = model_field.target_field if model_field.is_relation else model_field
     parse = _type_parser(target, model_field)
+    is_id = model_field.primary_key or model_field.is_relation
+    if is_id and isinstance(target, (models.AutoField, models.IntegerField)):
+        check = _id_range_check(model_field)
+    else:
+        check = _validators_check(model_field)
 
     def parse_value(text: str) -> Any:
         if text == NULL:
             if not model_field.null:
                 raise ValueError("NULL (\\N) in a column that cannot be NULL")
             return None
-        return parse(text)
+        value = parse(text)
+        check(value)
+        return value
 
     return parse_value
+
+
+def _id_range_check(model_field: models.Field) -> Callable[[Any], None]:
+    lowest, highest, kind = limits.id_range(model_field)
+    lowest = max(lowest, 1)
+
+    def check(value: int) -> None:
+        if not lowest <= value <= highest:
+            raise ValueError(
+                limits.ID_OUT_OF_RANGE.format(
+                    value=value,
+                    table=model_field.model._meta.db_table,
+                    column=model_field.column,
+                    type=kind,
+                    lowest=lowest,
+                    highest=highest,
+                )
+            )
+
+    return check
+
+
+def _validators_check(model_field: models.Field) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        try:
+            model_field.run_validators(value)
+        except ValidationError as error:
+            raise ValueError(" ".join(error.messages)) from None
+
+    return check
 
 
 def _type_parser(target: models.Field, model_field: models.Field) -> Callable[[str], Any]:
@@ -307,6 +350,8 @@ def _parse_set(text: str, target: CommaSeparatedSetField) -> str:
 
 
 def _parse_text(text: str, model_field: models.Field) -> str:
+    if "\x00" in text:
+        raise ValueError("contains a NUL byte (\\0), which text may not hold")
     max_length = getattr(model_field, "max_length", None)
     if max_length is not None and len(text) > max_length:
         raise ValueError(f"{len(text)} characters, at most {max_length} fit")

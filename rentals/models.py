@@ -5,22 +5,33 @@ existing Sakila database works after ``migrate --fake-initial``. What differs
 from that file, on purpose:
 
 - ids are INT in our own migrations (the original SMALLINT/TINYINT ids are too
-  narrow for a growing business); a database with the narrow ids still works;
+  narrow for a growing business); a database with the narrow ids still works,
+  refuses new rows clearly when they run out, and ``widen_ids`` widens them
+  (``rentals/limits.py``);
 - ``last_update`` is maintained by the ORM (``LastUpdateField``) and indexed,
   rather than by ``ON UPDATE CURRENT_TIMESTAMP``;
 - the views, stored procedures and the film_text/rental/payment triggers are
   not created; ``Film.save`` keeps film_text in step instead.
+
+Every other column validates the official width or range (VARCHAR lengths,
+TINYINT UNSIGNED, TEXT's 65,535 bytes...): tests/rentals/test_column_limits.py
+walks the fields against the official DDL.
 """
 
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from rentals import limits
 from rentals.fields import CommaSeparatedSetField, FixedCharField, LastUpdateField, YearField
+
+# TEXT holds 65,535 bytes.
+TEXT_BYTES = limits.MaxBytesValidator(limits.TEXT_MAX_BYTES)
 
 
 class SakilaQuerySet(models.QuerySet):
@@ -38,6 +49,13 @@ class SakilaModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean(self) -> None:
+        """A new row whose id would not fit its (narrow) id column is refused here,
+        so the admin's add forms say why instead of failing on the insert."""
+        super().clean()
+        if self._state.adding and isinstance(self._meta.pk, models.AutoField):
+            limits.next_id_check(type(self), what=str(self._meta.verbose_name))
 
 
 def last_update_index(table: str) -> models.Index:
@@ -148,20 +166,32 @@ class Film(SakilaModel):
     SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
 
     film_id = models.AutoField(primary_key=True)
-    title = models.CharField(max_length=255)
-    description = models.TextField(null=True, blank=True)
+    title = models.CharField(max_length=128)
+    description = models.TextField(null=True, blank=True, validators=[TEXT_BYTES])
     release_year = YearField(null=True, blank=True)
     language = models.ForeignKey(Language, models.PROTECT, related_name="films")
     original_language = models.ForeignKey(
         Language, models.PROTECT, null=True, blank=True, related_name="original_language_films"
     )
-    rental_duration = models.PositiveSmallIntegerField(default=3, db_default=3)
-    rental_rate = models.DecimalField(
-        max_digits=4, decimal_places=2, default=Decimal("4.99"), db_default=Decimal("4.99")
+    rental_duration = models.PositiveSmallIntegerField(
+        default=3, db_default=3, validators=[MaxValueValidator(limits.TINYINT_UNSIGNED_MAX)]
     )
-    length = models.PositiveSmallIntegerField(null=True, blank=True)
+    rental_rate = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("4.99"),
+        db_default=Decimal("4.99"),
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    length = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(limits.SMALLINT_UNSIGNED_MAX)]
+    )
     replacement_cost = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("19.99"), db_default=Decimal("19.99")
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("19.99"),
+        db_default=Decimal("19.99"),
+        validators=[MinValueValidator(Decimal("0.00"))],
     )
     rating = models.CharField(
         max_length=5, choices=Rating.choices, null=True, blank=True, default="G", db_default="G"
@@ -238,7 +268,7 @@ class FilmText(models.Model):
 
     film_id = models.IntegerField(primary_key=True)
     title = models.CharField(max_length=255)
-    description = models.TextField(null=True, blank=True)
+    description = models.TextField(null=True, blank=True, validators=[TEXT_BYTES])
 
     class Meta:
         db_table = "film_text"
@@ -252,7 +282,7 @@ class Staff(SakilaModel):
     first_name = models.CharField(max_length=45)
     last_name = models.CharField(max_length=45)
     address = models.ForeignKey(Address, models.PROTECT, related_name="staff")
-    picture = models.BinaryField(null=True, blank=True)
+    picture = models.BinaryField(null=True, blank=True, max_length=limits.TEXT_MAX_BYTES)  # BLOB
     email = models.CharField(max_length=50, null=True, blank=True)
     # staff -> store -> staff (manager) is a cycle: loaders insert one side first.
     store = models.ForeignKey("Store", models.PROTECT, related_name="staff")
@@ -357,6 +387,24 @@ class RentalQuerySet(SakilaQuerySet):
         """Rentals not returned yet."""
         return self.filter(return_date__isnull=True)
 
+    def overdue(self, as_of: datetime | None = None) -> "RentalQuerySet":
+        """Rentals out past their due date at ``as_of`` (now): a late fee accrues.
+
+        Late means calendar days (MySQL's TO_DAYS, as ``services.days_late``):
+        the rental date's day is before ``as_of``'s day minus the film's
+        rental duration. One condition per duration in use (a handful), each
+        a range on rental_date, so the database filters without arithmetic.
+        """
+        today = (as_of or datetime.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+        durations = Film.objects.values_list("rental_duration", flat=True).distinct()
+        late = Q(pk__in=[])
+        for duration in durations.order_by("rental_duration"):
+            late |= Q(
+                inventory__film__rental_duration=duration,
+                rental_date__lt=today - timedelta(days=duration),
+            )
+        return self.open().filter(late)
+
 
 class Rental(SakilaModel):
     rental_id = models.AutoField(primary_key=True)
@@ -399,7 +447,11 @@ class Payment(SakilaModel):
     rental = models.ForeignKey(
         Rental, models.SET_NULL, null=True, blank=True, related_name="payments"
     )
-    amount = models.DecimalField(max_digits=5, decimal_places=2)
+    # Money received: never negative (the desk and the API ask for at least $0.01;
+    # Sakila's own data has a few payments of $0.00).
+    amount = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
+    )
     payment_date = models.DateTimeField()
     last_update = LastUpdateField(null=True)
 

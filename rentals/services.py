@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 
+from rentals import limits
 from rentals.formatting import money
 from rentals.models import (
     Customer,
@@ -287,9 +288,11 @@ def rental_create(
         copy, _ = _free_copy(copies, customer=customer, at=rental_date)
     if copy is None:
         raise ValidationError(_no_free_copy(copies, film=film, store=store, at=rental_date))
-    rental = Rental.objects.create(
-        rental_date=rental_date, inventory=copy, customer=customer, staff=staff
-    )
+    limits.next_id_check(Payment, what="payment")  # renting records one: refuse before either
+    with limits.new_id_guard(Rental, what="rental"):
+        rental = Rental.objects.create(
+            rental_date=rental_date, inventory=copy, customer=customer, staff=staff
+        )
     rental.refresh_from_db()
     _payment_record(
         customer=customer,
@@ -453,9 +456,10 @@ def _payment_record(
     amount: Decimal,
     payment_date: datetime,
 ) -> Payment:
-    payment = Payment.objects.create(
-        customer=customer, staff=staff, rental=rental, amount=amount, payment_date=payment_date
-    )
+    with limits.new_id_guard(Payment, what="payment"):
+        payment = Payment.objects.create(
+            customer=customer, staff=staff, rental=rental, amount=amount, payment_date=payment_date
+        )
     payment.refresh_from_db()
     return payment
 

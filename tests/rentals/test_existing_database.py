@@ -95,3 +95,69 @@ def test_existing_sakila_database_works_after_fake_initial(existing_sakila_url):
     checks = run([str(DATA / "existing_database_checks.py")], existing_sakila_url)
     assert checks.returncode == 0, checks.stderr
     assert checks.stdout.strip() == "ok"
+
+
+def column_types(cursor, database: str) -> dict[tuple[str, str], str]:
+    cursor.execute(
+        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = %s AND DATA_TYPE LIKE '%%int'",
+        [database],
+    )
+    return {(table, column): kind for table, column, kind in cursor.fetchall()}
+
+
+def foreign_keys(cursor, database: str) -> set[tuple]:
+    cursor.execute(
+        "SELECT k.CONSTRAINT_NAME, k.TABLE_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, "
+        "r.DELETE_RULE, r.UPDATE_RULE FROM information_schema.KEY_COLUMN_USAGE k "
+        "JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = "
+        "k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+        "WHERE k.TABLE_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL",
+        [database],
+    )
+    return set(cursor.fetchall())
+
+
+def test_narrow_ids_run_out_clearly_and_widen_ids_widens_them(existing_sakila_url):
+    import MySQLdb
+
+    database = existing_sakila_url.rsplit("/", 1)[1]
+    db = settings.DATABASES["default"]
+    connection = MySQLdb.connect(
+        host=db["HOST"] or "127.0.0.1", port=int(db["PORT"] or 3306),
+        user=db["USER"], password=db["PASSWORD"] or "", database=database, autocommit=True,
+    )  # fmt: skip
+    cursor = connection.cursor()
+    migrate = run(["manage.py", "migrate", "--fake-initial", "--no-input"], existing_sakila_url)
+    assert migrate.returncode == 0, migrate.stderr
+    cursor.execute(
+        "INSERT INTO payment VALUES (65535, 1, 1, NULL, 1.00, '2005-06-01 10:00:00', NULL)"
+    )
+    before = run([str(DATA / "narrow_ids_checks.py"), "before"], existing_sakila_url)
+    assert (before.returncode, before.stdout.strip()) == (0, "ok"), before.stderr
+
+    types, keys = column_types(cursor, database), foreign_keys(cursor, database)
+    dry = run(["manage.py", "widen_ids", "--dry-run"], existing_sakila_url)
+    assert dry.returncode == 0, dry.stderr
+    assert "payment.payment_id: SMALLINT UNSIGNED -> INT UNSIGNED" in dry.stdout
+    assert "store.manager_staff_id: TINYINT UNSIGNED -> INT UNSIGNED" in dry.stdout
+    assert "foreign key fk_payment_customer (payment.customer_id -> customer.customer_id)" in (
+        dry.stdout
+    )
+    assert column_types(cursor, database) == types
+
+    widen = run(["manage.py", "widen_ids"], existing_sakila_url)
+    assert widen.returncode == 0, widen.stderr
+    widened = column_types(cursor, database)
+    narrow = {key for key, kind in types.items() if kind.startswith(("tiny", "small", "medium"))}
+    ids = {key for key in narrow if key[1].endswith("_id")}
+    assert ids and {widened[key] for key in ids} == {"int(10) unsigned"}
+    assert widened[("film", "rental_duration")] == types[("film", "rental_duration")]
+    assert widened[("rental", "rental_id")] == types[("rental", "rental_id")]  # INT already
+    assert foreign_keys(cursor, database) == keys  # every key back, rules kept
+
+    after = run([str(DATA / "narrow_ids_checks.py"), "after"], existing_sakila_url)
+    assert (after.returncode, after.stdout.strip()) == (0, "ok"), after.stderr
+    again = run(["manage.py", "widen_ids"], existing_sakila_url)
+    assert "Nothing to widen: every id is INT or wider." in again.stdout
+    connection.close()

@@ -109,6 +109,17 @@ BAD_VALUES = [
     ("payment", 1, "rental_id", "7", "payment.csv line 3, column rental_id: no rental row has rental_id 7"),
     ("staff", 1, "store_id", "9", "staff.csv line 3, column store_id: no store row has store_id 9"),
     ("actor", 0, "actor_id", "0", "actor.csv line 2, column actor_id: 0 is below 1"),
+    # What the official columns hold (issue 20): ranges, widths, money, NUL bytes.
+    ("actor", 0, "actor_id", "9999999999", "actor.csv line 2, column actor_id: 9999999999 does not fit actor.actor_id (INT: 1 to 2,147,483,647)"),
+    ("rental", 0, "inventory_id", "99999999999999999999", "rental.csv line 2, column inventory_id: 99999999999999999999 does not fit rental.inventory_id"),
+    ("film", 0, "length", "70000", "film.csv line 2, column length: Ensure this value is less than or equal to 65535."),
+    ("film", 0, "rental_duration", "256", "film.csv line 2, column rental_duration: Ensure this value is less than or equal to 255."),
+    ("film", 0, "title", "T" * 129, "film.csv line 2, column title: 129 characters, at most 128 fit"),
+    ("film", 0, "description", "é" * 40000, "film.csv line 2, column description: Ensure this value has at most 65535 bytes (it has 80000)"),
+    ("film", 0, "rental_rate", "-0.99", "film.csv line 2, column rental_rate: Ensure this value is greater than or equal to 0.00."),
+    ("payment", 0, "amount", "-2.99", "payment.csv line 2, column amount: Ensure this value is greater than or equal to 0.00."),
+    ("actor", 0, "first_name", "PENE\x00LOPE", "actor.csv line 2, column first_name: contains a NUL byte"),
+    ("film", 0, "release_year", "1900", "film.csv line 2, column release_year: Ensure this value is greater than or equal to 1901."),
 ]  # fmt: skip
 
 
@@ -253,3 +264,21 @@ def test_command_refuses_a_database_that_holds_data(tmp_path):
     with pytest.raises(CommandError, match="Nothing was loaded. The database already holds"):
         call_command("load_sakila", str(write_sakila_csvs(tmp_path)))
     assert Customer.objects.count() == 1
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    directory = write_sakila_csvs(tmp_path)
+    for name in ("language.csv", "payment.csv"):
+        path = directory / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Excel saves UTF-8
+    report = load_sakila(directory)
+    assert report.rows["language"] == len(TABLES["language"])
+    assert report.rows["payment"] == len(TABLES["payment"])
+
+
+def test_command_names_file_line_and_column_of_an_id_out_of_range(tmp_path):
+    directory = write_sakila_csvs(tmp_path, tables_with(actor=(0, "actor_id", "4294967296")))
+    with pytest.raises(CommandError) as error:
+        call_command("load_sakila", str(directory))
+    assert str(error.value).startswith("Nothing was loaded. actor.csv line 2, column actor_id:")
+    assert_database_empty()
