@@ -69,14 +69,21 @@ class TableMaintenance:
             if planned
             else ("compacted", "expired", "removed")
         )
-        text = (
-            f"{verbs[0]} {self.files_compacted} files into {self.files_written} "
-            f"({self.partitions_compacted} partitions), {verbs[1]} {self.snapshots_expired} "
-            f"snapshots, {verbs[2]} {self.files_removed} files ({self.bytes_removed / 1e6:.1f} MB)"
-        )
-        if planned:  # orphans are counted before the expiry that frees more
-            text += " and the files the expired snapshots leave"
-        return text
+        parts = []
+        if self.files_compacted:
+            parts.append(
+                f"{verbs[0]} {self.files_compacted} files into {self.files_written} "
+                f"({self.partitions_compacted} partitions)"
+            )
+        if self.snapshots_expired:
+            # A dry run counts orphans before the expiry that frees more.
+            also = " and the files only they use" if planned else ""
+            parts.append(f"{verbs[1]} {self.snapshots_expired} snapshots{also}")
+        if self.files_removed:
+            parts.append(
+                f"{verbs[2]} {self.files_removed} files ({self.bytes_removed / 1e6:.1f} MB)"
+            )
+        return ", ".join(parts) if parts else "nothing to compact, expire or remove"
 
 
 def maintain_table(
