@@ -81,6 +81,9 @@ class PipelineRunSerializer(serializers.ModelSerializer):
     status = NamedChoiceField(
         choices=PipelineRun.Status.choices, enum_name="PipelineRunStatusEnum", read_only=True
     )
+    kind = NamedChoiceField(
+        choices=PipelineRun.Kind.choices, enum_name="PipelineRunKindEnum", read_only=True
+    )
     requested_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
