@@ -91,11 +91,11 @@ def incremental_run() -> float:
         raise SystemExit(f"run {run.pk} failed: {run.error}")
     maintenance = PipelineRun.objects.filter(kind=PipelineRun.Kind.MAINTENANCE, pk__gt=run.pk)
     for queued in maintenance.filter(status=PipelineRun.Status.QUEUED):
-        services_run(queued)
+        run_to_end(queued)
     return seconds
 
 
-def services_run(run) -> None:
+def run_to_end(run) -> None:
     from lake.engines import get_engine
     from lake.models import PipelineRun
 

@@ -85,17 +85,16 @@ def maintenance_plan(*, now: datetime | None = None) -> MaintenancePlan:
     retired = succeeded.filter(snapshots_expired=False, finished_at__lt=cutoff)
     if latest is not None:
         retired = retired.exclude(pk=latest.pk)
-    readable = succeeded.filter(snapshots_expired=False).exclude(pk__in=retired)
     # Snapshots made before the oldest run still readable began are the retired
     # runs' (or no run's): those not kept go. Later ones stay until it retires.
-    oldest = readable.order_by("pk").first()
+    oldest = selectors.readable_runs().exclude(pk__in=retired).order_by("pk").first()
     return MaintenancePlan(
         cutoff=cutoff,
         expire_before=oldest.created_at if oldest else cutoff,
         published=published,
         keep=keep,
         retired_runs=list(retired.values_list("pk", flat=True)),
-        readable_from=readable.order_by("pk").first(),
+        readable_from=oldest,
         tables=lake_tables(),
     )
 

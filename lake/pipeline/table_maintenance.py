@@ -242,13 +242,9 @@ def remove_orphan_files(table: Table, result: TableMaintenance, *, dry_run: bool
     (the only writer); a run killed mid-write leaves exactly such files.
     """
     referenced = {_path(uri) for uri in referenced_files(table)}
-    filesystem, root = fs.FileSystem.from_uri(table.location())
-    try:
-        listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
-    except FileNotFoundError:
-        return
-    for info in listing:
-        if info.type != fs.FileType.File or _path(info.path) in referenced:
+    filesystem, files = _files_under(table)
+    for info in files:
+        if _path(info.path) in referenced:
             continue
         result.files_removed += 1
         result.bytes_removed += info.size or 0
@@ -258,13 +254,18 @@ def remove_orphan_files(table: Table, result: TableMaintenance, *, dry_run: bool
 
 def storage_usage(table: Table) -> tuple[int, int]:
     """(files, bytes) under the table's location: data, manifests and metadata."""
+    _, files = _files_under(table)
+    return len(files), sum(info.size or 0 for info in files)
+
+
+def _files_under(table: Table) -> tuple[fs.FileSystem, list[fs.FileInfo]]:
+    """The filesystem of the table's location and every file under it."""
     filesystem, root = fs.FileSystem.from_uri(table.location())
     try:
         listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
     except FileNotFoundError:
-        return 0, 0
-    files = [info for info in listing if info.type == fs.FileType.File]
-    return len(files), sum(info.size or 0 for info in files)
+        return filesystem, []
+    return filesystem, [info for info in listing if info.type == fs.FileType.File]
 
 
 def _path(uri: str) -> str:
