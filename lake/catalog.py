@@ -9,7 +9,6 @@ The rest of the app names tables by zone ("staging.rental",
 databases "<GLUE_DATABASE>_staging" and "<GLUE_DATABASE>_marts".
 """
 
-import warnings
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -22,15 +21,25 @@ from pyarrow import fs
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import BooleanExpression
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.expressions.visitors import bind
 from pyiceberg.io import load_file_io
-from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.io.pyarrow import (
+    ArrowScan,
+    PyArrowFileIO,
+    _dataframe_to_data_files,
+    _expression_to_complementary_pyarrow,
+)
 from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.transforms import MonthTransform
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from lake import iceberg_backports
+
+iceberg_backports.apply()
 
 NAMESPACES = ("staging", "marts")
 TABLE_PROPERTIES = {
@@ -39,6 +48,11 @@ TABLE_PROPERTIES = {
     # Every commit writes a metadata file: keep the last few, as Iceberg intends.
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "5",
+    # Each incremental run appends a manifest to the tables it changes; merging
+    # them on append keeps a snapshot's manifest list (what every scan plans
+    # from) as short as a fresh table's.
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "2",
 }
 
 
@@ -208,15 +222,41 @@ def _without_excluded_columns(table: Table, identifier: str) -> Table:
 
 
 def replace_rows(table: Table, rows: pa.Table, condition: BooleanExpression) -> None:
-    """Delete the rows matching ``condition`` and append ``rows``, in one commit."""
-    if table.current_snapshot() is None:
-        if rows.num_rows:
-            table.append(rows)
-        return
-    with warnings.catch_warnings():
-        # New keys match no existing row: expected, not worth a warning.
-        warnings.filterwarnings("ignore", "Delete operation did not match any records")
-        table.overwrite(rows, overwrite_filter=condition)
+    """Delete the rows matching ``condition`` and append ``rows``: one snapshot.
+
+    pyiceberg's ``overwrite`` commits a delete and then an append, two
+    snapshots, and writes the rows it keeps from a rewritten file apart from
+    the new ones. Here a file holding a matching row is read, and its other
+    rows are written with the new rows, partition by partition, in one
+    overwrite snapshot (copy-on-write, as pyiceberg's own delete); when no
+    file holds a matching row, the rows are appended with manifest merging.
+    """
+    with table.transaction() as transaction:
+        metadata = transaction.table_metadata
+        schema = metadata.schema()
+        # The files that may hold a matching row (by partition and column statistics).
+        tasks = table.scan(row_filter=condition).plan_files() if table.current_snapshot() else []
+        keep = _expression_to_complementary_pyarrow(bind(schema, condition, True), schema)
+        replaced, kept = [], [rows]
+        for task in tasks:
+            existing = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(tasks=[task])
+            remaining = existing.filter(keep)
+            if remaining.num_rows < existing.num_rows:
+                replaced.append(task.file)
+                kept.append(remaining.cast(rows.schema))
+        if not replaced and not rows.num_rows:
+            return
+        snapshot = transaction.update_snapshot()
+        with snapshot.overwrite() if replaced else snapshot.merge_append() as producer:
+            for data_file in replaced:
+                producer.delete_data_file(data_file)
+            written = pa.concat_tables(kept)
+            if written.num_rows:
+                for data_file in _dataframe_to_data_files(
+                    table_metadata=metadata, write_uuid=producer.commit_uuid, df=written,
+                    io=table.io,
+                ):  # fmt: skip
+                    producer.append_data_file(data_file)
 
 
 def lake_tables() -> list[str]:

@@ -58,7 +58,6 @@ class MaintenancePlan:
     """What maintenance keeps and from when (the retention window)."""
 
     cutoff: datetime  # runs that ended before this leave the window (naive local time)
-    expire_before: datetime  # unkept snapshots made before this are expired
     published: dict[str, int]  # lake table -> the snapshot readers see now
     keep: set[int]  # snapshots no maintenance may expire
     retired_runs: list[int]  # runs leaving the window (time travel refused from now on)
@@ -85,12 +84,9 @@ def maintenance_plan(*, now: datetime | None = None) -> MaintenancePlan:
     retired = succeeded.filter(snapshots_expired=False, finished_at__lt=cutoff)
     if latest is not None:
         retired = retired.exclude(pk=latest.pk)
-    # Snapshots made before the oldest run still readable began are the retired
-    # runs' (or no run's): those not kept go. Later ones stay until it retires.
     oldest = selectors.readable_runs().exclude(pk__in=retired).order_by("pk").first()
     return MaintenancePlan(
         cutoff=cutoff,
-        expire_before=oldest.created_at if oldest else cutoff,
         published=published,
         keep=keep,
         retired_runs=list(retired.values_list("pk", flat=True)),
@@ -110,7 +106,6 @@ def maintain_tables(plan: MaintenancePlan, *, dry_run: bool, each=None) -> list[
                 identifier,
                 published=plan.published.get(identifier),
                 keep=plan.keep,
-                expire_before=plan.expire_before,
                 dry_run=dry_run,
             )
 

@@ -25,7 +25,7 @@ to those runs and readers of the published lake keep their files.
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from pyarrow import fs
 from pyiceberg.expressions import (
@@ -91,13 +91,14 @@ def maintain_table(
     *,
     published: int | None,
     keep: set[int],
-    expire_before: datetime,
     dry_run: bool = False,
 ) -> TableMaintenance:
     """Compact, expire and clean one lake table.
 
     ``published`` is the table's published snapshot; ``keep`` the snapshots
-    no maintenance may expire (published by a run inside the window).
+    no maintenance may expire (published by a run inside the window): every
+    other one goes, including the unpublished ones a run made on its way
+    (an overwrite commits a delete and an append), which nothing reads.
     A table whose current snapshot is not the published one holds a failed
     run's unpublished writes: compacting it would publish them, so it is only
     cleaned (the next run publishes or replaces them).
@@ -115,7 +116,7 @@ def maintain_table(
             table.refresh()
         result.snapshot_id = table.current_snapshot().snapshot_id
     kept = keep | {current, result.snapshot_id, published} - {None}
-    expire_snapshots(table, result, keep=kept, before=expire_before, dry_run=dry_run)
+    expire_snapshots(table, result, keep=kept, dry_run=dry_run)
     if not dry_run:
         table.refresh()
     remove_orphan_files(table, result, dry_run=dry_run)
@@ -199,14 +200,11 @@ def _any_of(conditions: list[BooleanExpression]) -> BooleanExpression:
 
 
 def expire_snapshots(
-    table: Table, result: TableMaintenance, *, keep: set[int], before: datetime, dry_run: bool
+    table: Table, result: TableMaintenance, *, keep: set[int], dry_run: bool
 ) -> None:
-    """Expire the snapshots made before ``before`` that are not in ``keep``."""
-    cutoff_ms = int(before.timestamp() * 1000)
+    """Expire every snapshot not in ``keep``."""
     expired = [
-        snapshot.snapshot_id
-        for snapshot in table.snapshots()
-        if snapshot.timestamp_ms < cutoff_ms and snapshot.snapshot_id not in keep
+        snapshot.snapshot_id for snapshot in table.snapshots() if snapshot.snapshot_id not in keep
     ]
     result.snapshots_expired = len(expired)
     if expired and not dry_run:

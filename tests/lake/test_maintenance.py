@@ -12,7 +12,7 @@ from lake import selectors, services
 from lake.catalog import data_files, lake_tables, load_table
 from lake.models import CrawledTable, PipelineRun
 from lake.pipeline.maintain import maintenance_run_execute
-from lake.pipeline.runner import pipeline_run_create
+from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
 from lake.pipeline.table_maintenance import referenced_files
 from rentals.generator import generate_sakila
 from reports.filters import time_travel_reach, time_travel_runs
@@ -100,6 +100,23 @@ def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed
     assert expired and not expired & kept
     log = maintenance.steps.get(name="retire runs").log
     assert f"time travel reaches back to run {recent[0].pk}" in log
+
+
+def test_snapshots_no_run_published_are_expired_even_inside_the_window(lake, settings):
+    runs = busy_lake()
+    make_desk_changes()
+    settings.LAKE_FAULT_INJECTION = "fact_sales:raise"  # staging merged, never published
+    failed = pipeline_run_execute(pipeline_run_create())
+    assert failed.status == PipelineRun.Status.FAILED
+    settings.LAKE_FAULT_INJECTION = ""
+
+    maintenance = maintain()
+
+    published = {s for run in [*runs, maintenance] for s in run.snapshots.values()}
+    for identifier in lake_tables():
+        table = load_table(identifier)
+        kept = {snapshot.snapshot_id for snapshot in table.snapshots()}
+        assert kept <= published | {table.current_snapshot().snapshot_id}, identifier
 
 
 def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(lake):
