@@ -46,10 +46,6 @@ ERROR_PUBLISHED_SINCE = (
     "Run {later_id} has published since run {run_id} was created: resuming run {run_id} "
     "would publish its older watermarks over newer ones. Re-run it instead (Retry)."
 )
-ERROR_MAINTAIN_ENGINE = (
-    "On {engine} the Glue Data Catalog's table optimizers maintain the lake's tables "
-    "(lake deploy turns them on): there is nothing to run here."
-)
 ENDED = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
 # A pending refresh older than this is taken for lost (its task never ran).
 REFRESH_LOST_AFTER = timedelta(minutes=2)
@@ -238,10 +234,8 @@ def lake_maintain_request(
     *, trigger: str = PipelineRun.Trigger.MANUAL, user=None, os_user: str = "", send: bool = True
 ) -> PipelineRun:
     """Queue a maintenance run and hand it to a worker (``send``; the command
-    line runs it itself); ``AlreadyRunning`` if a run is active."""
-    if settings.LAKE_ENGINE != "local":
-        engine = ENGINE_TITLES.get(settings.LAKE_ENGINE, settings.LAKE_ENGINE)
-        raise RunStateError(ERROR_MAINTAIN_ENGINE.format(engine=engine))
+    line runs it itself); ``AlreadyRunning`` if a run is active. On the Glue
+    engine too: it retires runs and keeps the raw zone (``lake.pipeline.maintain``)."""
     run = pipeline_run_create(
         trigger=trigger, user=user, os_user=os_user, kind=PipelineRun.Kind.MAINTENANCE
     )

@@ -32,7 +32,7 @@ def pipeline_run_task(run_id: int) -> None:
     run = PipelineRun.objects.get(pk=run_id)
     engine = get_engine(run.engine)
     engine.start(run)
-    if engine.runs_elsewhere:
+    if engine.runs_elsewhere and run.is_active:  # not a maintenance run: it has ended here
         pipeline_run_poll_later(run_id, 0, POLL_FIRST_SECONDS)
     elif run.kind == PipelineRun.Kind.PIPELINE:
         services.lake_maintain_if_due()
@@ -95,7 +95,7 @@ def lake_refresh_task() -> None:
 
 @shared_task(**RETRY)
 def lake_maintain_scheduled_task() -> None:
-    """Maintenance started by its schedule; skipped while a run is active or on AWS."""
+    """Maintenance started by its schedule (on every engine); skipped while a run is active."""
     from lake import services
 
     try:

@@ -18,6 +18,10 @@ failed (``resume_workflow_run``): Glue runs them, and what follows them, as
 a new workflow run with the same run properties. The new pipeline run gets
 that workflow run, the steps that had succeeded (copied, so its timeline
 reads right), and is then polled and published like any other.
+
+A maintenance run is no workflow run: it runs in the worker as on the local
+engine (``lake.pipeline.maintain``: retire runs, raw retention on S3 and in
+the Glue Data Catalog), and Glue's table optimizers maintain the tables.
 """
 
 import json
@@ -35,6 +39,7 @@ from lake.aws.clients import aws_client
 from lake.aws.names import GLUE_JOBS, crawler_name, job_name, workflow_name
 from lake.engines.base import CannotResume, Engine, ResumePoint
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep
+from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import (
     pipeline_run_claim,
     pipeline_run_finish,
@@ -152,6 +157,9 @@ class GlueEngine(Engine):
         A permanent AWS error fails the run at once; a transient one leaves
         it running without a Glue run id, and the next poll starts it.
         """
+        if run.kind == PipelineRun.Kind.MAINTENANCE:
+            maintenance_run_execute(run)  # to its end, in this worker
+            return
         if pipeline_run_claim(run, host="", pid=None) is None:
             return  # delivered twice, or cancelled while queued
         self._call(
@@ -162,8 +170,8 @@ class GlueEngine(Engine):
         """Copy the workflow run's state into the run and its steps; end the
         run (published, failed or cancelled) once the workflow run ended."""
         run.refresh_from_db()
-        if run.status != PipelineRun.Status.RUNNING:
-            return run
+        if run.status != PipelineRun.Status.RUNNING or run.kind == PipelineRun.Kind.MAINTENANCE:
+            return run  # a maintenance run records its own state as it goes
         if not run.glue_run_id:  # the start did not get through: try again
             if run.cancel_requested_at is not None:
                 self._end(run, PipelineRun.Status.CANCELLED, CANCELLED)

@@ -10,9 +10,14 @@ Steps, each recorded like a pipeline run's:
    (``table_maintenance.maintain_table``: compact, expire, remove orphans);
 3. ``raw retention``: the raw zone's increments of runs before the window
    are deleted (a full run reads the rental database, not the raw zone) and
-   the crawled catalog forgets their partitions;
+   the crawled catalog forgets their partitions (on AWS: the S3 objects and
+   the Glue Data Catalog's partitions, ``lake.aws.raw_retention``);
 4. publish: the compacted snapshots become the ones readers see, in one
    database transaction, as a pipeline run publishes.
+
+On the Glue engine the run does the same in the worker except step 2: Glue's
+table optimizers compact and expire the tables (``lake deploy`` turns them
+on), so the step only says so.
 """
 
 from collections.abc import Callable
@@ -37,6 +42,11 @@ from lake.pipeline.runner import (
     run_step,
 )
 from lake.pipeline.table_maintenance import TableMaintenance, maintain_table
+
+GLUE_OPTIMIZERS = (
+    "Glue's table optimizers compact the tables, expire their snapshots and delete "
+    "orphan files (lake deploy turns them on): nothing to do here"
+)
 
 
 @dataclass
@@ -119,6 +129,10 @@ def raw_retention(plan: MaintenancePlan, *, dry_run: bool) -> RawRetention:
     result = RawRetention()
     if plan.readable_from is None:
         return result
+    if settings.LAKE_ENGINE == "glue":
+        from lake.aws.raw_retention import glue_raw_retention  # it imports this module
+
+        return glue_raw_retention(plan.readable_from.pk, dry_run=dry_run)
     oldest_kept = plan.readable_from.pk
     filesystem, root = fs.FileSystem.from_uri(warehouse_uri())
     raw = f"{root}/raw"
@@ -170,7 +184,12 @@ def _maintain(run: PipelineRun) -> None:
             step.log = result.summary()
         return result
 
-    results = maintain_tables(plan, dry_run=False, each=each)
+    if run.engine == "glue":
+        with run_step(run, "maintain tables") as step:
+            step.log = GLUE_OPTIMIZERS
+        results = []
+    else:
+        results = maintain_tables(plan, dry_run=False, each=each)
     with run_step(run, "raw retention") as step:
         step.log = raw_retention(plan, dry_run=False).summary()
     run_inject_fault("publish")
@@ -185,7 +204,7 @@ def maintenance_publish(run: PipelineRun, plan: MaintenancePlan, compacted: list
     with transaction.atomic():
         latest = selectors.published_run()
         run.watermarks_from = run.watermarks_to = latest.watermarks_to if latest else {}
-        current = current_snapshot_ids()
+        current = current_snapshot_ids() if compacted else {}
         run.snapshots = {**plan.published, **{t: current[t] for t in compacted if t in current}}
         run.save(update_fields=["watermarks_from"])
         run_finish(run, PipelineRun.Status.SUCCEEDED)

@@ -13,6 +13,7 @@ from lake.catalog import CatalogUnavailable, load_table
 from lake.engines import get_engine
 from lake.models import PipelineRun
 from lake.pipeline.maintain import (
+    GLUE_OPTIMIZERS,
     maintain_tables,
     maintenance_plan,
     maintenance_run_execute,
@@ -60,7 +61,9 @@ class Command(BaseCommand):
         maintain = commands.add_parser(
             "maintain",
             help="compact the lake's tables, expire snapshots older than the retention window, "
-            "remove unreferenced files and old raw increments, now, in the foreground",
+            "remove unreferenced files and old raw increments, now, in the foreground "
+            "(on AWS Glue: retire old runs and remove old raw increments; the table "
+            "optimizers do the rest)",
         )
         maintain.add_argument(
             "--dry-run", action="store_true", help="print the plan, change nothing"
@@ -132,8 +135,11 @@ class Command(BaseCommand):
             + (f"time travel reaches back to run {reach.pk}." if reach else "no run to read yet.")
         )
         if dry_run:
-            for result in maintain_tables(plan, dry_run=True):
-                self.stdout.write(f"{result.table}: {result.summary(planned=True)}")
+            if settings.LAKE_ENGINE == "glue":
+                self.stdout.write(f"tables: {GLUE_OPTIMIZERS}.")
+            else:
+                for result in maintain_tables(plan, dry_run=True):
+                    self.stdout.write(f"{result.table}: {result.summary(planned=True)}")
             raw = raw_retention(plan, dry_run=True)
             self.stdout.write(f"raw zone: {raw.summary(planned=True)}")
             self.stdout.write("Dry run: nothing was changed.")

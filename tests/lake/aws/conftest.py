@@ -1,10 +1,15 @@
+from contextlib import suppress
+
+import boto3
 import pytest
 
 from lake.aws.clients import aws_client
+from lake.catalog import catalog_cache_clear
 from tests.lake.aws.moto_gaps import moto_gaps  # noqa: F401 (a fixture)
 
 WAREHOUSE_BUCKET = "sakila-lake-test"
 RESULTS_BUCKET = "sakila-athena-results"
+RAW_DATABASE = "sakila_raw"  # the crawler's, with GLUE_DATABASE=sakila
 SERVICES = ("s3", "glue", "athena", "ec2")
 READ_ONLY_PREFIXES = ("Get", "Head", "List", "Describe")
 
@@ -54,3 +59,47 @@ def aws_calls(deploy_settings):
 
 def mutating(calls: list[str]) -> list[str]:
     return [call for call in calls if not call.split(":")[1].startswith(READ_ONLY_PREFIXES)]
+
+
+@pytest.fixture
+def on_glue(aws, settings, monkeypatch):
+    """The app on AWS (the Glue engine and catalog), the warehouse on moto's S3;
+    the Glue client made here stands in for the crawler."""
+    boto3.client("s3", endpoint_url=aws).create_bucket(Bucket=WAREHOUSE_BUCKET)
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # pyiceberg reaches moto through the settings
+    catalog_cache_clear()
+    settings.LAKE_ENGINE = "glue"
+    settings.LAKE_CATALOG = "glue"
+    settings.LAKE_WAREHOUSE = f"s3://{WAREHOUSE_BUCKET}/lake"
+    settings.GLUE_DATABASE = "sakila"
+    return boto3.client("glue", endpoint_url=aws)
+
+
+def crawl(glue, table: str, columns: list[tuple[str, str]], runs: list[int]) -> None:
+    """What the crawler writes for a raw table: the table (a new version when
+    it exists) partitioned by run_id, and a partition per run."""
+    location = f"s3://{WAREHOUSE_BUCKET}/lake/raw/{table}/"
+    table_input = {
+        "Name": table,
+        "StorageDescriptor": {
+            "Columns": [{"Name": name, "Type": kind} for name, kind in columns],
+            "Location": location,
+        },
+        "PartitionKeys": [{"Name": "run_id", "Type": "string"}],
+        "TableType": "EXTERNAL_TABLE",
+    }
+    with suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": RAW_DATABASE})
+    try:
+        glue.create_table(DatabaseName=RAW_DATABASE, TableInput=table_input)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_table(DatabaseName=RAW_DATABASE, TableInput=table_input)
+    for run in runs:
+        glue.create_partition(
+            DatabaseName=RAW_DATABASE,
+            TableName=table,
+            PartitionInput={
+                "Values": [str(run)],
+                "StorageDescriptor": {"Location": f"{location}run_id={run}/"},
+            },
+        )

@@ -122,6 +122,12 @@ REQUIRED_GRANTS = {
         ("glue:GetDatabase", f"{GLUE_ARN}:database/default"),
         # A resumed run's properties, put back when Glue left some out.
         ("glue:PutWorkflowRunProperties", f"{GLUE_ARN}:workflow/sakila-lake"),
+        # Raw retention (lake/aws/raw_retention.py): old increments and their partitions.
+        ("s3:DeleteObject", "arn:aws:s3:::LAKE_BUCKET/lake/raw/rental/run_id=1/part-0.parquet"),
+        *(
+            ("glue:BatchDeletePartition", f"{GLUE_ARN}:{resource}")
+            for resource in ("catalog", "database/sakila_raw", "table/sakila_raw/rental")
+        ),
     ],
     "deploy": [
         # Turning the table optimizers on passes their role to Glue.
@@ -290,11 +296,13 @@ def test_policies_name_their_resources(name):
             assert resource == "*" or re.match(r"arn:aws:[a-z0-9-]+:", resource), resource
 
 
-def test_the_app_cannot_change_the_catalog_or_the_lake():
-    for action in (
-        "glue:CreateTable",
-        "glue:UpdateTable",
-        "glue:DeleteDatabase",
-        "s3:DeleteObject",
-    ):
+def test_the_app_cannot_change_the_catalog_or_the_lake_beyond_raw_retention():
+    for action in ("glue:CreateTable", "glue:UpdateTable", "glue:DeleteDatabase"):
         assert not allows("app", action), action
+    # Raw retention deletes old raw increments and their partitions, nothing else.
+    for zone in ("staging", "marts", "_glue", "_athena"):
+        resource = f"arn:aws:s3:::LAKE_BUCKET/lake/{zone}/rental/data/part-0.parquet"
+        assert not allows_on("app", "s3:DeleteObject", resource), zone
+    for database in ("sakila_staging", "sakila_marts"):
+        resource = f"{GLUE_ARN}:table/{database}/rental"
+        assert not allows_on("app", "glue:BatchDeletePartition", resource), database

@@ -2,10 +2,8 @@
 control panel's catalog, its table page and ``lake tables``, on moto's Glue."""
 
 import re
-from contextlib import suppress
 from datetime import datetime
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
@@ -14,62 +12,18 @@ from django.urls import reverse
 from lake import selectors
 from lake.aws.clients import aws_client
 from lake.aws.raw_tables import glue_raw_tables
-from lake.catalog import CatalogUnavailable, catalog_cache_clear
-from tests.lake.aws.conftest import WAREHOUSE_BUCKET
+from lake.catalog import CatalogUnavailable
+from tests.lake.aws.conftest import RAW_DATABASE, WAREHOUSE_BUCKET, crawl
 
 pytestmark = pytest.mark.django_db
 
-DATABASE = "sakila_raw"
+DATABASE = RAW_DATABASE
 RENTAL_COLUMNS = [
     ("rental_id", "int"),
     ("rental_date", "timestamp"),
     ("inventory_id", "int"),
     ("last_update", "timestamp"),
 ]
-
-
-@pytest.fixture
-def on_glue(aws, settings, monkeypatch):
-    """The app on AWS (the Glue engine and catalog), the warehouse on moto's S3;
-    the Glue client made here stands in for the crawler."""
-    boto3.client("s3", endpoint_url=aws).create_bucket(Bucket=WAREHOUSE_BUCKET)
-    monkeypatch.delenv("AWS_ENDPOINT_URL")  # pyiceberg reaches moto through the settings
-    catalog_cache_clear()
-    settings.LAKE_ENGINE = "glue"
-    settings.LAKE_CATALOG = "glue"
-    settings.LAKE_WAREHOUSE = f"s3://{WAREHOUSE_BUCKET}/lake"
-    settings.GLUE_DATABASE = "sakila"
-    return boto3.client("glue", endpoint_url=aws)
-
-
-def crawl(glue, table: str, columns: list[tuple[str, str]], runs: list[int]) -> None:
-    """What the crawler writes for a raw table: the table (a new version when
-    it exists) partitioned by run_id, and a partition per run."""
-    location = f"s3://{WAREHOUSE_BUCKET}/lake/raw/{table}/"
-    table_input = {
-        "Name": table,
-        "StorageDescriptor": {
-            "Columns": [{"Name": name, "Type": kind} for name, kind in columns],
-            "Location": location,
-        },
-        "PartitionKeys": [{"Name": "run_id", "Type": "string"}],
-        "TableType": "EXTERNAL_TABLE",
-    }
-    with suppress(glue.exceptions.AlreadyExistsException):
-        glue.create_database(DatabaseInput={"Name": DATABASE})
-    try:
-        glue.create_table(DatabaseName=DATABASE, TableInput=table_input)
-    except glue.exceptions.AlreadyExistsException:
-        glue.update_table(DatabaseName=DATABASE, TableInput=table_input)
-    for run in runs:
-        glue.create_partition(
-            DatabaseName=DATABASE,
-            TableName=table,
-            PartitionInput={
-                "Values": [str(run)],
-                "StorageDescriptor": {"Location": f"{location}run_id={run}/"},
-            },
-        )
 
 
 def test_nothing_is_crawled_before_the_first_glue_run(on_glue):

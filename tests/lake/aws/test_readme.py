@@ -32,6 +32,8 @@ def test_the_cost_of_a_day_at_the_defaults_is_stated():
     assert re.search(r"a 12-hour busy day: at most 48 runs, about \$\d+", costs)
     for optimizer in ("compaction", "snapshot retention", "orphan file deletion"):
         assert optimizer in costs
+    # Raw retention's requests, beside the optimizers.
+    assert "raw retention" in costs and "BatchDeletePartition" in costs
 
 
 def test_every_moto_gap_the_tests_fill_is_listed_with_the_aws_documentation():
