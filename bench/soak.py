@@ -14,7 +14,9 @@ side, each in a child process of its own:
 For each: the incremental run (one new rental), median of 5; the report
 latency (3 reports, 5 times each, result cache bypassed), median; ``count(*),
 sum(amount)`` on fact_sales, median of 5; files and bytes under the
-warehouse. The soak's own cycle times are printed too.
+warehouse. The soak's own cycle times are printed too, and the runs inside
+the retention window (time travel reaches each; their snapshots and raw
+increments are kept, so the soak's files grow with them).
 
 The retention window is scaled with the soak (``--retention-seconds``): a
 soak compresses days of runs into minutes, and a window of 7 days would keep
@@ -139,6 +141,7 @@ def measure(var_dir: str) -> dict:
         floor_ms.append((time.perf_counter() - started) * 1000)
     files, size = warehouse_size(var_dir)
     return {
+        "readable": selectors.readable_runs().count(),
         "run_s": statistics.median(runs),
         "report_ms": statistics.median(report_ms),
         "floor_ms": statistics.median(floor_ms),
@@ -233,7 +236,7 @@ def main() -> None:
     print(
         f"{'cycles':>7}{'cycle p50 s':>12}{'run s':>8}{'fresh':>8}{'ratio':>7}"
         f"{'report ms':>10}{'fresh':>7}{'ratio':>7}{'sum ms':>8}{'fresh':>7}{'ratio':>7}"
-        f"{'files':>7}{'fresh':>7}{'ratio':>7}{'MB':>7}{'fresh':>7}{'ratio':>7}",
+        f"{'files':>7}{'fresh':>7}{'ratio':>7}{'MB':>7}{'fresh':>7}{'ratio':>7}{'window':>7}",
         flush=True,
     )
     done = 0
@@ -259,7 +262,8 @@ def main() -> None:
             f"{soak['report_ms']:>10.0f}{fresh['report_ms']:>7.0f}{ratio('report_ms')}"
             f"{soak['floor_ms']:>8.0f}{fresh['floor_ms']:>7.0f}{ratio('floor_ms')}"
             f"{soak['files']:>7}{fresh['files']:>7}{ratio('files')}"
-            f"{soak['bytes'] / 1e6:>7.1f}{fresh['bytes'] / 1e6:>7.1f}{ratio('bytes')}",
+            f"{soak['bytes'] / 1e6:>7.1f}{fresh['bytes'] / 1e6:>7.1f}{ratio('bytes')}"
+            f"{soak['readable']:>7}",
             flush=True,
         )
     shutil.rmtree(scratch)

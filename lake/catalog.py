@@ -31,7 +31,7 @@ from pyiceberg.io.pyarrow import (
     _expression_to_complementary_pyarrow,
 )
 from pyiceberg.serializers import FromInputFile
-from pyiceberg.table import Table
+from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.transforms import MonthTransform
 from sqlalchemy import select
@@ -110,9 +110,7 @@ class _SqlCatalog(SqlCatalog):
         if metadata is None:
             io = load_file_io(properties=self.properties, location=location)
             metadata = FromInputFile.table_metadata(io.new_input(location))
-            self._metadata[location] = metadata
-            while len(self._metadata) > self.METADATA_CACHED:
-                self._metadata.popitem(last=False)
+            self._remember(location, metadata)
         namespace = Catalog.identifier_to_tuple(orm_table.table_namespace)
         return Table(
             identifier=(*namespace, orm_table.table_name),
@@ -121,6 +119,18 @@ class _SqlCatalog(SqlCatalog):
             io=self._load_file_io(metadata.properties, location),
             catalog=self,
         )
+
+    def commit_table(self, table, requirements, updates) -> CommitTableResponse:
+        """Commit, keeping the new metadata: the next load of the table needs
+        no parse of the file just written."""
+        response = super().commit_table(table, requirements, updates)
+        self._remember(response.metadata_location, response.metadata)
+        return response
+
+    def _remember(self, location: str, metadata: TableMetadata) -> None:
+        self._metadata[location] = metadata
+        while len(self._metadata) > self.METADATA_CACHED:
+            self._metadata.popitem(last=False)
 
     def load_all(self) -> dict[str, Table]:
         """Every table of the catalog, by "<namespace>.<name>", in one query."""

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo, In
 
-from lake import iceberg_backports
-from lake.catalog import data_files, ensure_table, replace_rows
+from lake import catalog, iceberg_backports
+from lake.catalog import data_files, ensure_table, load_table, replace_rows
 
 SCHEMA = pa.schema(
     [pa.field("rental_id", pa.int64(), nullable=False), pa.field("rental_date", pa.date32()),
@@ -89,3 +89,13 @@ def test_a_transaction_reads_its_metadata_once_until_it_changes(rentals, monkeyp
     assert transaction.table_metadata.properties["owner"] == "lake"
     assert len(calls) == 2
     assert "owner" not in first.properties  # what was read before is not changed
+
+
+def test_a_table_committed_here_loads_without_reading_its_metadata_file(rentals, monkeypatch):
+    replace_rows(rentals, rows((6, date(2005, 8, 1), 60)), EqualTo("rental_id", 6))
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the metadata file just written was parsed again")
+
+    monkeypatch.setattr(catalog.FromInputFile, "table_metadata", unread)
+    assert load_table("staging.rentals_test").metadata_location == rentals.metadata_location
