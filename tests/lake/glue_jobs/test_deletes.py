@@ -18,7 +18,7 @@ from lake.aws.assets import spark_sql, staged_tables_from_models
 from lake.glue_jobs.extract import find_deleted
 from lake.glue_jobs.sql import count_query, keys_query, same_row
 from lake.glue_jobs.transform import SparkTransform, read_changes, register_sources
-from lake.glue_jobs.workflow import RunProperties, deleted_uri
+from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
 from lake.marts import DIM_DATE, SQL_MARTS
 from rentals.generator import generate_sakila
 from rentals.models import Film, FilmActor
@@ -206,3 +206,24 @@ def test_a_rerun_of_the_run_reports_the_same_deleted_rows(spark, lake):
     assert rerun.queries == [count_query(payment)]
     assert len(first) == 1
     assert sorted(path.name for path in (lake / "staging").rglob("*.parquet")) == files
+
+
+def test_the_marts_job_reads_the_changed_and_the_deleted_rows(spark, tmp_path):
+    [payment] = [t for t in staged_tables_from_models() if t.name == "payment"]
+    warehouse = tmp_path.as_uri()
+    rows = spark.read.schema(", ".join(f"`{n}` {t}" for n, t in payment.columns)).json(
+        spark.sparkContext.parallelize(['{"payment_id": 1}', '{"payment_id": 2}'])
+    )
+    rows.where("payment_id = 1").write.parquet(changes_uri(warehouse, "payment", RUN_ID))
+    rows.where("payment_id = 2").write.parquet(deleted_uri(warehouse, "payment", RUN_ID))
+
+    def read(changed: int, deleted: int) -> list[int]:
+        run = RunProperties(
+            run_id=RUN_ID, full=False, watermarks_from={}, published_snapshots={},
+            changed_rows={"payment": changed}, deleted_rows={"payment": deleted},
+        )  # fmt: skip
+        changes = read_changes(spark, [payment], run, warehouse)
+        return sorted(row.payment_id for row in changes["payment"].collect())
+
+    assert read(changed=2, deleted=1) == [1, 2]
+    assert read(changed=1, deleted=1) == [2]  # only deletes: no changes file is read
