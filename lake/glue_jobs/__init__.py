@@ -16,14 +16,17 @@ Workflow run properties, the contract with ``lake/engines/glue.py``:
 - set by the extract job: ``watermarks_to`` (JSON {table: ISO timestamp}),
   ``extract_rows`` (JSON {table: rows read}), ``changed_rows`` (JSON
   {table: rows new or changed against the published snapshot, merged into
-  staging}: the "stage <table>" step rows);
+  staging, or deleted at the source and removed from it}: the "stage
+  <table>" step rows), ``deleted_rows`` (JSON {table: of those, the rows
+  deleted at the source});
 - set by the marts job: ``mart_rows`` (JSON {mart: rows written}, dim_date
   included).
 
 The extract job leaves a run's changed rows of each table as Parquet under
 ``<LAKE_WAREHOUSE>/staging/_changes/run_id=<n>/<table>/`` for the marts job
-(in the staging zone, outside the raw zone the crawler catalogs); the marts
-job deletes them once its marts are committed. The job library
+(in the staging zone, outside the raw zone the crawler catalogs), and the
+rows deleted at the source under ``.../run_id=<n>/deleted/<table>/``; the
+marts job deletes them once its marts are committed. The job library
 (``--extra-py-files``, built by ``lake/aws/assets.py``) holds the modules the
 jobs import, the staged tables' manifest (``staged_tables.json``, from the
 Django models), the mart SQL rendered for Spark (``spark_sql/``) and the

@@ -9,6 +9,12 @@ staging snapshot are the run's changes, merged into staging by primary key
 (a table read whole is replaced when it changed; a full run replaces every
 table). The new watermark is the time the reads began.
 
+Deletes: after the merge, each table not read whole has its rows counted at
+the source (``SELECT COUNT(*)``) and compared with staging's count (its
+snapshot summary); only when they differ are the source's primary keys read,
+staging's rows without one deleted, and those rows (their old values) added
+to the run's changes, so the marts drop what was built from them.
+
 Unlike the local engine's one read transaction, each table is one JDBC
 query of its own (a big table: parallel queries on ranges of its primary
 key, GLUE_EXTRACT_PARTITIONS); the overlap window covers a change committed
@@ -20,21 +26,24 @@ run writes the same files and merges the same rows again.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import (
     cast_expressions,
     changed_rows_sql,
+    count_query,
+    deleted_rows_sql,
     jdbc_query,
     jdbc_read_options,
     jdbc_url,
     key_range_query,
+    keys_query,
     partition_key,
 )
 from lake.glue_jobs.tables import StagedTable, ddl_schema
-from lake.glue_jobs.workflow import RunProperties, changes_uri, raw_uri
+from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri, raw_uri
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -57,7 +66,8 @@ class JobSettings:
 class TableExtract:
     table: str
     rows_read: int
-    rows_changed: int
+    rows_changed: int  # new, changed or deleted
+    rows_deleted: int = 0  # of those, deleted at the source
 
 
 @dataclass(frozen=True)
@@ -136,9 +146,22 @@ def extract_table(
     if run.full:
         iceberg.replace_all(extracted, identifier)
         return TableExtract(table.name, rows_read, rows_read)
-    if not table.fully_extracted and not rows_read:
-        return TableExtract(table.name, 0, 0)  # nothing read, nothing to merge
+    rows_changed = 0
+    if table.fully_extracted or rows_read:  # else nothing read, nothing to merge
+        rows_changed = merge_changes(spark, table, identifier, run, settings.warehouse)
+    if table.fully_extracted:  # replaced by what was read: its removed rows are changes already
+        return TableExtract(table.name, rows_read, rows_changed)
+    database = JdbcSource(spark, jdbc, settings)
+    at = deleted_uri(settings.warehouse, table.name, run.run_id)
+    rows_deleted = remove_deleted(spark, table, identifier, database, at)
+    return TableExtract(table.name, rows_read, rows_changed + rows_deleted, rows_deleted)
 
+
+def merge_changes(
+    spark: "SparkSession", table: StagedTable, identifier: str, run: RunProperties, warehouse: str
+) -> int:
+    """The view ``extracted_<table>``'s rows that differ from the published
+    staging, written for the marts job and merged into staging; how many."""
     published = run.published_snapshots.get(f"staging.{table.name}")
     iceberg.at_snapshot(spark, identifier, table.columns, published).createOrReplaceTempView(
         f"published_{table.name}"
@@ -151,18 +174,103 @@ def extract_table(
             removed_too=table.fully_extracted,
         )
     )
-    changes_at = changes_uri(settings.warehouse, table.name, run.run_id)
+    changes_at = changes_uri(warehouse, table.name, run.run_id)
     changed = _write_and_read(changes, changes_at, table)
     rows_changed = changed.count()
     if rows_changed:
         if table.fully_extracted:  # rows added or removed: the table is what was read
-            iceberg.replace_all(extracted, identifier)
+            iceberg.replace_all(spark.table(f"extracted_{table.name}"), identifier)
         else:
             changed.createOrReplaceTempView(f"changed_{table.name}")
             iceberg.upsert(
                 spark, identifier, f"changed_{table.name}", table.primary_key, table.column_names
             )
-    return TableExtract(table.name, rows_read, rows_changed)
+    return rows_changed
+
+
+# --- Rows deleted at the source ---------------------------------------------------------------
+
+
+class SourceReader(Protocol):
+    """Runs a query on the rental database (``JdbcSource`` on Glue)."""
+
+    def count(self, query: str) -> int: ...
+
+    def read(self, query: str) -> "DataFrame": ...
+
+
+class JdbcSource:
+    def __init__(
+        self, spark: "SparkSession", jdbc: Mapping[str, str], settings: JobSettings
+    ) -> None:
+        self.spark, self.jdbc, self.settings = spark, jdbc, settings
+
+    def count(self, query: str) -> int:
+        return int(self.read(query).first()[0])
+
+    def read(self, query: str) -> "DataFrame":
+        return _jdbc_reader(self.spark, self.jdbc, self.settings).option("query", query).load()
+
+
+def remove_deleted(
+    spark: "SparkSession",
+    table: StagedTable,
+    identifier: str,
+    source: SourceReader,
+    deleted_at: str,
+) -> int:
+    """Delete from staging (after the run's merge) its rows deleted at the
+    source; they are recorded at ``deleted_at`` for the marts job. How many."""
+    staged_rows = iceberg.row_count(spark, identifier)
+    deleted = find_deleted(spark, table, spark.table(identifier), staged_rows, source, deleted_at)
+    if deleted is None:
+        return 0
+    deleted.createOrReplaceTempView(f"deleted_{table.name}")
+    iceberg.delete_rows(spark, identifier, table, f"deleted_{table.name}")
+    return deleted.count()
+
+
+def find_deleted(
+    spark: "SparkSession",
+    table: StagedTable,
+    staged: "DataFrame",
+    staged_rows: int,
+    source: SourceReader,
+    deleted_at: str,
+) -> "DataFrame | None":
+    """The run's rows of ``table`` deleted at the source, with their staged
+    values; None: none.
+
+    A deleted row leaves no last_update to extract: only when the source's
+    row count differs from ``staged_rows`` (what ``staged`` holds) are its
+    keys read, and ``staged``'s rows without one are appended at
+    ``deleted_at``. What an earlier attempt of the run recorded there stays:
+    those rows may have left staging already, and a rerun must report them
+    again. The keys are read after the rows: a row deleted since goes a run
+    early, one added since is not in staging yet either way (as locally).
+    """
+    recorded = _read_if_exists(spark, deleted_at, table)
+    if source.count(count_query(table)) != staged_rows:
+        staged.createOrReplaceTempView(f"staged_{table.name}")
+        source.read(keys_query(table)).createOrReplaceTempView(f"source_keys_{table.name}")
+        if recorded is None:
+            recorded = spark.createDataFrame([], ddl_schema(table.columns))
+        recorded.createOrReplaceTempView(f"recorded_{table.name}")
+        found = spark.sql(
+            deleted_rows_sql(
+                table, f"staged_{table.name}", f"source_keys_{table.name}",
+                f"recorded_{table.name}",
+            )
+        )  # fmt: skip
+        found = found.selectExpr(*cast_expressions(table.columns)).cache()  # one read of the keys
+        if not found.isEmpty():  # nothing new: no file, so a rerun writes what the run wrote
+            # Appended, not replaced: the earlier attempt's file is still being read.
+            found.write.mode("append").parquet(deleted_at)
+            recorded = _read_if_exists(spark, deleted_at, table)
+        found.unpersist()
+    if recorded is None or recorded.isEmpty():
+        return None
+    return recorded
 
 
 def read_source(
@@ -204,6 +312,18 @@ def _write_and_read(frame: "DataFrame", uri: str, table: StagedTable) -> "DataFr
     """Write Parquet (replacing a previous attempt's) and read it back."""
     frame.write.mode("overwrite").parquet(uri)
     return frame.sparkSession.read.schema(ddl_schema(table.columns)).parquet(uri)
+
+
+def _read_if_exists(spark: "SparkSession", uri: str, table: StagedTable) -> "DataFrame | None":
+    if not _exists(spark, uri):
+        return None
+    return spark.read.schema(ddl_schema(table.columns)).parquet(uri)
+
+
+def _exists(spark: "SparkSession", uri: str) -> bool:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path)
 
 
 def _delete(spark: "SparkSession", uri: str) -> None:

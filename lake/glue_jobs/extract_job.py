@@ -1,8 +1,8 @@
 """Glue job "<GLUE_NAME_PREFIX>-extract": the rental database into the raw
 zone and the staging tables (lake/glue_jobs/extract.py does the work).
 
-Reads the workflow run's properties; sets watermarks_to, extract_rows and
-changed_rows. The job library comes with --extra-py-files (lake deploy).
+Reads the workflow run's properties; sets watermarks_to, extract_rows,
+changed_rows and deleted_rows. The job library comes with --extra-py-files (lake deploy).
 """
 
 import sys
@@ -50,6 +50,7 @@ def main() -> None:
             "watermarks_to": timestamps_json(result.watermarks),
             "extract_rows": counts_json({t.table: t.rows_read for t in result.tables}),
             "changed_rows": counts_json({t.table: t.rows_changed for t in result.tables}),
+            "deleted_rows": counts_json({t.table: t.rows_deleted for t in result.tables}),
         },
     )
 

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 from lake.glue_jobs.sql import (
     create_namespace_sql,
     create_table_sql,
+    delete_rows_sql,
     drop_columns_sql,
     replace_keys_sql,
+    row_count_sql,
     snapshot_sql,
     table_identifier,
     upsert_sql,
 )
-from lake.glue_jobs.tables import ddl_schema
+from lake.glue_jobs.tables import StagedTable, ddl_schema
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -77,6 +79,17 @@ def upsert(
 ) -> None:
     """Merge the rows of the view ``source`` into the table by primary key."""
     spark.sql(upsert_sql(identifier, source, keys, columns))
+
+
+def row_count(spark: "SparkSession", identifier: str) -> int:
+    """The table's rows now, from its current snapshot's summary (0: no snapshot yet)."""
+    found = spark.sql(row_count_sql(identifier)).first()
+    return int(found[0] or 0) if found is not None else 0
+
+
+def delete_rows(spark: "SparkSession", identifier: str, table: StagedTable, source: str) -> None:
+    """Delete the rows of the view ``source`` from the table (those still in it, unchanged)."""
+    spark.sql(delete_rows_sql(identifier, table, source))
 
 
 def replace_keys(

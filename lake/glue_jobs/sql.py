@@ -72,6 +72,18 @@ def jdbc_query(table: StagedTable, since: datetime | None) -> str:
     return sql
 
 
+def count_query(table: StagedTable) -> str:
+    """The source table's row count: fewer rows than staging holds means rows
+    were deleted (one small query, every run)."""
+    return f"SELECT COUNT(*) AS row_count FROM {quote(table.name)}"
+
+
+def keys_query(table: StagedTable) -> str:
+    """The source table's primary keys (one column or the composite key), read
+    only when the counts differ."""
+    return f"SELECT {columns_list(table.primary_key)} FROM {quote(table.name)}"
+
+
 PARTITION_KEY_TYPES = ("INT", "BIGINT")  # what Spark's JDBC partitionColumn can split
 
 
@@ -178,6 +190,45 @@ def changed_rows_sql(
         f"SELECT {columns} FROM {extracted} EXCEPT "
         f"SELECT {columns_list(table.column_names, 'p')} FROM {published} AS p "
         f"LEFT SEMI JOIN {extracted} AS e ON {on}"
+    )
+
+
+def row_count_sql(identifier: str) -> str:
+    """The table's row count from its current snapshot's summary (metadata
+    only, no data file read); no row while the table has no snapshot."""
+    return (
+        f"SELECT CAST(s.summary['total-records'] AS BIGINT) AS row_count "
+        f"FROM {identifier}.snapshots AS s JOIN {identifier}.refs AS r "
+        f"ON s.snapshot_id = r.snapshot_id WHERE r.name = 'main'"
+    )
+
+
+def deleted_rows_sql(table: StagedTable, staged: str, source_keys: str, recorded: str) -> str:
+    """Staged rows whose key the source no longer has, less those a previous
+    attempt of the run ``recorded`` already. As lake/pipeline/stage.py does."""
+    return (
+        f"SELECT {columns_list(table.column_names, 's')} FROM {staged} AS s "
+        f"LEFT ANTI JOIN {source_keys} AS k ON {pairs(table.primary_key, 's', 'k', ' AND ')} "
+        f"LEFT ANTI JOIN {recorded} AS r ON {pairs(table.primary_key, 's', 'r', ' AND ')}"
+    )
+
+
+def same_row(table: StagedTable, left: str, right: str) -> str:
+    """Two rows are the same row with the same values (NULL equal to NULL): a
+    row re-created under a deleted row's key is not the deleted row."""
+    keys = pairs(table.primary_key, left, right, " AND ")
+    others = [name for name in table.column_names if name not in table.primary_key]
+    return " AND ".join(
+        [keys, *(f"{left}.{quote(name)} <=> {right}.{quote(name)}" for name in others)]
+    )
+
+
+def delete_rows_sql(identifier: str, table: StagedTable, source: str) -> str:
+    """Delete from the table the rows of ``source`` still in it, unchanged (one
+    Iceberg commit; rows already gone match nothing, so a rerun changes nothing)."""
+    return (
+        f"MERGE INTO {identifier} AS t USING {source} AS s ON {same_row(table, 't', 's')} "
+        f"WHEN MATCHED THEN DELETE"
     )
 
 

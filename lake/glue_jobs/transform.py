@@ -10,7 +10,7 @@ imports PySpark only where it runs Spark, so that it imports anywhere.
 """
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -21,7 +21,7 @@ import pyarrow as pa
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import cast_expressions, table_identifier
 from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
-from lake.glue_jobs.workflow import RunProperties, changes_uri
+from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
 from lake.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS, Mart
 from lake.pipeline.dates import dim_date_additions, dim_date_rows
 
@@ -107,10 +107,18 @@ class MartBuild:
 class SparkTransform:
     """Builds the marts' rows from the ``staging_``/``changed_`` views."""
 
-    def __init__(self, spark: "SparkSession", sql: Mapping[str, str], *, full: bool) -> None:
+    def __init__(
+        self,
+        spark: "SparkSession",
+        sql: Mapping[str, str],
+        *,
+        full: bool,
+        deleted: Set[str] = frozenset(),
+    ) -> None:
         self.spark = spark
         self.sql = sql
         self.full = full
+        self.deleted = deleted  # tables whose changed rows include rows deleted at the source
         self.registered_keys: set[str] = set()
         self.empty: dict[str, bool] = {}
         self.cached: list[DataFrame] = []
@@ -174,19 +182,27 @@ class SparkTransform:
         rows, row_count = self._materialize(conformed, f"{mart.name}_rows")
         return MartBuild(mart, keys, rows, row_count)
 
+    @property
+    def rebuilds_dim_date(self) -> bool:
+        """Whether dim_date is rewritten whole: in a full run, and when rentals
+        were deleted (the range of rental dates may shrink), as locally."""
+        return self.full or "rental" in self.deleted
+
     def dim_date_rows(self, existing_ids: Callable[[], set[int]]) -> pa.Table | None:
-        """dim_date's rows to write: in a full run every day from the first to
-        the last rental date; otherwise the days that dim_date (its date_ids:
-        ``existing_ids()``) lacks to cover the changed rentals. None: nothing to write."""
-        source = "staging_rental" if self.full else "changed_rental"
-        if not self.full and self.nothing_changed_for(source):
+        """dim_date's rows to write: when it is rebuilt, every day from the first
+        to the last rental date in staging; otherwise the days that dim_date (its
+        date_ids: ``existing_ids()``) lacks to cover the changed rentals. None:
+        nothing to write."""
+        rebuild = self.rebuilds_dim_date
+        source = "staging_rental" if rebuild else "changed_rental"
+        if not rebuild and self.nothing_changed_for(source):
             return None
         first, last = self.spark.sql(
             f"SELECT min(CAST(rental_date AS DATE)), max(CAST(rental_date AS DATE)) FROM {source}"
         ).first()
         if first is None:
             return None
-        if self.full:
+        if rebuild:
             return dim_date_rows(first, last)
         rows = dim_date_additions(first, last, existing_ids())
         return rows if rows.num_rows else None
@@ -198,14 +214,17 @@ class SparkTransform:
 def read_changes(
     spark: "SparkSession", tables: list[StagedTable], run: RunProperties, warehouse: str
 ) -> dict[str, "DataFrame"]:
-    """The changed rows the extract job left (tables without changes: absent)."""
-    return {
-        table.name: spark.read.schema(ddl_schema(table.columns)).parquet(
-            changes_uri(warehouse, table.name, run.run_id)
-        )
-        for table in tables
-        if run.changed_rows.get(table.name)
-    }
+    """The changed rows the extract job left, those deleted at the source
+    included (tables without changes: absent)."""
+    changes = {}
+    for table in tables:
+        deleted = run.deleted_rows.get(table.name, 0)
+        uris = [deleted_uri(warehouse, table.name, run.run_id)] if deleted else []
+        if run.changed_rows.get(table.name, 0) > deleted:
+            uris.append(changes_uri(warehouse, table.name, run.run_id))
+        if uris:
+            changes[table.name] = spark.read.schema(ddl_schema(table.columns)).parquet(*uris)
+    return changes
 
 
 def marts_run(
@@ -229,7 +248,8 @@ def marts_run(
     # The app gives the time it started the run (local, as rental dates are).
     register_clock_and_marts(spark, database, run.as_of or datetime.now(), sql)
     written = {}
-    with SparkTransform(spark, sql, full=run.full) as transform:
+    deleted = {name for name, rows in run.deleted_rows.items() if rows}
+    with SparkTransform(spark, sql, full=run.full, deleted=deleted) as transform:
         written[DIM_DATE.name] = write_dim_date(spark, transform, database)
         for mart in SQL_MARTS:
             written[mart.name] = write_mart(spark, transform, mart, database)
@@ -237,7 +257,7 @@ def marts_run(
 
 
 def write_dim_date(spark: "SparkSession", transform: SparkTransform, database: str) -> int:
-    """New days are appended (a full run rewrites the calendar)."""
+    """New days are appended (a full run, or deleted rentals, rewrite the calendar)."""
     identifier = iceberg.ensure_table(
         spark, database, "marts", DIM_DATE.name, spark_columns(DIM_DATE.schema)
     )
@@ -249,7 +269,7 @@ def write_dim_date(spark: "SparkSession", transform: SparkTransform, database: s
     if rows is None:
         return 0
     frame = arrow_frame(spark, rows)
-    if transform.full:
+    if transform.rebuilds_dim_date:
         iceberg.replace_all(frame, identifier)
     else:
         iceberg.append(frame, identifier)

@@ -2,7 +2,7 @@
 ``lake/glue_jobs/__init__.py``), and where a run's files go."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 # The arguments each job reads (getResolvedOptions): Glue passes WORKFLOW_NAME
@@ -34,6 +34,8 @@ class RunProperties:
     published_snapshots: dict[str, int]  # "staging.<table>" -> snapshot id
     changed_rows: dict[str, int]  # table -> rows changed (set by the extract job)
     as_of: datetime | None = None  # late fees of open rentals accrue to this local time
+    # table -> of its changed rows, those deleted at the source (set by the extract job)
+    deleted_rows: dict[str, int] = field(default_factory=dict)
 
 
 def parse_run_properties(properties: dict[str, str]) -> RunProperties:
@@ -69,6 +71,7 @@ def parse_run_properties(properties: dict[str, str]) -> RunProperties:
         published_snapshots=mapping("published_snapshots", int),
         changed_rows=mapping("changed_rows", int) if "changed_rows" in properties else {},
         as_of=_as_of(properties.get("as_of"), invalid),
+        deleted_rows=mapping("deleted_rows", int) if "deleted_rows" in properties else {},
     )
 
 
@@ -100,6 +103,13 @@ def changes_uri(warehouse: str, table: str, run_id: int) -> str:
     job: in the staging zone (the jobs' role writes there; the crawler reads
     only the raw zone), beside the staging tables."""
     return f"{warehouse.rstrip('/')}/staging/_changes/run_id={run_id}/{table}"
+
+
+def deleted_uri(warehouse: str, table: str, run_id: int) -> str:
+    """Where the extract job records a run's rows of a table deleted at the
+    source (their old values), beside its changed rows: a rerun of the run
+    finds them there once staging no longer has them."""
+    return f"{warehouse.rstrip('/')}/staging/_changes/run_id={run_id}/deleted/{table}"
 
 
 def delete_changes(s3, warehouse: str, run_id: int) -> int:

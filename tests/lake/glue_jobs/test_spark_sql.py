@@ -13,8 +13,12 @@ from lake.glue_jobs.sql import (
     changed_rows_sql,
     create_namespace_sql,
     create_table_sql,
+    delete_rows_sql,
+    deleted_rows_sql,
     replace_keys_source_sql,
     replace_keys_sql,
+    row_count_sql,
+    same_row,
     snapshot_sql,
     table_identifier,
     upsert_sql,
@@ -65,6 +69,30 @@ def test_a_table_read_whole_also_changes_by_the_rows_it_lost(spark):
     sql = changed_rows_sql(LINKS, "extracted_links", "published_links", removed_too=True)
 
     assert rows_of(spark, sql) == [(1, 11), (2, 21)]
+
+
+def test_deleted_rows_are_the_staged_ones_whose_whole_key_the_source_lost(spark):
+    view(spark, "staged_links", LINKS, [(1, 10), (1, 11), (2, 10), (3, 30)])
+    keys = "`actor_id` BIGINT, `film_id` BIGINT"
+    spark.createDataFrame([(1, 10), (2, 11), (3, 30)], keys).createOrReplaceTempView("source_keys")
+    view(spark, "recorded_links", LINKS, [(3, 30)])  # an earlier attempt's: not found twice
+
+    sql = deleted_rows_sql(LINKS, "staged_links", "source_keys", "recorded_links")
+
+    # (2, 10) is gone though actor 2 and film 10 are both still in some key.
+    assert rows_of(spark, sql) == [(1, 11), (2, 10)]
+
+
+def test_a_deleted_row_goes_from_staging_a_row_recreated_under_its_key_stays(spark):
+    view(spark, "staging", PAYMENT, [(1, Decimal("2.99"), T1), (2, Decimal("0.99"), None),
+                                     (3, Decimal("4.99"), T2)])  # fmt: skip
+    view(spark, "deleted", PAYMENT, [(1, Decimal("2.99"), T1), (2, Decimal("0.99"), None),
+                                     (3, Decimal("4.99"), T1)])  # fmt: skip
+    # What MERGE INTO staging USING deleted ON <same row> WHEN MATCHED THEN DELETE leaves:
+    left = (
+        f"SELECT t.* FROM staging AS t LEFT ANTI JOIN deleted AS s ON {same_row(PAYMENT, 't', 's')}"
+    )
+    assert rows_of(spark, left) == [(3, Decimal("4.99"), T2)]
 
 
 def test_a_mart_merge_replaces_the_rows_of_the_rebuilt_keys(spark):
@@ -126,6 +154,8 @@ def test_the_iceberg_statements_parse_in_spark(spark):
             create_table_sql(identifier, table.columns, table.month_partition),
             snapshot_sql(identifier, table.column_names, 1234567890123),
             upsert_sql(identifier, f"changed_{table.name}", table.primary_key, table.column_names),
+            delete_rows_sql(identifier, table, f"deleted_{table.name}"),
+            row_count_sql(identifier),
         ]
     for mart in MARTS:
         identifier = table_identifier("sakila", "marts", mart.name)

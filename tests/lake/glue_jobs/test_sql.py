@@ -9,11 +9,16 @@ import sqlglot
 from lake.glue_jobs.sql import (
     TABLE_PROPERTIES,
     changed_rows_sql,
+    count_query,
     create_table_sql,
+    delete_rows_sql,
+    deleted_rows_sql,
     drop_columns_sql,
     jdbc_query,
     jdbc_url,
+    keys_query,
     replace_keys_sql,
+    row_count_sql,
     snapshot_sql,
     table_identifier,
     upsert_sql,
@@ -124,3 +129,33 @@ def test_columns_left_out_of_the_lake_are_dropped_from_an_existing_table():
     assert sql == f"ALTER TABLE {identifier} DROP COLUMNS (`password`, `picture`)"
     sqlglot.parse_one(sql, read="spark")
     assert drop_columns_sql(identifier, ["staff_id"], ["staff_id", "email"]) is None
+
+
+def test_deletes_are_found_by_a_count_then_the_keys_only():
+    assert count_query(RENTAL) == "SELECT COUNT(*) AS row_count FROM `rental`"
+    assert keys_query(FILM_ACTOR) == "SELECT `actor_id`, `film_id` FROM `film_actor`"
+    for sql in (count_query(RENTAL), keys_query(FILM_ACTOR)):
+        sqlglot.parse_one(sql, read="mysql")
+
+
+def test_deleted_rows_are_staged_rows_without_a_source_key_by_the_whole_key():
+    sql = deleted_rows_sql(FILM_ACTOR, "staged", "source_keys", "recorded")
+    assert (
+        "LEFT ANTI JOIN source_keys AS k ON s.`actor_id` = k.`actor_id` AND s.`film_id` = k.`film_id`"
+        in sql
+    )
+    assert "LEFT ANTI JOIN recorded AS r ON" in sql
+    sqlglot.parse_one(sql, read="spark")
+
+
+def test_staging_loses_exactly_the_deleted_rows_and_counts_from_metadata():
+    identifier = "glue_catalog.`s_staging`.`payment`"
+    delete = delete_rows_sql(identifier, PAYMENT, "deleted_payment")
+    assert delete.endswith("WHEN MATCHED THEN DELETE")
+    # A row re-created under a deleted key has other values: it stays.
+    assert "t.`payment_id` = s.`payment_id` AND t.`amount` <=> s.`amount`" in delete
+    count = row_count_sql(identifier)
+    assert f"FROM {identifier}.snapshots AS s JOIN {identifier}.refs AS r" in count
+    assert "summary['total-records']" in count
+    for sql in (delete, count):
+        sqlglot.parse_one(sql, read="spark")

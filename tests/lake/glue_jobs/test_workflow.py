@@ -10,6 +10,7 @@ from lake.glue_jobs.workflow import (
     changes_uri,
     counts_json,
     delete_changes,
+    deleted_uri,
     get_run_properties,
     parse_run_properties,
     put_run_properties,
@@ -32,6 +33,13 @@ def test_the_app_properties_are_read():
     assert run.watermarks_from == {"rental": datetime(2005, 8, 1, 12, 0, 0, 250000)}
     assert run.published_snapshots == {"staging.rental": 4455667788}
     assert run.changed_rows == {}  # the extract job has not run yet
+    assert run.deleted_rows == {}
+
+
+def test_the_extract_jobs_counts_are_read():
+    counts = {"changed_rows": '{"rental": 5, "payment": 2}', "deleted_rows": '{"rental": 1}'}
+    run = parse_run_properties({**APP_PROPERTIES, **counts})
+    assert (run.changed_rows, run.deleted_rows) == ({"rental": 5, "payment": 2}, {"rental": 1})
 
 
 @pytest.mark.parametrize(
@@ -62,6 +70,9 @@ def test_a_run_writes_where_the_local_engine_does():
     assert raw_uri("s3://b/lake/", "rental", 12) == "s3://b/lake/raw/rental/run_id=12"
     changes = changes_uri("s3://b/lake", "rental", 12)
     assert changes == "s3://b/lake/staging/_changes/run_id=12/rental"
+    # Under the run's changes: the marts job's clean-up takes them too.
+    deleted = deleted_uri("s3://b/lake", "rental", 12)
+    assert deleted == "s3://b/lake/staging/_changes/run_id=12/deleted/rental"
 
 
 def test_a_job_started_outside_its_workflow_stops_with_the_reason():
