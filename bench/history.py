@@ -43,7 +43,8 @@ def main() -> None:
     import pyarrow as pa
     from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-    from lake.catalog import ensure_table, replace_rows
+    from lake.catalog import ensure_table
+    from lake.table_writes import replace_rows
 
     schema = pa.schema([
         pa.field("rental_id", pa.int64(), nullable=False),

@@ -21,15 +21,8 @@ from pyarrow import fs
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.expressions.visitors import bind
 from pyiceberg.io import load_file_io
-from pyiceberg.io.pyarrow import (
-    ArrowScan,
-    PyArrowFileIO,
-    _dataframe_to_data_files,
-    _expression_to_complementary_pyarrow,
-)
+from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.metadata import TableMetadata
@@ -229,44 +222,6 @@ def _without_excluded_columns(table: Table, identifier: str) -> Table:
                 update.delete_column(column)
         table = table.refresh()
     return table
-
-
-def replace_rows(table: Table, rows: pa.Table, condition: BooleanExpression) -> None:
-    """Delete the rows matching ``condition`` and append ``rows``: one snapshot.
-
-    pyiceberg's ``overwrite`` commits a delete and then an append, two
-    snapshots, and writes the rows it keeps from a rewritten file apart from
-    the new ones. Here a file holding a matching row is read, and its other
-    rows are written with the new rows, partition by partition, in one
-    overwrite snapshot (copy-on-write, as pyiceberg's own delete); when no
-    file holds a matching row, the rows are appended with manifest merging.
-    """
-    with table.transaction() as transaction:
-        metadata = transaction.table_metadata
-        schema = metadata.schema()
-        # The files that may hold a matching row (by partition and column statistics).
-        tasks = table.scan(row_filter=condition).plan_files() if table.current_snapshot() else []
-        keep = _expression_to_complementary_pyarrow(bind(schema, condition, True), schema)
-        replaced, kept = [], [rows]
-        for task in tasks:
-            existing = ArrowScan(metadata, table.io, schema, AlwaysTrue()).to_table(tasks=[task])
-            remaining = existing.filter(keep)
-            if remaining.num_rows < existing.num_rows:
-                replaced.append(task.file)
-                kept.append(remaining.cast(rows.schema))
-        if not replaced and not rows.num_rows:
-            return
-        snapshot = transaction.update_snapshot()
-        with snapshot.overwrite() if replaced else snapshot.merge_append() as producer:
-            for data_file in replaced:
-                producer.delete_data_file(data_file)
-            written = pa.concat_tables(kept)
-            if written.num_rows:
-                for data_file in _dataframe_to_data_files(
-                    table_metadata=metadata, write_uuid=producer.commit_uuid, df=written,
-                    io=table.io,
-                ):  # fmt: skip
-                    producer.append_data_file(data_file)
 
 
 def lake_tables() -> list[str]:

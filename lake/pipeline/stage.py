@@ -16,9 +16,10 @@ from django.db import connection, models
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
 from pyiceberg.table import Table
 
-from lake.catalog import ensure_table, register_snapshot, replace_rows
+from lake.catalog import ensure_table, register_snapshot
 from lake.pipeline.extract import Extract
 from lake.schemas import FULLY_EXTRACTED, STAGING_PARTITIONS, primary_key, staging_schema
+from lake.table_writes import replace_rows
 
 
 @dataclass

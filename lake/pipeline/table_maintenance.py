@@ -42,7 +42,8 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform, MonthTransform
 from pyiceberg.types import DateType
 
-from lake.catalog import TABLE_PROPERTIES, load_table, replace_rows
+from lake.catalog import TABLE_PROPERTIES, load_table
+from lake.table_writes import replace_rows
 
 TARGET_FILE_BYTES = int(TABLE_PROPERTIES["write.target-file-size-bytes"])
 

@@ -23,11 +23,11 @@ from lake.catalog import (
     files_added_since,
     load_table,
     register_snapshot,
-    replace_rows,
 )
 from lake.marts import DIM_DATE, MARTS, RUN_CLOCK, SQL_DIR, Mart
 from lake.pipeline.dates import dim_date_additions, dim_date_rows
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
+from lake.table_writes import replace_rows
 
 SCHEMAS = {table_name(model): staging_schema(model) for model in STAGED_MODELS}
 # Keys that several marts' keys SQL share (``address_keys``): run once, on demand.

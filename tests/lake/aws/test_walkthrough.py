@@ -29,11 +29,12 @@ from pyiceberg.expressions import AlwaysTrue
 from lake import selectors, tasks
 from lake.aws import names
 from lake.aws.clients import aws_client
-from lake.catalog import catalog_cache_clear, ensure_table, replace_rows
+from lake.catalog import catalog_cache_clear, ensure_table
 from lake.glue_jobs.workflow import counts_json, timestamps_json
 from lake.marts import MARTS
 from lake.models import PipelineRun, PipelineStep, Watermark
 from lake.schemas import STAGED_MODELS, table_name
+from lake.table_writes import replace_rows
 from sakila_site.celery import app
 from tests.lake.query.test_athena import queue_results
 

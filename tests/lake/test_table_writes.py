@@ -1,4 +1,4 @@
-"""The lake's table writes: a merge is one snapshot, and commits do not grow with history."""
+"""Writes to lake tables: a merge is one snapshot, and what it leaves stays small."""
 
 from datetime import date
 
@@ -6,8 +6,9 @@ import pyarrow as pa
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo, In
 
-from lake import catalog, iceberg_backports
-from lake.catalog import data_files, ensure_table, load_table, replace_rows
+from lake import catalog, iceberg_backports, table_writes
+from lake.catalog import data_files, ensure_table, load_table
+from lake.table_writes import replace_rows
 
 SCHEMA = pa.schema(
     [pa.field("rental_id", pa.int64(), nullable=False), pa.field("rental_date", pa.date32()),
@@ -99,3 +100,24 @@ def test_a_table_committed_here_loads_without_reading_its_metadata_file(rentals,
 
     monkeypatch.setattr(catalog.FromInputFile, "table_metadata", unread)
     assert load_table("staging.rentals_test").metadata_location == rentals.metadata_location
+
+
+def test_rows_changed_in_place_again_and_again_keep_one_manifest(rentals):
+    for amount in range(10):
+        replace_rows(rentals, rows((2, date(2005, 5, 2), amount)), EqualTo("rental_id", 2))
+
+    rentals.refresh()
+    assert len(rentals.current_snapshot().manifests(rentals.io)) == 1
+    assert contents(rentals)[1] == (2, date(2005, 5, 2), 9)
+
+
+def test_replacing_every_row_reads_no_file(rentals, monkeypatch):
+    def unread(*args, **kwargs):
+        raise AssertionError("a file whose rows all go was read")
+
+    monkeypatch.setattr(table_writes.ArrowScan, "to_table", unread)
+
+    replace_rows(rentals, rows((7, date(2005, 9, 1), 70)), AlwaysTrue())
+
+    monkeypatch.undo()
+    assert contents(rentals) == [(7, date(2005, 9, 1), 70)]
