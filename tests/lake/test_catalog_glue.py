@@ -16,9 +16,9 @@ from lake.catalog import (
     ensure_table,
     lake_tables,
     load_table,
-    replace_rows,
     snapshot_dataset,
 )
+from lake.table_writes import replace_rows
 
 BUCKET = "sakila-lake-test"
 SCHEMA = pa.schema(
