@@ -11,7 +11,7 @@ import pytest
 
 from lake.aws.assets import spark_sql, staged_tables_from_models
 from lake.catalog import data_files, load_table
-from lake.glue_jobs.sql import REMOVE, changed_rows_sql, replace_keys_source_sql
+from lake.glue_jobs.sql import REMOVE, changed_rows_sql, deleted_rows_sql, replace_keys_source_sql
 from lake.glue_jobs.tables import ddl_schema, spark_columns
 from lake.glue_jobs.transform import (
     SparkTransform,
@@ -20,7 +20,7 @@ from lake.glue_jobs.transform import (
     read_changes,
     register_sources,
 )
-from lake.glue_jobs.workflow import RunProperties, changes_uri
+from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
 from lake.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS
 from lake.pipeline.transform import Transform
 from lake.schemas import STAGED_MODELS, staging_schema, table_name
@@ -110,12 +110,14 @@ def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake)
     new_staging = published_staging(spark, tables, after.snapshots)
 
     # The run's changes as the extract job finds them (the rows read, here all of
-    # staging after the run, that are not identically in the published staging)
-    # and leaves them for the marts job.
-    counts = {}
+    # staging after the run, that are not identically in the published staging;
+    # and the published rows whose key is gone, deleted at the source) and
+    # leaves them for the marts job.
+    counts, deleted = {}, {}
     for table in tables:
         new_staging[table.name].createOrReplaceTempView(f"extracted_{table.name}")
         old_staging[table.name].createOrReplaceTempView(f"published_{table.name}")
+        spark.createDataFrame([], ddl_schema(table.columns)).createOrReplaceTempView("recorded")
         sql = changed_rows_sql(
             table,
             f"extracted_{table.name}",
@@ -124,7 +126,12 @@ def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake)
         )
         found = spark.sql(sql)
         found.write.mode("overwrite").parquet(changes_uri(lake.as_uri(), table.name, after.pk))
-        counts[table.name] = found.count()
+        gone = spark.sql(deleted_rows_sql(
+            table, f"published_{table.name}", f"extracted_{table.name}", "recorded"
+        ))  # fmt: skip
+        gone.write.mode("overwrite").parquet(deleted_uri(lake.as_uri(), table.name, after.pk))
+        deleted[table.name] = gone.count()
+        counts[table.name] = found.count() + deleted[table.name]
     assert {name: count for name, count in counts.items() if count} == {
         "address": 2,  # the mover's new address, and the renamed one
         "customer": 1,  # the mover
@@ -133,9 +140,10 @@ def test_incremental_build_rebuilds_the_changed_keys_as_duckdb_does(spark, lake)
         "rental": 3 + 2,  # new and returned
         "payment": 3 + 1,
     }
+    assert {name: count for name, count in deleted.items() if count} == {"film_category": 1}
     run = RunProperties(
         run_id=after.pk, full=False, watermarks_from={}, published_snapshots={},
-        changed_rows=counts,
+        changed_rows=counts, deleted_rows=deleted,
     )  # fmt: skip
     changed = read_changes(spark, tables, run, lake.as_uri())
     assert set(changed) == {name for name, count in counts.items() if count}
