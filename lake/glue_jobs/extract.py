@@ -321,12 +321,16 @@ def _read_if_exists(spark: "SparkSession", uri: str, table: StagedTable) -> "Dat
 
 
 def _exists(spark: "SparkSession", uri: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path)
+    filesystem, path = _hadoop_path(spark, uri)
+    return filesystem.exists(path)
 
 
 def _delete(spark: "SparkSession", uri: str) -> None:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
+    filesystem, path = _hadoop_path(spark, uri)
+    filesystem.delete(path, True)
+
+
+def _hadoop_path(spark: "SparkSession", uri: str):
+    """The Hadoop filesystem of ``uri`` (S3 on Glue) and the path in it."""
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
