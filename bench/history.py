@@ -44,7 +44,7 @@ def main() -> None:
     from pyiceberg.expressions import AlwaysTrue, EqualTo
 
     from lake.catalog import ensure_table
-    from lake.table_writes import replace_rows
+    from lake.core.table_writes import replace_rows
 
     schema = pa.schema([
         pa.field("rental_id", pa.int64(), nullable=False),

@@ -10,9 +10,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from lake import schedules
 from lake.catalog import lake_tables, load_table
-from lake.marts import MARTS
+from lake.core.marts import MARTS
+from lake.engines import current_engine
 from lake.models import (
     CrawledTable,
     PipelineRun,
@@ -21,7 +21,8 @@ from lake.models import (
     Watermark,
     WorkerHeartbeat,
 )
-from lake.schemas import STAGED_MODELS, table_name
+from lake.panel import schedules
+from lake.pipeline.schemas import STAGED_MODELS, table_name
 
 
 def published_run(*, kind: str | None = None) -> PipelineRun | None:
@@ -368,12 +369,7 @@ def catalog_table_list() -> list[CatalogTable]:
 def crawled_tables(*, name: str | None = None) -> list[CrawledTable]:
     """The raw zone as the crawler that runs with the engine found it, by name:
     the local crawler's records, or the Glue crawler's tables (unsaved rows)."""
-    if settings.LAKE_ENGINE == "glue":
-        from lake.aws.raw_tables import glue_raw_tables  # boto3 only when on AWS
-
-        return glue_raw_tables(name=name)
-    tables = CrawledTable.objects.order_by("name")
-    return list(tables if name is None else tables.filter(name=name))
+    return current_engine().crawled_tables(name=name)
 
 
 def catalog_table_get(*, zone: str, name: str) -> CatalogTable | None:

@@ -10,26 +10,26 @@ from datetime import timedelta
 from functools import partial
 from math import ceil
 
+from celery import Task, current_app
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from lake import selectors, tasks
-from lake.engines import get_engine
+from lake import selectors
+from lake.engines import current_engine, get_engine
 from lake.engines.base import CannotResume, Engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, WorkerHeartbeat
+from lake.panel.schedules import TURNED
 from lake.pipeline.maintain import maintenance_due
 from lake.pipeline.runner import (
-    ENGINE_TITLES,
     TRIGGER_TEXT,
     AlreadyRunning,
     pipeline_run_create,
     pipeline_runs_reap,
     run_event,
 )
-from lake.schedules import TURNED
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ ERROR_PUBLISHED_SINCE = (
 ENDED = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
 # A pending refresh older than this is taken for lost (its task never ran).
 REFRESH_LOST_AFTER = timedelta(minutes=2)
+# A run that runs elsewhere is polled after this many seconds, then with backoff.
+POLL_FIRST_SECONDS = 5
 
 __all__ = [
     "AlreadyRunning",
@@ -85,11 +87,17 @@ def pipeline_run_request(
     return run
 
 
+def _task(name: str) -> Task:
+    """The Celery task ``lake.tasks.<name>``, found by name: the tasks call
+    these services, so this module does not import them."""
+    return current_app.tasks[f"lake.tasks.{name}"]
+
+
 def _run_send(run: PipelineRun) -> None:
     """Hand a committed run to the workers; a run that cannot be sent fails at
     once rather than stay queued and block every later run."""
     try:
-        tasks.pipeline_run_task.delay(run.pk)
+        _task("pipeline_run_task").delay(run.pk)
     except Exception as error:
         logger.exception("could not queue run %s", run.pk)
         message = f"Could not reach the task queue: {type(error).__name__}: {error}"
@@ -212,7 +220,7 @@ def _resume_check(run: PipelineRun, engine: Engine) -> None:
     if run.status != PipelineRun.Status.FAILED:
         raise RunStateError(ERROR_NOT_RESUMABLE.format(run_id=run.pk, status=run.status))
     if not engine.can_resume:
-        title = ENGINE_TITLES.get(run.engine, run.engine)
+        title = get_engine(run.engine).title
         raise RunStateError(ERROR_RESUME_ENGINE.format(run_id=run.pk, engine=title))
     # Runs are created one at a time, in id order: a later run that succeeded
     # advanced the watermarks past those this run read from.
@@ -225,7 +233,7 @@ def _poll_send(run: PipelineRun) -> None:
     """Have the workers poll a run that runs elsewhere; if the queue cannot take
     it, the reaper fails the run (and stops it there) once its heartbeat is stale."""
     try:
-        tasks.pipeline_run_poll_later(run.pk, 0, tasks.POLL_FIRST_SECONDS)
+        _task("pipeline_run_poll_task").apply_async((run.pk, 0), countdown=POLL_FIRST_SECONDS)
     except Exception:
         logger.exception("could not queue the polls of run %s", run.pk)
 
@@ -246,7 +254,7 @@ def lake_maintain_request(
 
 def lake_maintain_if_due() -> PipelineRun | None:
     """After a pipeline run: queue maintenance when enough runs happened since the last."""
-    if not maintenance_due():
+    if not maintenance_due(current_engine()):
         return None
     try:
         return lake_maintain_request(trigger=PipelineRun.Trigger.THRESHOLD)
@@ -270,18 +278,22 @@ def lake_refresh_request() -> None:
             lock.refresh_due_at = now + timedelta(seconds=countdown)
         lock.save()
     if schedule:
-        tasks.lake_refresh_task.apply_async(countdown=countdown)
+        _task("lake_refresh_task").apply_async(countdown=countdown)
 
 
 def _refresh_not_before():
-    """Under Glue, when the next refresh run may start: GLUE_REFRESH_MIN_INTERVAL_MINUTES
-    after the last run of any kind (each is a whole workflow); None locally."""
-    if settings.LAKE_ENGINE != "glue" or settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES <= 0:
-        return None
+    """When the next refresh run may start, as the engine has it (Glue: some
+    minutes after the last run of any kind); None: at once."""
     last = PipelineRun.objects.order_by("-created_at").values_list("created_at", flat=True)
     if (created_at := last.first()) is None:
         return None
-    return created_at + timedelta(minutes=settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES)
+    return current_engine().refresh_not_before(created_at)
+
+
+def _refresh_later(countdown: int) -> None:
+    """Start the debounced refresh again in ``countdown`` seconds, once this
+    transaction has committed."""
+    transaction.on_commit(partial(_task("lake_refresh_task").apply_async, countdown=countdown))
 
 
 def lake_refresh_start() -> PipelineRun | None:
@@ -297,7 +309,9 @@ def lake_refresh_start() -> PipelineRun | None:
             # Changes made during that run are read by the next one: come back later.
             lock.refresh_due_at = timezone.now() + timedelta(seconds=debounce)
             lock.save()
-            transaction.on_commit(partial(tasks.lake_refresh_task.apply_async, countdown=debounce))
+            transaction.on_commit(
+                partial(_task("lake_refresh_task").apply_async, countdown=debounce)
+            )
             return None
         # A run queued after the request (say "Run now") and published has read those changes.
         published = selectors.published_run(kind=PipelineRun.Kind.PIPELINE)
@@ -312,7 +326,9 @@ def lake_refresh_start() -> PipelineRun | None:
             countdown = ceil((not_before - timezone.now()).total_seconds())
             lock.refresh_due_at = not_before
             lock.save()
-            transaction.on_commit(partial(tasks.lake_refresh_task.apply_async, countdown=countdown))
+            transaction.on_commit(
+                partial(_task("lake_refresh_task").apply_async, countdown=countdown)
+            )
             return None
         lock.refresh_requested_at = lock.refresh_due_at = None
         lock.save()

@@ -6,8 +6,11 @@ import time
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from lake import services
 from lake.engines import get_engine
 from lake.models import PipelineRun
+from lake.pipeline.runner import pipeline_runs_reap
+from lake.services import POLL_FIRST_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -20,15 +23,12 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 5,
 }
-POLL_FIRST_SECONDS = 5
 POLL_MAX_SECONDS = 60
 
 
 @shared_task(**RETRY)
 def pipeline_run_task(run_id: int) -> None:
     """Start a queued run on its engine; poll it if it runs elsewhere."""
-    from lake import services
-
     run = PipelineRun.objects.get(pk=run_id)
     engine = get_engine(run.engine)
     engine.start(run)
@@ -78,16 +78,12 @@ def pipeline_run_poll_task(run_id: int, attempt: int = 0) -> None:
 @shared_task(**RETRY)
 def pipeline_runs_reap_task() -> int:
     """Mark failed the runs whose worker died, so a new run can start."""
-    from lake.pipeline.runner import pipeline_runs_reap
-
     return pipeline_runs_reap()
 
 
 @shared_task(**RETRY)
 def lake_refresh_task() -> None:
     """The debounced refresh after desk activity: one incremental run."""
-    from lake import services
-
     run = services.lake_refresh_start()
     if run is not None:
         pipeline_run_task(run.pk)
@@ -96,8 +92,6 @@ def lake_refresh_task() -> None:
 @shared_task(**RETRY)
 def lake_maintain_scheduled_task() -> None:
     """Maintenance started by its schedule (on every engine); skipped while a run is active."""
-    from lake import services
-
     try:
         services.lake_maintain_request(trigger=PipelineRun.Trigger.SCHEDULE)
     except (services.AlreadyRunning, services.RunStateError) as error:
@@ -107,8 +101,6 @@ def lake_maintain_scheduled_task() -> None:
 @shared_task(**RETRY)
 def pipeline_run_scheduled_task(full: bool = False) -> None:
     """A run started by a schedule (django-celery-beat); skipped while one is active."""
-    from lake import services
-
     try:
         services.pipeline_run_request(full=full, trigger=PipelineRun.Trigger.SCHEDULE)
     except services.AlreadyRunning as error:

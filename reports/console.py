@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from lake.marts import MARTS
+from lake.core.marts import MARTS
 from lake.models import PipelineRun
 from lake.query import QueryError, get_query_engine
 

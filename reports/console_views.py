@@ -14,8 +14,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from lake import selectors
+from lake.panel.views import lake_view
 from lake.query import QueryError
-from lake.views import lake_view
 from reports import console
 from reports.export import csv_response
 from reports.filters import time_travel_runs
@@ -93,7 +93,7 @@ def sql_console(request: HttpRequest) -> HttpResponse:
             ]
             for row in result.rows
         ],
-        "share_url": request.build_absolute_uri(f"{reverse('lake:sql')}?{urlencode(query)}"),
+        "share_url": request.build_absolute_uri(f"{reverse('sql-console')}?{urlencode(query)}"),
         "csv_query": urlencode({**query, "format": "csv"}),
     }
     return render(request, "reports/sql_console.html", context)

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from lake import selectors
 from lake.models import PipelineRun
+from lake.panel.views import VIEW_RUNS
 from lake.query import QueryError, get_query_engine
 from lake.query.duckdb import ERROR_NO_DATA
-from lake.views import VIEW_RUNS
 from reports.charts import report_charts
 from reports.export import HEADER_FILTERS, HEADER_RUN, HEADER_TITLE, csv_response
 from reports.filters import Filters, filters_clean

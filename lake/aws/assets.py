@@ -18,10 +18,11 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from lake.aws.names import GLUE_JOBS, connection_name
+from lake.core.transpile import SQL_DIR, render
 from lake.glue_jobs.sql import CATALOG
 from lake.glue_jobs.tables import MANIFEST, StagedTable, manifest_json, spark_columns
 from lake.glue_jobs.transform import SPARK_SQL_DIR
-from lake.schemas import (
+from lake.pipeline.schemas import (
     FULLY_EXTRACTED,
     STAGED_MODELS,
     STAGING_PARTITIONS,
@@ -29,7 +30,6 @@ from lake.schemas import (
     staging_schema,
     table_name,
 )
-from lake.transpile import SQL_DIR, render
 
 LIBRARY_KEY = "lib/sakila_lake_jobs.zip"
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # of the lake and what it shares with the local engine (mart schemas, dim_date).
 LIBRARY_MODULES = (
     "lake/__init__.py",
-    "lake/marts.py",
-    "lake/pipeline/__init__.py",
-    "lake/pipeline/dates.py",
+    "lake/core/__init__.py",
+    "lake/core/dates.py",
+    "lake/core/marts.py",
     "lake/glue_jobs/__init__.py",
     "lake/glue_jobs/extract.py",
     "lake/glue_jobs/iceberg.py",
@@ -122,7 +122,7 @@ def spark_conf(warehouse: str) -> list[str]:
 
 
 def staged_tables_from_models() -> list[StagedTable]:
-    """The staging tables as lake/schemas.py derives them from the models."""
+    """The staging tables as lake/pipeline/schemas.py derives them from the models."""
     tables = []
     for model in STAGED_MODELS:
         name = table_name(model)

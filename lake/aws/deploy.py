@@ -746,10 +746,10 @@ def _account_id() -> str:
 def optimized_tables(zone: str) -> list[str]:
     """The Iceberg tables of a zone: the staged tables, or the marts."""
     if zone == "staging":
-        from lake.schemas import STAGED_MODELS, table_name
+        from lake.pipeline.schemas import STAGED_MODELS, table_name
 
         return sorted(table_name(model) for model in STAGED_MODELS)
-    from lake.marts import MARTS
+    from lake.core.marts import MARTS
 
     return sorted(mart.name for mart in MARTS)
 

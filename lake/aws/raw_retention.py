@@ -30,7 +30,7 @@ from lake.aws.clients import aws_client, s3_split
 from lake.catalog import catalog_namespace, warehouse_uri
 from lake.models import CrawledTable
 from lake.pipeline.crawl import run_number
-from lake.pipeline.maintain import RawRetention
+from lake.pipeline.raw_retention import RawRetention
 
 PARTITION_KEY = "run_id"
 DELETE_OBJECTS_MAX = 1000  # S3 DeleteObjects takes at most 1,000 keys

@@ -1,10 +1,18 @@
-"""What the orchestration needs of an ETL engine: start, read state, cancel, resume."""
+"""What the orchestration needs of an ETL engine: start, read state, cancel,
+resume, and where the engines' lakes differ (who maintains the tables, where
+raw increments and crawled tables live, how often desk activity may start a run).
+
+Everything that differs between engines is a method or attribute here: the
+rest of the app never asks which engine it runs on.
+"""
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
-from lake.models import PipelineRun
+from lake.models import CrawledTable, PipelineRun
+from lake.pipeline.raw_retention import RawRetention
 
 
 class CannotResume(Exception):
@@ -31,9 +39,13 @@ class Engine(ABC):
     """
 
     name: ClassVar[str]
+    title: ClassVar[str]  # as people read it: "Glue", "local"
     runs_elsewhere: ClassVar[bool] = False
     # Whether a failed run can go on from the step that failed (Glue's workflow runs can).
     can_resume: ClassVar[bool] = False
+    # Who compacts and expires the lake's tables when not a maintenance run
+    # (a sentence the run's step shows); None: maintenance runs do it.
+    tables_maintained_by: ClassVar[str | None] = None
 
     @abstractmethod
     def start(self, run: PipelineRun) -> None:
@@ -46,6 +58,23 @@ class Engine(ABC):
     @abstractmethod
     def cancel(self, run: PipelineRun) -> None:
         """Ask the engine to stop the run (``cancel_requested_at`` is already set)."""
+
+    # --- The engine's lake ------------------------------------------------------------------
+
+    @abstractmethod
+    def raw_retention(self, before_run: int, *, dry_run: bool) -> RawRetention:
+        """Delete the raw increments of runs before ``before_run`` (and the
+        crawled partitions that name them)."""
+
+    @abstractmethod
+    def crawled_tables(self, *, name: str | None = None) -> list[CrawledTable]:
+        """The raw zone as the crawler that runs with this engine found it, by
+        name (only ``name`` if given)."""
+
+    def refresh_not_before(self, last_run_created: datetime) -> datetime | None:
+        """When desk activity may start the next run, given when the last run
+        of any kind was created (None: at once, after the debounce)."""
+        return None
 
     # --- Resume (engines that cannot resume keep these defaults) --------------------------
 

@@ -26,27 +26,31 @@ the Glue Data Catalog), and Glue's table optimizers maintain the tables.
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from lake import selectors
 from lake.aws.clients import aws_client
 from lake.aws.names import GLUE_JOBS, crawler_name, job_name, workflow_name
+from lake.aws.raw_retention import glue_raw_retention
+from lake.aws.raw_tables import glue_raw_tables
 from lake.engines.base import CannotResume, Engine, ResumePoint
-from lake.models import PipelineRun, PipelineRunEvent, PipelineStep
+from lake.models import CrawledTable, PipelineRun, PipelineRunEvent, PipelineStep
 from lake.pipeline.maintain import maintenance_run_execute
+from lake.pipeline.raw_retention import RawRetention
 from lake.pipeline.runner import (
     pipeline_run_claim,
     pipeline_run_finish,
     pipeline_run_publish,
     run_event,
 )
-from lake.schemas import STAGED_MODELS, table_name
+from lake.pipeline.schemas import STAGED_MODELS, table_name
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +142,13 @@ class GlueContractError(Exception):
 
 class GlueEngine(Engine):
     name = "glue"
+    title = "AWS Glue"
     runs_elsewhere = True
     can_resume = True
+    tables_maintained_by = (
+        "Glue's table optimizers compact the tables, expire their snapshots and delete "
+        "orphan files (lake deploy turns them on): nothing to do here"
+    )
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
@@ -158,13 +167,28 @@ class GlueEngine(Engine):
         it running without a Glue run id, and the next poll starts it.
         """
         if run.kind == PipelineRun.Kind.MAINTENANCE:
-            maintenance_run_execute(run)  # to its end, in this worker
+            maintenance_run_execute(run, self)  # to its end, in this worker
             return
         if pipeline_run_claim(run, host="", pid=None) is None:
             return  # delivered twice, or cancelled while queued
         self._call(
             run, f"starting workflow {workflow_name()}", self._start_workflow, run, adopt=False
         )
+
+    def raw_retention(self, before_run: int, *, dry_run: bool) -> RawRetention:
+        """On S3 and in the Glue Data Catalog (``lake.aws.raw_retention``)."""
+        return glue_raw_retention(before_run, dry_run=dry_run)
+
+    def crawled_tables(self, *, name: str | None = None) -> list[CrawledTable]:
+        """The Glue crawler's tables (``lake.aws.raw_tables``), unsaved rows."""
+        return glue_raw_tables(name=name)
+
+    def refresh_not_before(self, last_run_created: datetime) -> datetime | None:
+        """Each Glue run is a whole workflow: GLUE_REFRESH_MIN_INTERVAL_MINUTES
+        apart, whatever the desk does."""
+        if settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES <= 0:
+            return None
+        return last_run_created + timedelta(minutes=settings.GLUE_REFRESH_MIN_INTERVAL_MINUTES)
 
     def refresh(self, run: PipelineRun) -> PipelineRun:
         """Copy the workflow run's state into the run and its steps; end the

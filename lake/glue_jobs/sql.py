@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 from lake.glue_jobs.tables import StagedTable
 
 CATALOG = "glue_catalog"  # the Iceberg catalog the jobs' --conf names (lake/aws/assets.py)
-# As lake/catalog.py creates tables. Copy-on-write: a snapshot is exactly its
+# As lake/catalog/ creates tables. Copy-on-write: a snapshot is exactly its
 # data files, which the app's readers rely on; Iceberg's default, made explicit.
 TABLE_PROPERTIES = {
     "format-version": "2",
@@ -43,7 +43,7 @@ def pairs(names: Sequence[str], left: str, right: str, joiner: str) -> str:
 
 def table_identifier(database: str, namespace: str, table: str) -> str:
     """``glue_catalog.<database>_<namespace>.<table>``: the lake table
-    ``<namespace>.<table>`` in the Glue database lake/catalog.py names."""
+    ``<namespace>.<table>`` in the Glue database lake/catalog/ names."""
     return ".".join((CATALOG, quote(f"{database}_{namespace}"), quote(table)))
 
 

@@ -1,6 +1,6 @@
 """The staged tables as the Glue jobs see them, and Arrow types in Spark SQL.
 
-``lake/schemas.py`` derives the staging tables from the Django models, which
+``lake/pipeline/schemas.py`` derives the staging tables from the Django models, which
 Glue cannot import: ``lake deploy`` writes them into the job library as
 ``staged_tables.json`` (``lake/aws/assets.py``), read back here.
 """
@@ -19,7 +19,7 @@ class StagedTable:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, Spark SQL type), in source order
     primary_key: tuple[str, ...]
-    fully_extracted: bool  # read whole every run (see lake/schemas.py FULLY_EXTRACTED)
+    fully_extracted: bool  # read whole every run (see lake/pipeline/schemas.py FULLY_EXTRACTED)
     last_update_nullable: bool  # rows without a last_update are read every run
     month_partition: str | None = None
 

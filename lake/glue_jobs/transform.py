@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from lake.core.dates import dim_date_additions, dim_date_rows
+from lake.core.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS, Mart
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import cast_expressions, table_identifier
 from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
 from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
-from lake.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS, Mart
-from lake.pipeline.dates import dim_date_additions, dim_date_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

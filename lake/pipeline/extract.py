@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from lake.catalog import warehouse_uri
 from lake.pipeline.raw import RawWriter, extract_sqlite_adbc, extract_sqlite_python, read_raw
-from lake.schemas import FULLY_EXTRACTED, lake_fields, staging_schema, table_name
+from lake.pipeline.schemas import FULLY_EXTRACTED, lake_fields, staging_schema, table_name
 
 
 @dataclass

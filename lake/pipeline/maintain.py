@@ -11,28 +11,31 @@ Steps, each recorded like a pipeline run's:
 3. ``raw retention``: the raw zone's increments of runs before the window
    are deleted (a full run reads the rental database, not the raw zone) and
    the crawled catalog forgets their partitions (on AWS: the S3 objects and
-   the Glue Data Catalog's partitions, ``lake.aws.raw_retention``);
+   the Glue Data Catalog's partitions, ``lake.aws.raw_retention``), as the
+   engine does it (``lake.pipeline.raw_retention`` locally);
 4. publish: the compacted snapshots become the ones readers see, in one
    database transaction, as a pipeline run publishes.
 
-On the Glue engine the run does the same in the worker except step 2: Glue's
-table optimizers compact and expire the tables (``lake deploy`` turns them
-on), so the step only says so.
+An engine whose tables something else maintains (``Engine.tables_maintained_by``:
+on Glue, the Data Catalog's table optimizers, which ``lake deploy`` turns
+on) skips step 2, and the step only says so; step 3 is the engine's own
+(``Engine.raw_retention``).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from pyarrow import fs
 
 from lake import selectors
-from lake.catalog import current_snapshot_ids, lake_tables, warehouse_uri
-from lake.models import CrawledTable, PipelineRun, PipelineRunEvent
-from lake.pipeline.crawl import run_number
+from lake.catalog import current_snapshot_ids, lake_tables, load_table
+from lake.core.table_maintenance import TableMaintenance, maintain_table
+from lake.models import PipelineRun, PipelineRunEvent
+from lake.pipeline.raw_retention import RawRetention
 from lake.pipeline.runner import (
     run_claimed_execute,
     run_event,
@@ -41,26 +44,9 @@ from lake.pipeline.runner import (
     run_raise_if_cancelled,
     run_step,
 )
-from lake.pipeline.table_maintenance import TableMaintenance, maintain_table
 
-GLUE_OPTIMIZERS = (
-    "Glue's table optimizers compact the tables, expire their snapshots and delete "
-    "orphan files (lake deploy turns them on): nothing to do here"
-)
-
-
-@dataclass
-class RawRetention:
-    partitions_removed: int = 0
-    files_removed: int = 0
-    bytes_removed: int = 0
-
-    def summary(self, *, planned: bool = False) -> str:
-        return (
-            f"{'would remove' if planned else 'removed'} {self.partitions_removed} raw "
-            f"partitions, {self.files_removed} files "
-            f"({self.bytes_removed / 1e6:.1f} MB)"
-        )
+if TYPE_CHECKING:  # the engines run maintenance: they pass themselves in
+    from lake.engines.base import Engine
 
 
 @dataclass
@@ -114,6 +100,7 @@ def maintain_tables(plan: MaintenancePlan, *, dry_run: bool, each=None) -> list[
         def work(identifier=identifier) -> TableMaintenance:
             return maintain_table(
                 identifier,
+                load_table(identifier),
                 published=plan.published.get(identifier),
                 keep=plan.keep,
                 dry_run=dry_run,
@@ -123,51 +110,21 @@ def maintain_tables(plan: MaintenancePlan, *, dry_run: bool, each=None) -> list[
     return results
 
 
-def raw_retention(plan: MaintenancePlan, *, dry_run: bool) -> RawRetention:
+def raw_retention(plan: MaintenancePlan, engine: "Engine", *, dry_run: bool) -> RawRetention:
     """Delete the raw increments of the runs before the oldest one time travel
-    still reaches, and forget their partitions in the crawled catalog."""
-    result = RawRetention()
+    still reaches, where ``engine`` keeps them."""
     if plan.readable_from is None:
-        return result
-    if settings.LAKE_ENGINE == "glue":
-        from lake.aws.raw_retention import glue_raw_retention  # it imports this module
-
-        return glue_raw_retention(plan.readable_from.pk, dry_run=dry_run)
-    oldest_kept = plan.readable_from.pk
-    filesystem, root = fs.FileSystem.from_uri(warehouse_uri())
-    raw = f"{root}/raw"
-    if filesystem.get_file_info(raw).type == fs.FileType.NotFound:
-        return result
-    for table_dir in filesystem.get_file_info(fs.FileSelector(raw)):
-        if table_dir.type != fs.FileType.Directory:
-            continue
-        removed = []
-        for partition in filesystem.get_file_info(fs.FileSelector(table_dir.path)):
-            number = run_number(partition.base_name)
-            if partition.type != fs.FileType.Directory or not number or number >= oldest_kept:
-                continue
-            for info in filesystem.get_file_info(fs.FileSelector(partition.path, recursive=True)):
-                if info.type == fs.FileType.File:
-                    result.files_removed += 1
-                    result.bytes_removed += info.size or 0
-            if not dry_run:
-                filesystem.delete_dir(partition.path)
-            removed.append(partition.base_name)
-        result.partitions_removed += len(removed)
-        if removed and not dry_run:
-            crawled = CrawledTable.objects.filter(name=table_dir.base_name).first()
-            if crawled is not None:
-                crawled.partitions = [p for p in crawled.partitions if p not in set(removed)]
-                crawled.save(update_fields=["partitions"])
-    return result
+        return RawRetention()
+    return engine.raw_retention(plan.readable_from.pk, dry_run=dry_run)
 
 
-def maintenance_run_execute(run: PipelineRun) -> PipelineRun:
-    """Carry out a queued maintenance run in this process; return it finished."""
-    return run_claimed_execute(run, lambda run, inputs: _maintain(run))
+def maintenance_run_execute(run: PipelineRun, engine: "Engine") -> PipelineRun:
+    """Carry out a queued maintenance run in this process, for the lake that
+    ``engine`` writes; return it finished."""
+    return run_claimed_execute(run, lambda run, inputs: _maintain(run, engine))
 
 
-def _maintain(run: PipelineRun) -> None:
+def _maintain(run: PipelineRun, engine: "Engine") -> None:
     plan = maintenance_plan()
     with run_step(run, "retire runs") as step:
         PipelineRun.objects.filter(pk__in=plan.retired_runs).update(snapshots_expired=True)
@@ -184,14 +141,14 @@ def _maintain(run: PipelineRun) -> None:
             step.log = result.summary()
         return result
 
-    if run.engine == "glue":
+    if engine.tables_maintained_by:
         with run_step(run, "maintain tables") as step:
-            step.log = GLUE_OPTIMIZERS
+            step.log = engine.tables_maintained_by
         results = []
     else:
         results = maintain_tables(plan, dry_run=False, each=each)
     with run_step(run, "raw retention") as step:
-        step.log = raw_retention(plan, dry_run=False).summary()
+        step.log = raw_retention(plan, engine, dry_run=False).summary()
     run_inject_fault("publish")
     run_raise_if_cancelled(run)
     compacted = [result.table for result in results if result.snapshot_id is not None]
@@ -212,11 +169,11 @@ def maintenance_publish(run: PipelineRun, plan: MaintenancePlan, compacted: list
         run_event(run, PipelineRunEvent.Action.SUCCEEDED, message=f"Published in {total} s.")
 
 
-def maintenance_due() -> bool:
-    """Whether enough pipeline runs succeeded since the last maintenance (the
-    local engine only: on AWS, Glue's table optimizers maintain the tables)."""
+def maintenance_due(engine: "Engine") -> bool:
+    """Whether enough pipeline runs succeeded since the last maintenance (only
+    where maintenance maintains the tables: on AWS, Glue's table optimizers do)."""
     every = settings.LAKE_MAINTAIN_AFTER_RUNS
-    if every <= 0 or settings.LAKE_ENGINE != "local":
+    if every <= 0 or engine.tables_maintained_by:
         return False
     last = (
         PipelineRun.objects.filter(kind=PipelineRun.Kind.MAINTENANCE)

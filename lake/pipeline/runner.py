@@ -25,13 +25,14 @@ from django.utils import timezone
 
 from lake import selectors
 from lake.catalog import current_snapshot_ids
-from lake.marts import SQL_MARTS
+from lake.core.marts import SQL_MARTS
+from lake.engines import get_engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.extract import extract_tables
+from lake.pipeline.schemas import STAGED_MODELS, table_name
 from lake.pipeline.stage import stage_table
 from lake.pipeline.transform import Transform
-from lake.schemas import STAGED_MODELS, table_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,6 @@ ERROR_NOT_POLLED = (
     "Its state could not be read from {engine} for {seconds} s (the worker polling it "
     "stopped, or {engine} could not be reached) during {step}."
 )
-
-
-ENGINE_TITLES = {"glue": "AWS Glue"}
 
 
 class AlreadyRunning(Exception):
@@ -139,7 +137,7 @@ def pipeline_runs_reap() -> int:
             step_name = step.name if step else "a step"
             if run.pid is None:  # an engine that runs elsewhere: its poller beats
                 error = ERROR_NOT_POLLED.format(
-                    engine=ENGINE_TITLES.get(run.engine, run.engine),
+                    engine=get_engine(run.engine).title,
                     seconds=settings.LAKE_RUN_STALE_SECONDS,
                     step=step_name,
                 )
@@ -159,8 +157,6 @@ def pipeline_runs_reap() -> int:
 
 
 def _stop_elsewhere(run: PipelineRun) -> None:
-    from lake.engines import get_engine  # the engines import this module
-
     try:
         get_engine(run.engine).cancel(run)
     except Exception:  # the run is already failed here; stopping it is a courtesy

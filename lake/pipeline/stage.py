@@ -16,10 +16,17 @@ from django.db import connection, models
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, In, Or
 from pyiceberg.table import Table
 
-from lake.catalog import ensure_table, register_snapshot
+from lake.catalog import ensure_table
+from lake.core.table_writes import replace_rows
+from lake.core.tables import register_snapshot
 from lake.pipeline.extract import Extract
-from lake.schemas import FULLY_EXTRACTED, STAGING_PARTITIONS, primary_key, staging_schema
-from lake.table_writes import replace_rows
+from lake.pipeline.schemas import (
+    EXCLUDED_COLUMNS,
+    FULLY_EXTRACTED,
+    STAGING_PARTITIONS,
+    primary_key,
+    staging_schema,
+)
 
 
 @dataclass
@@ -50,6 +57,7 @@ def stage_table(
     if unchanged and extract.source_rows in (None, staged_rows):
         return Staged(extract.rows, staged_rows)  # nothing read, nothing deleted
     table = ensure_table(f"staging.{name}", staging_schema(model), STAGING_PARTITIONS.get(name))
+    table = without_excluded_columns(table, name)
     if full:
         replace_rows(table, extract.rows, AlwaysTrue())
         return Staged(extract.rows, extract.rows.num_rows)
@@ -71,6 +79,18 @@ def stage_table(
             changed = pa.concat_tables([changed, deleted.cast(changed.schema)])
         return Staged(changed, _row_count(table), deleted.num_rows)
     return Staged(changed, _row_count(table))
+
+
+def without_excluded_columns(table: Table, name: str) -> Table:
+    """A staging table made before its source's secrets were left out of the
+    lake loses those columns (older snapshots keep them until they expire)."""
+    kept_out = EXCLUDED_COLUMNS.get(name, frozenset())
+    if present := [column for column in kept_out if column in table.schema().column_names]:
+        with table.update_schema() as update:
+            for column in sorted(present):
+                update.delete_column(column)
+        table = table.refresh()
+    return table
 
 
 def _row_count(table: Table) -> int | None:

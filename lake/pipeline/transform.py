@@ -18,16 +18,12 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, In
 
-from lake.catalog import (
-    ensure_table,
-    files_added_since,
-    load_table,
-    register_snapshot,
-)
-from lake.marts import DIM_DATE, MARTS, RUN_CLOCK, SQL_DIR, Mart
-from lake.pipeline.dates import dim_date_additions, dim_date_rows
-from lake.schemas import STAGED_MODELS, staging_schema, table_name
-from lake.table_writes import replace_rows
+from lake.catalog import ensure_table, load_table
+from lake.core.dates import dim_date_additions, dim_date_rows
+from lake.core.marts import DIM_DATE, MARTS, RUN_CLOCK, SQL_DIR, Mart
+from lake.core.table_writes import replace_rows
+from lake.core.tables import files_added_since, register_snapshot
+from lake.pipeline.schemas import STAGED_MODELS, staging_schema, table_name
 
 SCHEMAS = {table_name(model): staging_schema(model) for model in STAGED_MODELS}
 # Keys that several marts' keys SQL share (``address_keys``): run once, on demand.

@@ -1,6 +1,6 @@
 """Run report SQL on Amazon Athena (pyathena), at a pipeline run's Iceberg snapshots.
 
-The SQL is written once, for DuckDB (``lake/sql/``), and rewritten on sqlglot's
+The SQL is written once, for DuckDB (``lake/core/sql/``), and rewritten on sqlglot's
 syntax tree, never by string replacement:
 
 - each mart (``fact_sales``) becomes ``"<GLUE_DATABASE>_marts"."fact_sales"
@@ -37,7 +37,8 @@ from sqlglot.tokens import TokenType
 from lake import selectors
 from lake.aws.clients import RETRIES
 from lake.catalog import catalog_namespace
-from lake.marts import MARTS
+from lake.core.marts import MARTS
+from lake.core.transpile import SOURCE_DIALECT, TARGET_DIALECTS
 from lake.query.base import QueryEngine, QueryError, run_with_timeout
 from lake.query.duckdb import (
     ERROR_NO_DATA,
@@ -46,7 +47,6 @@ from lake.query.duckdb import (
     check_single_select,
     without_trailing_semicolon,
 )
-from lake.transpile import SOURCE_DIALECT, TARGET_DIALECTS
 
 logger = logging.getLogger(__name__)
 

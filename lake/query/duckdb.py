@@ -26,7 +26,8 @@ import pyarrow.dataset as ds
 from django.conf import settings
 
 from lake import selectors
-from lake.catalog import data_files, load_table, snapshot_dataset, warehouse_uri
+from lake.catalog import load_table, warehouse_uri
+from lake.core.tables import data_files, snapshot_dataset
 from lake.query.base import QueryEngine, QueryError, run_with_timeout
 
 ERROR_NOT_ONE_SELECT = "Only a single SELECT statement can run on the lake (found: {found})."

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from lake import services
-from lake.marts import MARTS
+from lake.core.marts import MARTS
 from lake.models import PipelineRun
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
 from lake.query.duckdb import DuckDBQueryEngine

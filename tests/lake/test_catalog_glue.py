@@ -16,9 +16,9 @@ from lake.catalog import (
     ensure_table,
     lake_tables,
     load_table,
-    snapshot_dataset,
 )
-from lake.table_writes import replace_rows
+from lake.core.table_writes import replace_rows
+from lake.core.tables import snapshot_dataset
 
 BUCKET = "sakila-lake-test"
 SCHEMA = pa.schema(

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from lake.catalog import load_table
+from lake.core.table_maintenance import storage_usage
 from lake.models import PipelineRun
-from lake.pipeline.table_maintenance import storage_usage
 from rentals.generator import generate_sakila
 from tests.lake.conftest import run_pipeline
 

@@ -4,7 +4,7 @@ import pytest
 
 from lake.models import CrawledTable
 from lake.pipeline.crawl import crawl_raw_zone
-from lake.schemas import STAGED_MODELS
+from lake.pipeline.schemas import STAGED_MODELS
 from rentals.generator import generate_sakila
 from tests.lake.conftest import run_pipeline
 

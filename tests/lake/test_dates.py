@@ -3,7 +3,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from lake.pipeline.dates import dim_date_additions, dim_date_rows
+from lake.core.dates import dim_date_additions, dim_date_rows
 
 
 def rows_by_date(first: date, last: date) -> dict[date, dict]:

@@ -9,11 +9,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from lake import selectors, services
-from lake.catalog import data_files, lake_tables, load_table
+from lake.catalog import lake_tables, load_table
+from lake.core.table_maintenance import referenced_files
+from lake.core.tables import data_files
+from lake.engines import current_engine
 from lake.models import CrawledTable, PipelineRun
 from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
-from lake.pipeline.table_maintenance import referenced_files
 from rentals.generator import generate_sakila
 from reports.filters import time_travel_reach, time_travel_runs
 from reports.registry import report_get, report_run, report_run_get
@@ -25,7 +27,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def maintain() -> PipelineRun:
-    run = maintenance_run_execute(pipeline_run_create(kind=PipelineRun.Kind.MAINTENANCE))
+    run = maintenance_run_execute(
+        pipeline_run_create(kind=PipelineRun.Kind.MAINTENANCE), current_engine()
+    )
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
     return run
 
@@ -167,7 +171,9 @@ def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step):
     travel = marts_contents(runs[2].snapshots)
 
     settings.LAKE_FAULT_INJECTION = f"{step}:raise"
-    failed = maintenance_run_execute(pipeline_run_create(kind=PipelineRun.Kind.MAINTENANCE))
+    failed = maintenance_run_execute(
+        pipeline_run_create(kind=PipelineRun.Kind.MAINTENANCE), current_engine()
+    )
 
     assert failed.status == PipelineRun.Status.FAILED
     assert published_state() == before
@@ -198,7 +204,7 @@ def test_maintenance_is_due_after_the_configured_number_of_runs(lake, settings):
     queued = services.lake_maintain_if_due()
     assert queued is not None and queued.kind == PipelineRun.Kind.MAINTENANCE
     assert queued.trigger == PipelineRun.Trigger.THRESHOLD
-    maintenance_run_execute(queued)
+    maintenance_run_execute(queued, current_engine())
     assert services.lake_maintain_if_due() is None  # counted again from the maintenance
 
 

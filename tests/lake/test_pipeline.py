@@ -8,7 +8,7 @@ import pytest
 
 from lake.catalog import ensure_table, load_table
 from lake.models import PipelineRun, PipelineStep, Watermark
-from lake.schemas import STAGED_MODELS, staging_schema
+from lake.pipeline.schemas import STAGED_MODELS, staging_schema
 from rentals.generator import generate_sakila
 from rentals.loader import load_sakila
 from rentals.models import Film, Payment, Rental, Staff

@@ -15,8 +15,8 @@ from django.utils.html import escape
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import ModelEntry
 
-from lake import schedules
 from lake.models import PipelineRun, PipelineRunEvent
+from lake.panel import schedules
 from sakila_site.celery import app
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,11 @@ import pyarrow as pa
 import pytest
 from pyiceberg.expressions import AlwaysTrue, EqualTo, In
 
-from lake import catalog, iceberg_backports, table_writes
-from lake.catalog import data_files, ensure_table, load_table
-from lake.table_writes import replace_rows
+from lake.catalog import ensure_table, load_table
+from lake.catalog import sql as sql_catalog
+from lake.core import iceberg_backports, table_writes
+from lake.core.table_writes import replace_rows
+from lake.core.tables import data_files
 
 SCHEMA = pa.schema(
     [pa.field("rental_id", pa.int64(), nullable=False), pa.field("rental_date", pa.date32()),
@@ -98,7 +100,7 @@ def test_a_table_committed_here_loads_without_reading_its_metadata_file(rentals,
     def unread(*args, **kwargs):
         raise AssertionError("the metadata file just written was parsed again")
 
-    monkeypatch.setattr(catalog.FromInputFile, "table_metadata", unread)
+    monkeypatch.setattr(sql_catalog.FromInputFile, "table_metadata", unread)
     assert load_table("staging.rentals_test").metadata_location == rentals.metadata_location
 
 

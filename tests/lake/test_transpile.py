@@ -3,8 +3,8 @@
 import pytest
 import sqlglot
 
-from lake.marts import SQL_MARTS
-from lake.transpile import SQL_DIR, TARGET_DIALECTS, render, sql_files
+from lake.core.marts import SQL_MARTS
+from lake.core.transpile import SQL_DIR, TARGET_DIALECTS, render, sql_files
 
 
 def test_every_mart_has_its_two_sql_files():

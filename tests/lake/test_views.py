@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from lake import selectors, services, tasks, views
+from lake import selectors, services, tasks
 from lake.aws.clients import aws_client
-from lake.forms import ERROR_DATE_RANGE
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark, WorkerHeartbeat
+from lake.panel import views
+from lake.panel.forms import ERROR_DATE_RANGE
 from lake.selectors import schedule_list
 from rentals.generator import generate_sakila
 from rentals.models import Rental

@@ -20,7 +20,7 @@ from tests.conftest import make_role_user
 from tests.lake.conftest import lake_query, run_pipeline
 from tests.lake.test_incremental import make_desk_changes
 
-CONSOLE = reverse("lake:sql")
+CONSOLE = reverse("sql-console")
 
 # Each is refused, with a message on the page (never a 500).
 REFUSED = {

@@ -3,7 +3,7 @@
 import pytest
 import sqlglot
 
-from lake.transpile import TARGET_DIALECTS, render
+from lake.core.transpile import TARGET_DIALECTS, render
 from reports.registry import REPORTS, SQL_DIR
 
 REPORT_SQL = sorted(SQL_DIR.parent.rglob("*.sql"))

@@ -120,8 +120,8 @@ CHECKS: list[Check] = [
     ("lake:audit", "get", lambda w: "/lake/audit/", NO_BODY, LAKE),
     ("lake:catalog", "get", lambda w: "/lake/catalog/", NO_BODY, LAKE),
     ("lake:catalog-table", "get", lambda w: "/lake/catalog/raw/rental/", NO_BODY, LAKE),
-    ("lake:sql", "get", lambda w: "/lake/sql/", NO_BODY, LAKE),
-    ("lake:sql", "post", lambda w: "/lake/sql/", lambda w: {"sql": "select 1"},
+    ("sql-console", "get", lambda w: "/lake/sql/", NO_BODY, LAKE),
+    ("sql-console", "post", lambda w: "/lake/sql/", lambda w: {"sql": "select 1"},
      expect(LOGIN, 403, 403, 400, 400)),  # 400: the lake has no data yet
     # Reports (an empty lake: the pages say so, the CSV export is a 409)
     ("reports:dashboard", "get", lambda w: "/reports/", NO_BODY, LAKE),

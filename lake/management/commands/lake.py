@@ -10,17 +10,16 @@ from django.core.management.base import BaseCommand, CommandError
 from lake import selectors
 from lake.aws.names import workflow_name
 from lake.catalog import CatalogUnavailable, load_table
-from lake.engines import get_engine
+from lake.core.table_maintenance import storage_usage
+from lake.engines import current_engine
 from lake.models import PipelineRun
 from lake.pipeline.maintain import (
-    GLUE_OPTIMIZERS,
     maintain_tables,
     maintenance_plan,
     maintenance_run_execute,
     raw_retention,
 )
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
-from lake.pipeline.table_maintenance import storage_usage
 from lake.query import QueryError
 from lake.services import RunStateError, lake_maintain_request
 from lake.tasks import pipeline_run_poll_later, poll_delay
@@ -94,7 +93,7 @@ class Command(BaseCommand):
         getattr(self, f"handle_{action}")(**options)
 
     def handle_run(self, *, full: bool, as_of: datetime | None = None, **options) -> None:
-        engine = get_engine(settings.LAKE_ENGINE)
+        engine = current_engine()
         if engine.runs_elsewhere and as_of is not None:
             raise CommandError(
                 f"--as-of runs only on the local engine: LAKE_ENGINE={settings.LAKE_ENGINE} "
@@ -134,13 +133,14 @@ class Command(BaseCommand):
             f"before {plan.cutoff:%Y-%m-%d %H:%M} are expired ({len(plan.retired_runs)} runs); "
             + (f"time travel reaches back to run {reach.pk}." if reach else "no run to read yet.")
         )
+        engine = current_engine()
         if dry_run:
-            if settings.LAKE_ENGINE == "glue":
-                self.stdout.write(f"tables: {GLUE_OPTIMIZERS}.")
+            if engine.tables_maintained_by:
+                self.stdout.write(f"tables: {engine.tables_maintained_by}.")
             else:
                 for result in maintain_tables(plan, dry_run=True):
                     self.stdout.write(f"{result.table}: {result.summary(planned=True)}")
-            raw = raw_retention(plan, dry_run=True)
+            raw = raw_retention(plan, engine, dry_run=True)
             self.stdout.write(f"raw zone: {raw.summary(planned=True)}")
             self.stdout.write("Dry run: nothing was changed.")
             return
@@ -151,7 +151,7 @@ class Command(BaseCommand):
         except (AlreadyRunning, RunStateError) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Maintenance run {run.pk} started")
-        run = maintenance_run_execute(run)
+        run = maintenance_run_execute(run, engine)
         for step in run.steps.all():
             name = step.name.removeprefix("maintain ")
             self.stdout.write(f"{name}: {step.error or step.log}")

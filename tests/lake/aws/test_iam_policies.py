@@ -35,7 +35,7 @@ IAM_ACTIONS = {
 # Calls the code makes through libraries, and those AWS makes as the caller.
 LIBRARY_CALLS = {
     "app": {
-        # pyiceberg's GlueCatalog (lake/catalog.py) reading tables; pyarrow reading files.
+        # pyiceberg's GlueCatalog (lake/catalog/) reading tables; pyarrow reading files.
         "glue:GetDatabase",
         "glue:GetDatabases",
         "glue:GetTable",

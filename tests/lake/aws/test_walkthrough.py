@@ -30,11 +30,11 @@ from lake import selectors, tasks
 from lake.aws import names
 from lake.aws.clients import aws_client
 from lake.catalog import catalog_cache_clear, ensure_table
+from lake.core.marts import MARTS
+from lake.core.table_writes import replace_rows
 from lake.glue_jobs.workflow import counts_json, timestamps_json
-from lake.marts import MARTS
 from lake.models import PipelineRun, PipelineStep, Watermark
-from lake.schemas import STAGED_MODELS, table_name
-from lake.table_writes import replace_rows
+from lake.pipeline.schemas import STAGED_MODELS, table_name
 from sakila_site.celery import app
 from tests.lake.query.test_athena import queue_results
 

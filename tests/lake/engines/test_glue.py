@@ -26,14 +26,14 @@ from lake import selectors, services, tasks
 from lake.aws.clients import aws_client
 from lake.aws.names import crawler_name, job_name, workflow_name
 from lake.catalog import catalog_cache_clear, ensure_table
+from lake.core.table_writes import replace_rows
 from lake.engines import get_engine
 from lake.engines.base import CannotResume
 from lake.engines.glue import CANCELLED, ERROR_STOPPED, GlueEngine
 from lake.management.commands import lake as lake_command
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark
 from lake.pipeline.runner import ERROR_NOT_POLLED, pipeline_run_create, pipeline_runs_reap
-from lake.schemas import STAGED_MODELS, table_name
-from lake.table_writes import replace_rows
+from lake.pipeline.schemas import STAGED_MODELS, table_name
 
 pytestmark = pytest.mark.django_db
 

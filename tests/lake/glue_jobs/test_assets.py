@@ -25,11 +25,11 @@ from lake.aws.assets import (
     spark_sql,
 )
 from lake.aws.names import GLUE_JOBS, connection_name
+from lake.core.marts import SQL_MARTS
+from lake.core.transpile import SQL_DIR, render
 from lake.glue_jobs.tables import staged_tables
 from lake.glue_jobs.workflow import JOB_OPTIONS
-from lake.marts import SQL_MARTS
-from lake.schemas import STAGED_MODELS
-from lake.transpile import SQL_DIR, render
+from lake.pipeline.schemas import STAGED_MODELS
 
 # What the Glue runtime lacks, or the jobs must not need.
 NOT_ON_GLUE = ("django", "rentals", "sakila_site", "sqlglot", "duckdb", "pyiceberg", "pyspark")

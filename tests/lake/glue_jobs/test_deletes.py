@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 
 from lake.aws.assets import spark_sql, staged_tables_from_models
+from lake.core.marts import DIM_DATE, SQL_MARTS
 from lake.glue_jobs.extract import find_deleted
 from lake.glue_jobs.sql import count_query, keys_query, same_row
 from lake.glue_jobs.transform import SparkTransform, read_changes, register_sources
 from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
-from lake.marts import DIM_DATE, SQL_MARTS
 from rentals.generator import generate_sakila
 from rentals.models import Film, FilmActor
 from tests.lake.conftest import marts_contents

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from lake.aws.assets import staged_tables_from_models
+from lake.core.dates import dim_date_rows
+from lake.core.marts import DIM_DATE, MARTS, SQL_MARTS
 from lake.glue_jobs.sql import (
     REMOVE,
     cast_expressions,
@@ -25,8 +27,6 @@ from lake.glue_jobs.sql import (
 )
 from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
 from lake.glue_jobs.transform import arrow_frame, mart_grain
-from lake.marts import DIM_DATE, MARTS, SQL_MARTS
-from lake.pipeline.dates import dim_date_rows
 from tests.lake.glue_jobs.test_sql import PAYMENT
 
 pytestmark = pytest.mark.spark

@@ -83,7 +83,7 @@ def test_the_jdbc_url_reads_year_as_a_number_and_streams(url, expected):
 
 
 def test_lake_tables_are_named_in_the_glue_catalog_as_the_app_names_them():
-    # lake/catalog.py: "<GLUE_DATABASE>_<namespace>" in the Glue catalog
+    # lake/catalog/: "<GLUE_DATABASE>_<namespace>" in the Glue catalog
     identifier = table_identifier("sakila", "staging", "rental")
     assert identifier == "glue_catalog.`sakila_staging`.`rental`"
 

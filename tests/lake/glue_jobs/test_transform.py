@@ -10,7 +10,9 @@ import pyarrow as pa
 import pytest
 
 from lake.aws.assets import spark_sql, staged_tables_from_models
-from lake.catalog import data_files, load_table
+from lake.catalog import load_table
+from lake.core.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS
+from lake.core.tables import data_files
 from lake.glue_jobs.sql import REMOVE, changed_rows_sql, deleted_rows_sql, replace_keys_source_sql
 from lake.glue_jobs.tables import ddl_schema, spark_columns
 from lake.glue_jobs.transform import (
@@ -21,9 +23,8 @@ from lake.glue_jobs.transform import (
     register_sources,
 )
 from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
-from lake.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS
+from lake.pipeline.schemas import STAGED_MODELS, staging_schema, table_name
 from lake.pipeline.transform import Transform
-from lake.schemas import STAGED_MODELS, staging_schema, table_name
 from rentals.generator import generate_sakila
 from rentals.models import Rental
 from tests.lake.conftest import marts_contents

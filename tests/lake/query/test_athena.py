@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from sqlglot import exp
 
 from lake.aws.clients import aws_client
-from lake.marts import MARTS
+from lake.core.marts import MARTS
 from lake.models import PipelineRun
 from lake.query import QueryError, get_query_engine
 from lake.query.athena import (

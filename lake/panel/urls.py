@@ -2,8 +2,7 @@
 
 from django.urls import path, re_path
 
-from lake import views
-from reports import console_views
+from lake.panel import views
 from sakila_site import converters  # noqa: F401  (registers <id:...>)
 
 app_name = "lake"
@@ -20,7 +19,6 @@ urlpatterns = [
     path("schedules/<id:task_id>/toggle/", views.schedule_toggle, name="schedule-toggle"),
     path("audit/", views.audit, name="audit"),
     path("catalog/", views.catalog, name="catalog"),
-    path("sql/", console_views.sql_console, name="sql"),
     re_path(
         r"^catalog/(?P<zone>staging|marts|raw)/(?P<name>[A-Za-z0-9_]{1,64})/$",
         views.catalog_table,

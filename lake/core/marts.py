@@ -1,13 +1,13 @@
 """The star schema: each mart's grain, key, schema and SQL.
 
-A mart built by SQL has two files in ``lake/sql``: ``keys/<name>_keys.sql``
+A mart built by SQL has two files in ``lake/core/sql``: ``keys/<name>_keys.sql``
 selects the keys whose rows must be rebuilt, from the ``changed_<table>``
 rows of a run (all rows in a full run), and ``marts/<name>.sql`` builds the
 rows for those keys from ``staging_<table>``. SQL may also read
 ``mart_<name>`` (a mart as it stands before the run) and ``run_clock``
 (``RUN_CLOCK``): a mart whose keys read ``run_clock`` is checked every run,
 changed rows or not, since time alone changes it (fees accruing). dim_date is built in Python
-(``lake/pipeline/dates.py``).
+(``lake/core/dates.py``).
 """
 
 from dataclasses import dataclass

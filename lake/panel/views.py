@@ -25,10 +25,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_celery_beat.models import PeriodicTask
 from django_htmx.http import HttpResponseClientRefresh
 
-from lake import schedules, selectors, services
+from lake import selectors, services
 from lake.catalog import CatalogUnavailable
-from lake.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
 from lake.models import PipelineRun, PipelineStep
+from lake.panel import schedules
+from lake.panel.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
 from sakila_site.charts import EChart, Series, category_columns
 
 VIEW_RUNS = "lake.view_pipelinerun"

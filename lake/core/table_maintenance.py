@@ -42,8 +42,8 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform, MonthTransform
 from pyiceberg.types import DateType
 
-from lake.catalog import TABLE_PROPERTIES, load_table
-from lake.table_writes import replace_rows
+from lake.core.table_writes import replace_rows
+from lake.core.tables import TABLE_PROPERTIES
 
 TARGET_FILE_BYTES = int(TABLE_PROPERTIES["write.target-file-size-bytes"])
 
@@ -89,6 +89,7 @@ class TableMaintenance:
 
 def maintain_table(
     identifier: str,
+    table: Table | None,
     *,
     published: int | None,
     keep: set[int],
@@ -105,7 +106,6 @@ def maintain_table(
     cleaned (the next run publishes or replaces them).
     """
     result = TableMaintenance(identifier)
-    table = load_table(identifier)
     if table is None or table.current_snapshot() is None:
         result.skipped = "empty: nothing to maintain"
         return result

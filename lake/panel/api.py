@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from lake import selectors, services
-from lake.forms import PipelineRunFilter
 from lake.models import PipelineRun, PipelineStep
+from lake.panel.forms import PipelineRunFilter
 from sakila_site.api import permission_required
 
 # --- Serializers -------------------------------------------------------------------------

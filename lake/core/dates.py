@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import holidays
 import pyarrow as pa
 
-from lake.marts import DIM_DATE
+from lake.core.marts import DIM_DATE
 
 
 def date_id(day: date) -> int:
