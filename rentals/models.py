@@ -390,7 +390,7 @@ class RentalQuerySet(SakilaQuerySet):
     def overdue(self, as_of: datetime | None = None) -> "RentalQuerySet":
         """Rentals out past their due date at ``as_of`` (now): a late fee accrues.
 
-        Late means calendar days (MySQL's TO_DAYS, as ``services.days_late``):
+        Late means calendar days (MySQL's TO_DAYS, as ``pricing.days_late``):
         the rental date's day is before ``as_of``'s day minus the film's
         rental duration. One condition per duration in use (a handful), each
         a range on rental_date, so the database filters without arithmetic.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from rentals import services
+from rentals import pricing
 from rentals.models import (
     SAKILA_MODELS,
     Customer,
@@ -98,7 +98,7 @@ def film_elsewhere_get(*, film: Film, store: Store) -> FilmElsewhere:
         .first()
     )
     first_due = (
-        services.due_date(rental_date=first_out, rental_duration=film.rental_duration)
+        pricing.due_date(rental_date=first_out, rental_duration=film.rental_duration)
         if first_out is not None
         else None
     )
@@ -181,21 +181,21 @@ def customer_recent_rentals(*, customer: Customer, limit: int = 10) -> QuerySet[
 def rental_late_fee_if_returned(*, rental: Rental, at: datetime | None = None) -> Decimal:
     """The late fee an open rental would cost if returned at ``at`` (now):
     what it has accrued so far."""
-    return services.rental_late_fee(rental=rental, as_of=at or services.now())
+    return pricing.rental_late_fee(rental=rental, as_of=at or pricing.now())
 
 
 def customer_overdue_rentals(*, customer: Customer, as_of: datetime | None = None) -> list[Rental]:
     """The customer's rentals out past their due date as of ``as_of`` (now),
     oldest first, each with ``days_late`` and ``late_fee`` (accrued so far)."""
-    as_of = as_of or services.now()
+    as_of = as_of or pricing.now()
     overdue = []
     for rental in customer_open_rentals(customer=customer).order_by("rental_date", "pk"):
         film = rental.inventory.film
-        rental.days_late = services.days_late(
+        rental.days_late = pricing.days_late(
             rental_date=rental.rental_date, rental_duration=film.rental_duration, until=as_of
         )
         if rental.days_late > 0:
-            rental.late_fee = services.rental_late_fee(rental=rental, as_of=as_of)
+            rental.late_fee = pricing.rental_late_fee(rental=rental, as_of=as_of)
             overdue.append(rental)
     return overdue
 
@@ -213,12 +213,12 @@ def customer_balance_get(*, customer: Customer, as_of: datetime | None = None) -
     """What the customer owes (positive) or has in credit (negative) as of
     ``as_of`` (now): the rental rates and late fees of every rental made by
     then (fees final for copies back by then, accrued for the others) minus
-    every payment received by then. ``services`` holds the rules.
+    every payment received by then. ``pricing`` holds the rules.
     """
-    as_of = as_of or services.now()
+    as_of = as_of or pricing.now()
     charged = sum(
         (
-            services.rental_charge(
+            pricing.rental_charge(
                 rental_rate=rate,
                 rental_duration=duration,
                 replacement_cost=replacement,
@@ -268,7 +268,7 @@ class CustomerAccount:
 
 
 def customer_account_get(*, customer: Customer, as_of: datetime | None = None) -> CustomerAccount:
-    as_of = as_of or services.now()
+    as_of = as_of or pricing.now()
     return CustomerAccount(
         balance=customer_balance_get(customer=customer, as_of=as_of),
         overdue=customer_overdue_rentals(customer=customer, as_of=as_of),

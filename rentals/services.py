@@ -5,15 +5,13 @@ these functions, so a rule is written once. A refused operation raises
 Django's ``ValidationError`` keyed by the field at fault, with one of the
 messages below, and writes nothing.
 
-Money (``../shared/DESIGN.md``, Business rules):
+Money (``docs/money.md``; what a rental costs is ``rentals/pricing.py``):
 
 - A payment is money received, at the counter or on account; the app never
   records a payment that was not received.
 - Renting: the film's rental rate is paid at the counter (one payment).
-- Due date: rental date + rental_duration calendar days.
-- Late fee: $1.00 per calendar day past the due date (MySQL's TO_DAYS
-  difference), capped at the film's replacement cost. It accrues while the
-  copy is out; returning makes it final and owed, not paid.
+- A late fee accrues while the copy is out; returning makes it final and
+  owed, not paid.
 - Balance = rental rates + late fees - payments (positive: the customer owes).
 
 Databases may rewrite what we store: the official Sakila data file installs
@@ -32,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 
-from rentals import limits
+from rentals import limits, selectors
 from rentals.formatting import money
 from rentals.models import (
     Customer,
@@ -44,8 +42,8 @@ from rentals.models import (
     StaffProfile,
     Store,
 )
+from rentals.pricing import days_late, now, rental_late_fee
 
-LATE_FEE_PER_DAY = Decimal("1.00")
 ZERO = Decimal("0.00")
 # payment.amount is DECIMAL(5,2).
 MAX_PAYMENT = Decimal("999.99")
@@ -92,74 +90,6 @@ OVERPAYMENT = (
 OVERPAYMENT_CODE = "overpayment"
 
 
-def now() -> datetime:
-    """The business's local time, to the second (DATETIME columns keep no more).
-
-    The one clock of the rules: tests and reports "as of" a time pass a time
-    explicitly, or replace this function.
-    """
-    return datetime.now().replace(microsecond=0)
-
-
-def due_date(*, rental_date: datetime, rental_duration: int) -> datetime:
-    return rental_date + timedelta(days=rental_duration)
-
-
-def days_late(*, rental_date: datetime, rental_duration: int, until: datetime) -> int:
-    """Calendar days past the due date at ``until`` (MySQL's TO_DAYS
-    difference: 23:00 on the due day is not late, 00:01 the next day is)."""
-    return max((until.date() - rental_date.date()).days - rental_duration, 0)
-
-
-def late_fee(
-    *, rental_duration: int, replacement_cost: Decimal, rental_date: datetime, until: datetime
-) -> Decimal:
-    """$1.00 per day late at ``until``, never more than the copy is worth (a
-    copy kept that long is treated as lost)."""
-    late = days_late(rental_date=rental_date, rental_duration=rental_duration, until=until)
-    return min(late * LATE_FEE_PER_DAY, Decimal(replacement_cost)).quantize(LATE_FEE_PER_DAY)
-
-
-def fee_until(*, return_date: datetime | None, as_of: datetime | None = None) -> datetime:
-    """When a rental's fee stops counting, seen at ``as_of`` (now): its return
-    (final) if it was back by then, else ``as_of`` itself (accrued so far)."""
-    as_of = as_of or now()
-    if return_date is not None and return_date <= as_of:
-        return return_date
-    return as_of
-
-
-def rental_late_fee(*, rental: Rental, as_of: datetime | None = None) -> Decimal:
-    """The late fee of ``rental`` as of ``as_of`` (now): final when returned,
-    accrued so far while out."""
-    film = rental.inventory.film
-    return late_fee(
-        rental_duration=film.rental_duration,
-        replacement_cost=film.replacement_cost,
-        rental_date=rental.rental_date,
-        until=fee_until(return_date=rental.return_date, as_of=as_of),
-    )
-
-
-def rental_charge(
-    *,
-    rental_rate: Decimal,
-    rental_duration: int,
-    replacement_cost: Decimal,
-    rental_date: datetime,
-    return_date: datetime | None,
-    as_of: datetime | None = None,
-) -> Decimal:
-    """What a rental costs the customer as of ``as_of`` (now): its rate plus
-    its late fee (final when returned, accrued while out)."""
-    return Decimal(rental_rate) + late_fee(
-        rental_duration=rental_duration,
-        replacement_cost=replacement_cost,
-        rental_date=rental_date,
-        until=fee_until(return_date=return_date, as_of=as_of),
-    )
-
-
 def _check_staff(staff: Staff) -> None:
     if not staff.active:
         raise ValidationError({"staff": STAFF_INACTIVE.format(staff=staff)})
@@ -175,8 +105,6 @@ def _check_balance_limit(customer: Customer) -> None:
     limit = settings.DESK_BALANCE_LIMIT
     if limit is None:
         return
-    from rentals import selectors  # selectors reads with these rules
-
     owed = selectors.customer_balance_get(customer=customer)
     if owed > limit:
         raise ValidationError(
@@ -231,8 +159,6 @@ def no_free_copy_message(*, film: Film, store: Store) -> str:
 def film_elsewhere_text(film: Film, store: Store) -> str:
     """When the first copy of ``film`` out at ``store`` is due back, and which
     other stores have one free now, in words."""
-    from rentals import selectors  # selectors reads with these rules
-
     elsewhere = selectors.film_elsewhere_get(film=film, store=store)
     words = []
     if elsewhere.first_due is not None:
@@ -430,8 +356,6 @@ def payment_create(
             }
         )
     if not confirm_overpayment:
-        from rentals import selectors  # selectors reads with these rules
-
         owed = max(selectors.customer_balance_get(customer=customer), ZERO)
         if amount > owed:
             message = OVERPAYMENT.format(amount=money(amount), customer=customer, owed=money(owed))

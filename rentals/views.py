@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from rentals import formatting, selectors, services
+from rentals import formatting, pricing, selectors, services
 from rentals.formatting import money
 from rentals.forms import (
     SHARED_EMAIL_CODE,
@@ -150,7 +150,7 @@ def rental_detail(request: HttpRequest, rental_id: int) -> HttpResponse:
 
 
 def _rental_page(request: HttpRequest, rental: Rental, payment_form=None) -> HttpResponse:
-    fee = services.rental_late_fee(rental=rental)
+    fee = pricing.rental_late_fee(rental=rental)
     paid = sum((p.amount for p in rental.payments.all()), Decimal("0.00"))
     balance = selectors.customer_balance_get(customer=rental.customer)
     # After a late return: offer what this rental still lacks (its fee, less any

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from rentals import admin as rentals_admin
-from rentals import selectors, services
+from rentals import pricing, selectors, services
 from rentals.models import Film, FilmText, Payment, Rental, StaffProfile
 from sakila_site.roles import CLERK
 from tests.conftest import make_role_user, only_on_mysql
@@ -558,7 +558,7 @@ def test_the_return_action_returns_leaves_fees_owed_and_skips_returned(
     on_time.refresh_from_db()
     assert late.return_date is not None and on_time.return_date is not None
     # 10 days kept for 3: 7 days late, $7.00 owed, not paid.
-    assert services.rental_late_fee(rental=late) == Decimal("7.00")
+    assert pricing.rental_late_fee(rental=late) == Decimal("7.00")
     assert late.payments.count() == 1 and on_time.payments.count() == 1  # the rates
     assert selectors.customer_balance_get(customer=customer) == Decimal("7.00")
     warning, success = message_texts(response)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from rentals import services
+from rentals import pricing, services
 from rentals.models import Rental
 from tests.factories import FilmFactory, InventoryFactory, RentalFactory
 from tests.rentals.test_admin import make_rentals, url
@@ -39,7 +39,7 @@ def test_the_overdue_filter_lists_rentals_out_past_their_due_day(admin_client, s
     shown = {rental.pk for rental in response.context["cl"].result_list}
     assert shown == {late.pk, long_late.pk}
     for rental in (late, long_late, due_today, returned, within):
-        fee_due = services.days_late(
+        fee_due = pricing.days_late(
             rental_date=rental.rental_date,
             rental_duration=rental.inventory.film.rental_duration,
             until=services.now(),

@@ -4,6 +4,8 @@
 -- whose late fee as stored differs from its fee as of this run (run_clock):
 -- fees accrue with time alone. That re-reads only the open rentals, and
 -- rewrites only those a new calendar day made dearer (none twice a day).
+-- The fee is fact_sales.sql's (rentals/pricing.py's rules, held to them by
+-- tests/rentals/test_pricing.py).
 select rental_id from changed_rental
 union
 select rental_id from changed_payment where rental_id is not null

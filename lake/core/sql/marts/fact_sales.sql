@@ -1,11 +1,12 @@
 -- fact_sales: one row per rental (rental_id unique, never null), for the
 -- rentals in fact_sales_keys. amount is the sum of the rental's payments
 -- (0 if none), so sum(amount) equals the sum of payments that have a rental.
--- Money owed (rentals/services.py's rules): days_late counts calendar days
--- past rental_date + rental_duration, up to the return, or up to the run's
--- as_of while the copy is out (run_clock); late_fee is $1.00 a day late,
--- capped at the film's replacement cost (final when returned, accrued when
--- open); charged = rental rate + late fee.
+-- Money owed, by the rules of rentals/pricing.py (tests/rentals/test_pricing.py
+-- holds this SQL to them): days_late counts calendar days past rental_date +
+-- rental_duration, up to the return, or up to the run's as_of while the copy
+-- is out (run_clock); late_fee is $1.00 a day late, capped at the film's
+-- replacement cost (final when returned, accrued when open); charged = rental
+-- rate + late fee.
 with rentals as (
     select *
     from staging_rental
