@@ -1,6 +1,9 @@
-"""Read queries over pipeline runs, the lake's freshness, its catalog and schedules."""
+"""Read queries over pipeline runs, workers and the lake's freshness.
 
-from dataclasses import dataclass, field
+The catalog browser's and the schedules' reads are the control panel's
+(``lake.panel.catalog``, ``lake.panel.schedules``)."""
+
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
@@ -8,13 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
-from lake.catalog import lake_tables, load_table
+from lake.catalog import load_table
 from lake.core.marts import MARTS
-from lake.engines import current_engine
 from lake.models import (
-    CrawledTable,
     PipelineRun,
     PipelineRunEvent,
     PipelineStep,
@@ -81,7 +81,6 @@ def worker_status() -> WorkerStatus:
 EXTRACT_STEP = "extract"
 CRAWL_STEP = "crawl"
 DURATION_TREND_RUNS = 30
-SNAPSHOTS_SHOWN = 50
 
 
 def pipeline_run_list() -> QuerySet[PipelineRun]:
@@ -266,12 +265,12 @@ def lake_freshness_get(*, now: datetime | None = None) -> LakeFreshness:
 
     written: dict[str, tuple[int | None, datetime | None]] = {}
     for identifier in identifiers:
-        snapshot = _snapshot(identifier, snapshots.get(identifier))
+        snapshot = snapshot_get(identifier, snapshots.get(identifier))
         written[identifier] = (
-            _total_records(snapshot),
-            _snapshot_time(snapshot) if snapshot else None,
+            snapshot_rows(snapshot),
+            snapshot_time(snapshot) if snapshot else None,
         )
-    writers = _runs_at([at for _, at in written.values() if at is not None])
+    writers = runs_at([at for _, at in written.values() if at is not None])
 
     tables = []
     for identifier in identifiers:
@@ -302,194 +301,32 @@ def lake_freshness_get(*, now: datetime | None = None) -> LakeFreshness:
     return LakeFreshness(now, run, latest, sla, tables, watermarks)
 
 
-# --- The catalog ---------------------------------------------------------------------------
-
-ZONES = ("staging", "marts", "raw")
+# --- Snapshots and the runs that wrote them -------------------------------------------
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    snapshot_id: int
-    parent_id: int | None
-    at: datetime
-    operation: str
-    records: int | None
-    added_records: int | None
-    deleted_records: int | None
-    files: int | None
-    run_id: int | None  # the run during which it was written
-    run_status: str
-    published: bool  # a run recorded it: readers saw (or see) it
-    current: bool  # the one readers see now
-
-
-@dataclass
-class CatalogTable:
-    zone: str
-    name: str
-    location: str
-    columns: list[Column]
-    partitioning: list[str] = field(default_factory=list)
-    rows: int | None = None
-    snapshot_count: int = 0
-    updated_at: datetime | None = None
-    published_snapshot_id: int | None = None
-    current_snapshot_id: int | None = None
-    snapshots: list[SnapshotInfo] = field(default_factory=list)
-    # Raw zone (the crawler's entry): schema version, its changes, partitions.
-    schema_version: int | None = None
-    schema_changes: list[dict] = field(default_factory=list)
-    partitions: list[str] = field(default_factory=list)
-
-    @property
-    def identifier(self) -> str:
-        return f"{self.zone}.{self.name}"
-
-
-def catalog_table_list() -> list[CatalogTable]:
-    """Every table of the lake: the Iceberg tables of staging and marts (their
-    metadata only), then the raw zone as the crawler found it."""
-    published = published_snapshots()
-    tables = []
-    for identifier in lake_tables():
-        table = load_table(identifier)
-        if table is not None:
-            tables.append(_iceberg_table(identifier, table, published))
-    tables += [_crawled_table(crawled) for crawled in crawled_tables()]
-    return tables
-
-
-def crawled_tables(*, name: str | None = None) -> list[CrawledTable]:
-    """The raw zone as the crawler that runs with the engine found it, by name:
-    the local crawler's records, or the Glue crawler's tables (unsaved rows)."""
-    return current_engine().crawled_tables(name=name)
-
-
-def catalog_table_get(*, zone: str, name: str) -> CatalogTable | None:
-    """One table with its schema and its latest snapshots, each with its run."""
-    if zone == "raw":
-        crawled = crawled_tables(name=name)
-        return _crawled_table(crawled[0]) if crawled else None
-    if zone not in ZONES or f"{zone}.{name}" not in lake_tables():
-        return None
-    table = load_table(f"{zone}.{name}")
-    if table is None:
-        return None
-    identifier = f"{zone}.{name}"
-    info = _iceberg_table(identifier, table, published_snapshots())
-    snapshots = sorted(table.snapshots(), key=lambda s: (s.timestamp_ms, s.sequence_number or 0))
-    shown = list(reversed(snapshots))[:SNAPSHOTS_SHOWN]
-    times = {snapshot.snapshot_id: _snapshot_time(snapshot) for snapshot in shown}
-    runs = _runs_at(list(times.values()))
-    recorded = dict(
-        PipelineRun.objects.filter(
-            pk__in={run[0] for run in runs.values()}, status=PipelineRun.Status.SUCCEEDED
-        ).values_list("pk", "snapshots")
-    )
-    for snapshot in shown:
-        run = runs.get(times[snapshot.snapshot_id])
-        published = run is not None and (recorded.get(run[0]) or {}).get(identifier) == (
-            snapshot.snapshot_id
-        )
-        summary = snapshot.summary
-        info.snapshots.append(
-            SnapshotInfo(
-                snapshot_id=snapshot.snapshot_id,
-                parent_id=snapshot.parent_snapshot_id,
-                at=times[snapshot.snapshot_id],
-                operation=summary.operation.value if summary else "",
-                records=_total_records(snapshot),
-                added_records=_summary_int(snapshot, "added-records"),
-                deleted_records=_summary_int(snapshot, "deleted-records"),
-                files=_summary_int(snapshot, "total-data-files"),
-                run_id=run[0] if run else None,
-                run_status=run[1] if run else "",
-                published=published or snapshot.snapshot_id == info.published_snapshot_id,
-                current=snapshot.snapshot_id == info.published_snapshot_id,
-            )
-        )
-    return info
-
-
-def _iceberg_table(identifier: str, table, published: dict[str, int]) -> CatalogTable:
-    zone, _, name = identifier.partition(".")
-    schema = table.schema()
-    columns = [Column(f.name, str(f.field_type), f.required) for f in schema.fields]
-    partitioning = [
-        f"{spec_field.transform}({schema.find_field(spec_field.source_id).name})"
-        for spec_field in table.spec().fields
-    ]
-    snapshot_id = published.get(identifier)
-    shown = _snapshot(identifier, snapshot_id, table=table)
-    current = table.current_snapshot()
-    return CatalogTable(
-        zone=zone,
-        name=name,
-        location=table.metadata.location,
-        columns=columns,
-        partitioning=partitioning,
-        rows=_total_records(shown),
-        snapshot_count=len(table.snapshots()),
-        updated_at=_snapshot_time(current) if current else None,
-        published_snapshot_id=snapshot_id,
-        current_snapshot_id=current.snapshot_id if current else None,
-    )
-
-
-def _crawled_table(crawled: CrawledTable) -> CatalogTable:
-    return CatalogTable(
-        zone="raw",
-        name=crawled.name,
-        location=crawled.location,
-        columns=[Column(column["name"], column["type"]) for column in crawled.columns],
-        partitioning=["run_id"],
-        updated_at=crawled.last_crawled_at,
-        schema_version=crawled.schema_version,
-        schema_changes=[
-            {**change, "at": _parsed_time(change.get("at"))} for change in crawled.schema_changes
-        ],
-        partitions=list(crawled.partitions),
-    )
-
-
-def _parsed_time(text: str | None) -> datetime | None:
-    """A time the crawler recorded as ISO text (JSON holds no datetimes)."""
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _snapshot(identifier: str, snapshot_id: int | None, table=None):
+def snapshot_get(identifier: str, snapshot_id: int | None, table=None):
     if snapshot_id is None:
         return None
     table = table or load_table(identifier)
     return table.snapshot_by_id(snapshot_id) if table is not None else None
 
 
-def _summary_int(snapshot, key: str) -> int | None:
+def snapshot_summary_int(snapshot, key: str) -> int | None:
     value = snapshot.summary.get(key) if snapshot is not None and snapshot.summary else None
     return int(value) if value is not None else None
 
 
-def _total_records(snapshot) -> int | None:
-    return _summary_int(snapshot, "total-records")
+def snapshot_rows(snapshot) -> int | None:
+    return snapshot_summary_int(snapshot, "total-records")
 
 
-def _snapshot_time(snapshot) -> datetime:
+def snapshot_time(snapshot) -> datetime:
     """When a snapshot was committed, as a naive local time like the site's."""
     at = datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC)
     return timezone.make_naive(at, timezone.get_default_timezone())
 
 
-def _runs_at(times: list[datetime]) -> dict[datetime, tuple[int, str]]:
+def runs_at(times: list[datetime]) -> dict[datetime, tuple[int, str]]:
     """The run (id, status) that was running at each of ``times``, if any.
 
     Runs never overlap, so this is one query over the runs of that period.
@@ -509,61 +346,3 @@ def _runs_at(times: list[datetime]) -> dict[datetime, tuple[int, str]]:
                 found[at] = (pk, status)
                 break
     return found
-
-
-# --- Schedules ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Schedule:
-    task: PeriodicTask
-    description: str  # the schedule in words
-    last_run_at: datetime | None  # naive local time
-    next_run_at: datetime | None  # naive local time; None when disabled or never again
-    expression: str = ""  # a crontab's five fields
-    system_note: str = ""  # a system task: what it does, what switching it off means
-
-
-def schedule_list(*, now: datetime | None = None) -> list[Schedule]:
-    """The Celery beat schedules, with their next run time as beat computes it."""
-    tasks = PeriodicTask.objects.select_related("crontab", "interval", "solar", "clocked")
-    return [_schedule(task, now) for task in tasks.order_by("name")]
-
-
-def _schedule(task: PeriodicTask, now: datetime | None) -> Schedule:
-    local = timezone.get_default_timezone()
-    tz_aware = getattr(settings, "DJANGO_CELERY_BEAT_TZ_AWARE", True)
-    last_run = task.last_run_at
-    if last_run is not None and timezone.is_naive(last_run):
-        # Without DJANGO_CELERY_BEAT_TZ_AWARE, beat stores utcnow() (naive UTC).
-        last_run = last_run.replace(tzinfo=UTC)
-    last_run_local = timezone.make_naive(last_run, local) if last_run else None
-    description = schedules.schedule_words(task)
-    if task.crontab is not None and not tz_aware:
-        # beat reads the crontab in the site's time zone, not its own
-        description = description.removesuffix(f" {task.crontab.timezone}")
-    next_run = None
-    if task.enabled and task.scheduler is not None and not (task.one_off and task.total_run_count):
-        if task.clocked is not None:
-            next_run = task.clocked.clocked_time
-        else:
-            next_run = _next_run(task, last_run, now)
-    expression = schedules.crontab_expression(task.crontab) if task.crontab else ""
-    note = schedules.system_task_note(task)
-    return Schedule(task, description, last_run_local, next_run, expression, note)
-
-
-def _next_run(task: PeriodicTask, last_run: datetime | None, now: datetime | None) -> datetime:
-    """When beat will next send the task: ``remaining_estimate`` from its last run."""
-    local = timezone.get_default_timezone()
-    schedule = task.schedule
-    now_aware = timezone.make_aware(now, local) if now else schedule.now()
-    if hasattr(schedule, "nowfun"):
-        schedule.nowfun = lambda: now_aware
-    remaining = schedule.remaining_estimate(last_run or now_aware)
-    due = now_aware + max(remaining, timedelta(0))
-    if task.start_time is not None:
-        start = task.start_time
-        start = timezone.make_aware(start, local) if timezone.is_naive(start) else start
-        due = max(due, start)
-    return timezone.make_naive(due, local)

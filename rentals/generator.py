@@ -63,7 +63,7 @@ from rentals.models import (
     Staff,
     Store,
 )
-from rentals.services import late_fee
+from rentals.pricing import late_fee
 
 ERROR_SCALE = "scale must be a number above 0, not {scale}"
 

@@ -3,8 +3,13 @@ words; which are the system's own housekeeping and what switching one off
 means; who changed which schedule (the admin's history, read back).
 """
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_celery_beat.models import (
     ClockedSchedule,
     CrontabSchedule,
@@ -99,3 +104,61 @@ def schedule_change_list(*, user=None) -> QuerySet[LogEntry]:
     if user is not None:
         changes = changes.filter(user=user)
     return changes.order_by("-action_time", "-pk")
+
+
+# --- The schedules as beat runs them ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    task: PeriodicTask
+    description: str  # the schedule in words
+    last_run_at: datetime | None  # naive local time
+    next_run_at: datetime | None  # naive local time; None when disabled or never again
+    expression: str = ""  # a crontab's five fields
+    system_note: str = ""  # a system task: what it does, what switching it off means
+
+
+def schedule_list(*, now: datetime | None = None) -> list[Schedule]:
+    """The Celery beat schedules, with their next run time as beat computes it."""
+    tasks = PeriodicTask.objects.select_related("crontab", "interval", "solar", "clocked")
+    return [_schedule(task, now) for task in tasks.order_by("name")]
+
+
+def _schedule(task: PeriodicTask, now: datetime | None) -> Schedule:
+    local = timezone.get_default_timezone()
+    tz_aware = getattr(settings, "DJANGO_CELERY_BEAT_TZ_AWARE", True)
+    last_run = task.last_run_at
+    if last_run is not None and timezone.is_naive(last_run):
+        # Without DJANGO_CELERY_BEAT_TZ_AWARE, beat stores utcnow() (naive UTC).
+        last_run = last_run.replace(tzinfo=UTC)
+    last_run_local = timezone.make_naive(last_run, local) if last_run else None
+    description = schedule_words(task)
+    if task.crontab is not None and not tz_aware:
+        # beat reads the crontab in the site's time zone, not its own
+        description = description.removesuffix(f" {task.crontab.timezone}")
+    next_run = None
+    if task.enabled and task.scheduler is not None and not (task.one_off and task.total_run_count):
+        if task.clocked is not None:
+            next_run = task.clocked.clocked_time
+        else:
+            next_run = _next_run(task, last_run, now)
+    expression = crontab_expression(task.crontab) if task.crontab else ""
+    note = system_task_note(task)
+    return Schedule(task, description, last_run_local, next_run, expression, note)
+
+
+def _next_run(task: PeriodicTask, last_run: datetime | None, now: datetime | None) -> datetime:
+    """When beat will next send the task: ``remaining_estimate`` from its last run."""
+    local = timezone.get_default_timezone()
+    schedule = task.schedule
+    now_aware = timezone.make_aware(now, local) if now else schedule.now()
+    if hasattr(schedule, "nowfun"):
+        schedule.nowfun = lambda: now_aware
+    remaining = schedule.remaining_estimate(last_run or now_aware)
+    due = now_aware + max(remaining, timedelta(0))
+    if task.start_time is not None:
+        start = task.start_time
+        start = timezone.make_aware(start, local) if timezone.is_naive(start) else start
+        due = max(due, start)
+    return timezone.make_naive(due, local)

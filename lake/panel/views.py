@@ -28,6 +28,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from lake import selectors, services
 from lake.catalog import CatalogUnavailable
 from lake.models import PipelineRun, PipelineStep
+from lake.panel import catalog as catalog_browser
 from lake.panel import schedules
 from lake.panel.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
 from sakila_site.charts import EChart, Series, category_columns
@@ -259,7 +260,7 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
         "lake/schedules.html",
         {
             "section": "schedules",
-            "schedules": selectors.schedule_list(),
+            "schedules": schedules.schedule_list(),
             "time_zone": settings.TIME_ZONE,
             "can_change": request.user.has_perm(CHANGE_SCHEDULES),
         },
@@ -319,10 +320,12 @@ def audit(request: HttpRequest) -> HttpResponse:
 @require_GET
 def catalog(request: HttpRequest) -> HttpResponse:
     try:
-        tables = selectors.catalog_table_list()
+        tables = catalog_browser.catalog_table_list()
     except CatalogUnavailable as error:
         return _catalog_unavailable(request, error)
-    zones = [(zone, [table for table in tables if table.zone == zone]) for zone in selectors.ZONES]
+    zones = [
+        (zone, [table for table in tables if table.zone == zone]) for zone in catalog_browser.ZONES
+    ]
     return render(request, "lake/catalog.html", {"section": "catalog", "zones": zones})
 
 
@@ -335,7 +338,7 @@ def _catalog_unavailable(request: HttpRequest, error: CatalogUnavailable) -> Htt
 @require_GET
 def catalog_table(request: HttpRequest, zone: str, name: str) -> HttpResponse:
     try:
-        table = selectors.catalog_table_get(zone=zone, name=name)
+        table = catalog_browser.catalog_table_get(zone=zone, name=name)
     except CatalogUnavailable as error:
         return _catalog_unavailable(request, error)
     if table is None:

@@ -16,7 +16,7 @@ from lake.aws.clients import aws_client
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark, WorkerHeartbeat
 from lake.panel import views
 from lake.panel.forms import ERROR_DATE_RANGE
-from lake.selectors import schedule_list
+from lake.panel.schedules import schedule_list
 from rentals.generator import generate_sakila
 from rentals.models import Rental
 from sakila_site.roles import MANAGER

@@ -9,7 +9,7 @@ from django.db import connection
 from rentals import bulk, selectors, services
 from rentals.generator import BASE_COUNTS, PERIOD_END, generate_sakila, scaled_counts
 from rentals.models import SAKILA_MODELS, Customer, Film, FilmText, Inventory, Payment, Rental
-from rentals.services import late_fee
+from rentals.pricing import late_fee
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

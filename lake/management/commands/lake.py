@@ -227,7 +227,7 @@ class Command(BaseCommand):
                 for field in table.schema().fields:
                     self.stdout.write(f"    {field.name:<22}{field.field_type}")
         try:
-            crawled_tables = selectors.crawled_tables()
+            crawled_tables = current_engine().crawled_tables()
         except CatalogUnavailable as error:
             raise CommandError(str(error)) from error
         for crawled in crawled_tables:

@@ -9,10 +9,10 @@ from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from lake import selectors
 from lake.aws.clients import aws_client
 from lake.aws.raw_tables import glue_raw_tables
 from lake.catalog import CatalogUnavailable
+from lake.panel import catalog
 from tests.lake.aws.conftest import RAW_DATABASE, WAREHOUSE_BUCKET, crawl
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ RENTAL_COLUMNS = [
 def test_nothing_is_crawled_before_the_first_glue_run(on_glue):
     assert glue_raw_tables() == []
     assert glue_raw_tables(name="rental") == []
-    assert selectors.catalog_table_get(zone="raw", name="rental") is None
+    assert catalog.catalog_table_get(zone="raw", name="rental") is None
 
 
 def test_the_crawlers_tables_with_partitions_in_run_order(on_glue):
@@ -53,7 +53,7 @@ def test_a_new_column_makes_a_schema_version_and_new_partitions_do_not(on_glue):
     crawl(on_glue, "rental", RENTAL_COLUMNS, runs=[2])  # a crawl that found a partition
     crawl(on_glue, "rental", [*RENTAL_COLUMNS, ("loyalty_tier", "string")], runs=[3])
 
-    table = selectors.catalog_table_get(zone="raw", name="rental")
+    table = catalog.catalog_table_get(zone="raw", name="rental")
 
     assert table.schema_version == 2
     assert [change["added"] for change in table.schema_changes] == [
