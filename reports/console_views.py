@@ -15,8 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from lake import selectors
 from lake.panel.views import lake_view
-from lake.query import QueryError
-from reports import console
+from lake.query import QueryError, console
 from reports.export import csv_response
 from reports.filters import time_travel_runs
 from reports.formatting import cell_text, is_key, is_number

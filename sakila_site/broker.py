@@ -20,6 +20,18 @@ module adds what a long-running site needs:
 
 Settings: ``CELERY_BROKER_URL=sqlite:///<path>`` with
 ``CELERY_BROKER_TRANSPORT="sakila_site.broker:Transport"`` (the default).
+
+``Channel`` overrides private methods of kombu's SQLAlchemy channel and
+relies on how kombu calls them: ``_open()`` makes the engine once per URL
+with ``_engine_from_config()`` and returns ``(engine, Session)``;
+``_get_or_create(queue)`` returns the queue's row; the virtual channel takes
+one message with ``_get(queue)``, which raises ``Empty`` when there is none,
+and puts back an unacknowledged message with ``_restore(message)``, which
+publishes a copy through ``_put``; kombu's messages table has the columns
+``id``, ``queue_id``, ``payload``, ``visible`` and ``timestamp``.
+tests/sakila_site/test_broker_overrides.py fails when kombu is not the
+version written for below, or one of these names is gone or takes other
+parameters.
 """
 
 from __future__ import annotations
@@ -59,6 +71,10 @@ logger = logging.getLogger(__name__)
 warnings.filterwarnings(
     "ignore", message="The ``noload`` loader strategy is deprecated", module="kombu"
 )
+
+# The version of each library whose private code this module overrides, as locked
+# in requirements.txt (see tests/overrides.py).
+OVERRIDES_WRITTEN_FOR = {"kombu": "5.7.0"}
 
 DEFAULT_VISIBILITY_TIMEOUT = 3600  # seconds, as kombu's Redis transport; settings set 300
 # How often a polling worker looks for messages whose worker died.

@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "rentals",
     "lake",
     "reports",
+    # The project itself, for what spans the apps (the demo's setup_demo command).
+    "sakila_site",
 ]
 
 MIDDLEWARE = [
@@ -244,7 +246,7 @@ LAKE_CATALOG_URI = env_str(
     f"sqlite:///{VAR_DIR / 'lake-catalog.sqlite3'}" if "://" not in LAKE_WAREHOUSE else "",
 )
 QUERY_ENGINE = env_str("QUERY_ENGINE", "duckdb")
-# The SQL console and `lake query` (reports/console.py): DuckDB's memory for
+# The SQL console and `lake query` (lake/query/console.py): DuckDB's memory for
 # their queries (one shared database per process), its threads, and the most
 # result bytes and seconds a query may take, on the page and in a download.
 SQL_CONSOLE_MEMORY_LIMIT_MB = env_int("SQL_CONSOLE_MEMORY_LIMIT_MB", 512)

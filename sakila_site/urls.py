@@ -18,7 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/start/", views.landing, name="landing"),
     path("desk/", include("rentals.urls")),
-    # The SQL console reads the lake but is the reports' (reports/console.py).
+    # The SQL console's page is the reports' (reports/console_views.py), at home in the panel.
     path("lake/sql/", console_views.sql_console, name="sql-console"),
     path("lake/", include("lake.panel.urls")),
     path("reports/", include("reports.urls")),

@@ -14,8 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from rentals import admin as rentals_admin
 from rentals import pricing, selectors, services
+from rentals.admin import rentals as rentals_admin
+from rentals.admin.formsets import ROW_GONE
+from rentals.admin.payments import PaymentAdmin
 from rentals.models import Film, FilmText, Payment, Rental, StaffProfile
 from sakila_site.roles import CLERK
 from tests.conftest import make_role_user, only_on_mysql
@@ -360,7 +362,7 @@ def test_an_actor_twice_or_a_tampered_row_is_a_form_error(admin_client, cast_fil
         data["filmactor_set-0-pk"] = [key]
         response = admin_client.post(change, data)
         assert response.status_code == 200
-        assert rentals_admin.ROW_GONE in response.content.decode()
+        assert ROW_GONE in response.content.decode()
     assert set(cast_film.actors.values_list("first_name", flat=True)) == {"PENELOPE", "NICK"}
 
 
@@ -776,7 +778,7 @@ def test_a_long_list_pages_through_every_row_in_order(
     admin_client, store, monkeypatch, django_assert_max_num_queries, model
 ):
     make_rentals(5, store)
-    model_admin = {"rental": rentals_admin.RentalAdmin, "payment": rentals_admin.PaymentAdmin}
+    model_admin = {"rental": rentals_admin.RentalAdmin, "payment": PaymentAdmin}
     monkeypatch.setattr(model_admin[model], "list_per_page", 2)
     pages = []
     for page in (1, 2, 3):

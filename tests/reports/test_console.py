@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
+from lake.query import console
 from lake.query.duckdb import ERROR_NO_DATA
 from rentals.generator import generate_sakila
-from reports import console
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import lake_query, run_pipeline

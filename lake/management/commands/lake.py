@@ -21,8 +21,10 @@ from lake.pipeline.maintain import (
 )
 from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
 from lake.query import QueryError
+from lake.query.console import EXPORT_ROW_LIMIT, console_query_run
 from lake.services import RunStateError, lake_maintain_request
 from lake.tasks import pipeline_run_poll_later, poll_delay
+from sakila_site.csv_safe import csv_write
 
 
 def os_user() -> str:
@@ -188,9 +190,6 @@ class Command(BaseCommand):
     def handle_query(self, *, sql: str, **options) -> None:
         """The SQL console's query, with its limits (time, memory, rows, bytes of a
         download); lists, structs and maps printed as text."""
-        from reports.console import EXPORT_ROW_LIMIT, console_query_run
-        from reports.export import csv_write
-
         try:
             result = console_query_run(
                 sql, limit=EXPORT_ROW_LIMIT, max_bytes=settings.SQL_CONSOLE_EXPORT_MAX_BYTES

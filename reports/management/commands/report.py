@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from lake.query import QueryError
-from reports.export import csv_write
 from reports.registry import (
     REPORTS,
     ReportNotFound,
@@ -15,6 +14,7 @@ from reports.registry import (
     report_run,
     report_run_get,
 )
+from sakila_site.csv_safe import csv_write
 
 ERROR_NO_NAME = "Name a report (python manage.py report --list lists them)."
 ERROR_BAD_PARAM = "Give parameters as name=value, not {value!r}."

@@ -14,20 +14,19 @@ from moto.glue.models import glue_backends
 
 from lake.aws import assets
 from lake.aws.clients import aws_client
-from lake.aws.deploy import (
+from lake.aws.deploy.glue import GlueJob
+from lake.aws.deploy.optimizers import optimized_tables
+from lake.aws.deploy.plan import (
     ABSENT,
     CREATE,
     DELETE,
     KEEP,
     UNCHANGED,
     UPDATE,
-    GlueJob,
-    deploy_plan,
-    destroy_plan,
     field_changes,
-    optimized_tables,
     plan_apply,
 )
+from lake.aws.deploy.stack import deploy_plan, destroy_plan
 from tests.lake.aws.conftest import RESULTS_BUCKET, WAREHOUSE_BUCKET, mutating
 
 ASSETS = f"s3://{WAREHOUSE_BUCKET}/lake/_glue"

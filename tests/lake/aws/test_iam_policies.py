@@ -4,7 +4,7 @@ The calls are found in the source: every call of a boto3 operation on a
 client the code names after its service (``aws_client("glue").get_job``,
 ``glue.get_job``, ``self.glue.get_job``, ``s3 = aws_client("s3")``...).
 Calls made inside libraries (pyiceberg, pyathena, Spark, Glue itself) are
-listed below by hand. lake/aws/deploy.py is checked against the deploy
+listed below by hand. lake/aws/deploy/ is checked against the deploy
 policy, lake/glue_jobs/ against the jobs' role, the rest against the app's.
 """
 
@@ -232,7 +232,7 @@ def code_calls() -> dict[str, set[str]]:
     }
     for path in sorted((ROOT / "lake").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
-        if relative == "lake/aws/deploy.py":
+        if relative.startswith("lake/aws/deploy/"):
             owner = "deploy"
         elif relative.startswith("lake/glue_jobs/"):
             owner = "glue-jobs"

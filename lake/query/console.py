@@ -1,6 +1,7 @@
-"""The SQL console's rules (/lake/sql/ and ``lake query``): one read-only SELECT on
-the marts, at the published snapshots or an earlier run's, within limits of
-rows, result bytes, memory and time.
+"""The SQL console's rules (its page /lake/sql/, ``reports.console_views``, and
+``lake query``): one read-only SELECT on the marts, at the published
+snapshots or an earlier run's, within limits of rows, result bytes, memory
+and time.
 
 The query engine does the refusing: one SELECT only (``check_single_select``),
 and only the marts can be read. On DuckDB the console's queries share one
