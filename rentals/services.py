@@ -5,7 +5,7 @@ these functions, so a rule is written once. A refused operation raises
 Django's ``ValidationError`` keyed by the field at fault, with one of the
 messages below, and writes nothing.
 
-Money (``../shared/DESIGN.md``, Business rules):
+Money (``docs/money.md``):
 
 - A payment is money received, at the counter or on account; the app never
   records a payment that was not received.
