@@ -1,4 +1,4 @@
-"""README "Running on AWS" says what a first real deploy needs to know."""
+"""docs/aws.md ("Running on AWS") says what a first real deploy needs to know."""
 
 import re
 from pathlib import Path
@@ -8,8 +8,8 @@ from django.conf import settings
 from tests.lake.aws import moto_gaps
 
 ROOT = Path(__file__).resolve().parents[3]
-README = (ROOT / "README.md").read_text()
-AWS_SECTION = README[README.index("## Running on AWS") : README.index("## Layout")]
+AWS_SECTION = (ROOT / "docs" / "aws.md").read_text()
+TESTING = (ROOT / "docs" / "testing.md").read_text()
 
 
 def test_the_network_needs_logs_and_monitoring_too():
@@ -27,7 +27,7 @@ def test_every_aws_setting_is_documented():
 
 
 def test_the_cost_of_a_day_at_the_defaults_is_stated():
-    costs = AWS_SECTION[AWS_SECTION.index("### What it costs") :]
+    costs = AWS_SECTION[AWS_SECTION.index("## What it costs") :]
     assert "GLUE_REFRESH_MIN_INTERVAL_MINUTES" in costs
     assert re.search(r"a 12-hour busy day: at most 48 runs, about \$\d+", costs)
     for optimizer in ("compaction", "snapshot retention", "orphan file deletion"):
@@ -37,7 +37,7 @@ def test_the_cost_of_a_day_at_the_defaults_is_stated():
 
 
 def test_every_moto_gap_the_tests_fill_is_listed_with_the_aws_documentation():
-    gaps = README[README.index("| moto's gap |") :]
+    gaps = TESTING[TESTING.index("| moto's gap |") :]
     gaps = gaps[: gaps.index("\n\n")]
     patched = [
         name for name, value in vars(moto_gaps).items()
@@ -47,6 +47,6 @@ def test_every_moto_gap_the_tests_fill_is_listed_with_the_aws_documentation():
     assert "update_job" in patched
     for name in patched:
         operation = "".join(part.title() for part in name.split("_"))
-        assert f"`{operation}`" in gaps, f"{operation} is patched but not listed in README"
+        assert f"`{operation}`" in gaps, f"{operation} is patched but not listed in docs/testing.md"
     assert "GetWorkflowRun" in gaps  # the graph of an ended workflow run
     assert gaps.count("API reference") >= 5
