@@ -155,6 +155,7 @@ def test_no_module_is_over_500_lines():
         for app in (*APPS, "bench")
         for path in (ROOT / app).rglob("*.py")
         if "migrations" not in path.parts
-        and (lines := len(path.read_text().splitlines())) > MAX_LINES
+        and (lines := len(path.read_text().splitlines()))
+        > LONG_BY_NATURE.get(path.relative_to(ROOT).as_posix(), MAX_LINES)
     }
     assert long == {}
