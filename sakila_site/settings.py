@@ -275,6 +275,9 @@ LAKE_FRESHNESS_SLA_MINUTES = env_int("LAKE_FRESHNESS_SLA_MINUTES", 90)
 # (0: only on its schedule or by hand), and nightly on a schedule.
 LAKE_RETENTION_DAYS = env_float("LAKE_RETENTION_DAYS", 7.0)
 LAKE_MAINTAIN_AFTER_RUNS = env_int("LAKE_MAINTAIN_AFTER_RUNS", 25)
+# Unreferenced files that no commit named (a killed writer's) are removed once
+# this old: a writer outside the pipeline's lock may be writing them now.
+LAKE_ORPHAN_MIN_AGE_HOURS = env_float("LAKE_ORPHAN_MIN_AGE_HOURS", 24.0)
 # Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
 LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
 for _name, _value, _choices in (

@@ -13,7 +13,13 @@ removal, so those two are written here, as small as they can be:
   (more than one file per target file size) as one overwrite of that
   partition, the rows read from the table itself;
 - orphan removal deletes the files under a table's location that neither
-  its metadata nor any snapshot still kept refers to.
+  its metadata nor any snapshot still kept refers to: at once those that a
+  commit wrote (referred to by expired snapshots or older metadata, as
+  Iceberg's own expiry deletes them, or written by a commit on its way, as
+  a merge-append's first manifest); the others, which no commit made (what
+  a killed writer left), only once older than a margin: a writer outside
+  the pipeline's lock may be writing them now, as Iceberg's
+  ``remove_orphan_files`` (older than 3 days by default) also assumes.
 
 Maintenance runs as a pipeline run of its own (never beside another run)
 and is atomic like one: what it compacts is new snapshots, published at its
@@ -23,9 +29,11 @@ to those runs and readers of the published lake keep their files.
 """
 
 import math
+import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from pyarrow import fs
 from pyiceberg.expressions import (
@@ -58,6 +66,7 @@ class TableMaintenance:
     files_written: int = 0  # the files they became
     snapshots_expired: int = 0
     files_removed: int = 0  # orphans deleted: data, manifests, old metadata
+    orphans_kept: int = 0  # unreferenced files no commit named, younger than the margin
     bytes_removed: int = 0
     skipped: str = ""  # why the table was left alone
     snapshot_id: int | None = None  # the snapshot to publish after compaction
@@ -77,13 +86,13 @@ class TableMaintenance:
                 f"({self.partitions_compacted} partitions)"
             )
         if self.snapshots_expired:
-            # A dry run counts orphans before the expiry that frees more.
-            also = " and the files only they use" if planned else ""
-            parts.append(f"{verbs[1]} {self.snapshots_expired} snapshots{also}")
+            parts.append(f"{verbs[1]} {self.snapshots_expired} snapshots")
         if self.files_removed:
             parts.append(
                 f"{verbs[2]} {self.files_removed} files ({self.bytes_removed / 1e6:.1f} MB)"
             )
+        if self.orphans_kept:
+            parts.append(f"kept {self.orphans_kept} unreferenced files too new to remove")
         return ", ".join(parts) if parts else "nothing to compact, expire or remove"
 
 
@@ -93,6 +102,7 @@ def maintain_table(
     *,
     published: int | None,
     keep: set[int],
+    orphan_min_age: timedelta,
     dry_run: bool = False,
 ) -> TableMaintenance:
     """Compact, expire and clean one lake table.
@@ -101,6 +111,7 @@ def maintain_table(
     no maintenance may expire (published by a run inside the window): every
     other one goes, including the unpublished ones a run made on its way
     (an overwrite commits a delete and an append), which nothing reads.
+    Files no commit ever named are removed once older than ``orphan_min_age``.
     A table whose current snapshot is not the published one holds a failed
     run's unpublished writes: compacting it would publish them, so it is only
     cleaned (the next run publishes or replaces them).
@@ -117,10 +128,19 @@ def maintain_table(
             table.refresh()
         result.snapshot_id = table.current_snapshot().snapshot_id
     kept = keep | {current, result.snapshot_id, published} - {None}
+    named = referenced_files(table) | committed_writes(table)  # before expiry
     expire_snapshots(table, result, keep=kept, dry_run=dry_run)
     if not dry_run:
         table.refresh()
-    remove_orphan_files(table, result, dry_run=dry_run)
+    still_referenced = referenced_files(table, snapshots=None if not dry_run else kept)
+    remove_orphan_files(
+        table,
+        result,
+        referenced=still_referenced,
+        named=named,
+        min_age=orphan_min_age,
+        dry_run=dry_run,
+    )
     return result
 
 
@@ -215,14 +235,17 @@ def expire_snapshots(
 # --- Orphan files ----------------------------------------------------------------------
 
 
-def referenced_files(table: Table) -> set[str]:
+def referenced_files(table: Table, *, snapshots: set[int] | None = None) -> set[str]:
     """Every file the table's metadata refers to: metadata files, manifest
-    lists, manifests and the live data files of every snapshot it keeps."""
+    lists, manifests and the live data files of every snapshot it keeps (of
+    ``snapshots`` only, when given)."""
     referenced = {table.metadata_location}
     referenced |= {entry.metadata_file for entry in table.metadata.metadata_log}
     referenced |= {statistics.statistics_path for statistics in table.metadata.statistics}
     manifests_seen: set[str] = set()
     for snapshot in table.snapshots():
+        if snapshots is not None and snapshot.snapshot_id not in snapshots:
+            continue
         referenced.add(snapshot.manifest_list)
         for manifest in snapshot.manifests(table.io):
             if manifest.manifest_path in manifests_seen:
@@ -234,16 +257,46 @@ def referenced_files(table: Table) -> set[str]:
     return referenced
 
 
-def remove_orphan_files(table: Table, result: TableMaintenance, *, dry_run: bool) -> None:
-    """Delete the files under the table's location that nothing refers to.
+# pyiceberg names what a commit writes by its UUID: the manifest list
+# "snap-<snapshot>-<attempt>-<uuid>.avro", manifests "<uuid>-m<n>.avro",
+# data files "00000-<task>-<uuid>.parquet".
+WRITE_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-    Safe without an age margin because maintenance never runs beside a run
-    (the only writer); a run killed mid-write leaves exactly such files.
-    """
-    referenced = {_path(uri) for uri in referenced_files(table)}
+
+def committed_writes(table: Table) -> set[str]:
+    """The UUIDs of the commits whose snapshots the table keeps."""
+    return {
+        found.group()
+        for snapshot in table.snapshots()
+        if (found := WRITE_UUID.search(snapshot.manifest_list.rpartition("/")[2]))
+    }
+
+
+def remove_orphan_files(
+    table: Table,
+    result: TableMaintenance,
+    *,
+    referenced: set[str],
+    named: set[str],
+    min_age: timedelta,
+    dry_run: bool,
+) -> None:
+    """Delete the files under the table's location that nothing ``referenced``:
+    at once those ``named`` (paths a commit referred to, or the UUIDs of
+    commits, which name every file a commit writes), the others once older
+    than ``min_age`` (a writer outside the lock may still be writing them)."""
+    referenced = {_path(uri) for uri in referenced}
+    named = {_path(uri) if "/" in uri else uri for uri in named}
+    newest = time.time_ns() - int(min_age.total_seconds() * 1e9)
     filesystem, files = _files_under(table)
     for info in files:
-        if _path(info.path) in referenced:
+        path = _path(info.path)
+        if path in referenced:
+            continue
+        write = WRITE_UUID.search(info.base_name)
+        made_by_a_commit = path in named or (write is not None and write.group() in named)
+        if not made_by_a_commit and (info.mtime_ns is None or info.mtime_ns > newest):
+            result.orphans_kept += 1
             continue
         result.files_removed += 1
         result.bytes_removed += info.size or 0

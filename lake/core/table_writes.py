@@ -3,6 +3,16 @@
 Every run merges a few rows into the tables it changes; what each merge
 leaves behind (snapshots, manifests, small files) is what a later run plans
 from and maintenance cleans up, so it is kept as small as a merge allows.
+
+pyiceberg has no public API for this, so it is built from pyiceberg's own
+private parts, as its ``overwrite`` and ``delete`` use them: the strict
+metrics evaluator (may every row of a file match?), the complementary Arrow
+filter (the rows a file keeps), ``_dataframe_to_data_files`` (write rows as
+data files of the table's partition spec), and the snapshot producers
+``_OverwriteFiles`` and ``_MergeAppendFiles`` (whose ``_process_manifests``
+merges manifests by the attributes its ``__init__`` sets, copied here).
+tests/lake/test_table_writes.py fails when pyiceberg is no longer the
+version this was written for.
 """
 
 import pyarrow as pa
@@ -17,6 +27,8 @@ from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.table.snapshots import Operation
 from pyiceberg.table.update.snapshot import _MergeAppendFiles, _OverwriteFiles
 from pyiceberg.utils.properties import property_as_bool, property_as_int
+
+OVERRIDES_WRITTEN_FOR = {"pyiceberg": "0.12.0"}
 
 
 def replace_rows(table: Table, rows: pa.Table, condition: BooleanExpression) -> None:

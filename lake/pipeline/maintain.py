@@ -103,6 +103,7 @@ def maintain_tables(plan: MaintenancePlan, *, dry_run: bool, each=None) -> list[
                 load_table(identifier),
                 published=plan.published.get(identifier),
                 keep=plan.keep,
+                orphan_min_age=timedelta(hours=settings.LAKE_ORPHAN_MIN_AGE_HOURS),
                 dry_run=dry_run,
             )
 

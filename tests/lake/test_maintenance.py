@@ -1,5 +1,7 @@
 """Maintenance: the lake stays small and fast, and loses nothing readers can reach."""
 
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,6 +131,8 @@ def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(la
     orphan = lake / "marts" / "fact_sales" / "data" / "left-by-a-killed-run.parquet"
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"not referenced")
+    two_days_ago = time.time() - 2 * 86400  # past LAKE_ORPHAN_MIN_AGE_HOURS
+    os.utime(orphan, (two_days_ago, two_days_ago))
 
     maintain()
 
@@ -145,6 +149,32 @@ def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(la
     on_disk = {str(p) for p in (lake / "staging").rglob("*") if p.is_file()}
     on_disk |= {str(p) for p in (lake / "marts").rglob("*") if p.is_file()}
     assert on_disk == referenced
+
+
+def test_a_file_no_commit_named_is_kept_while_it_may_still_be_being_written(lake, settings):
+    runs = busy_lake(runs=2)
+    age(runs[:1], days=10)
+    settings.LAKE_ORPHAN_MIN_AGE_HOURS = 1
+    writing = lake / "marts" / "fact_sales" / "data" / "a-writer-outside-the-lock.parquet"
+    writing.write_bytes(b"being written")
+    expired_files = referenced_files(load_table("marts.fact_sales"))
+
+    maintenance = maintain()
+
+    assert writing.exists()
+    assert "kept 1 unreferenced files too new to remove" in (
+        maintenance.steps.get(name="maintain marts.fact_sales").log
+    )
+    # What expired snapshots alone referred to went at once, however new.
+    still = referenced_files(load_table("marts.fact_sales"))
+    gone = {path for path in expired_files - still if not Path(path[7:]).exists()}
+    assert gone and gone == expired_files - still
+    an_hour_ago = time.time() - 3601
+    os.utime(writing, (an_hour_ago, an_hour_ago))
+
+    maintain()
+
+    assert not writing.exists()
 
 
 def test_raw_increments_before_the_window_are_removed_and_the_crawl_forgets_them(lake):

@@ -11,6 +11,7 @@ from lake.catalog import sql as sql_catalog
 from lake.core import iceberg_backports, table_writes
 from lake.core.table_writes import replace_rows
 from lake.core.tables import data_files
+from tests.overrides import assert_override_current
 
 SCHEMA = pa.schema(
     [pa.field("rental_id", pa.int64(), nullable=False), pa.field("rental_date", pa.date32()),
@@ -123,3 +124,43 @@ def test_replacing_every_row_reads_no_file(rentals, monkeypatch):
 
     monkeypatch.undo()
     assert contents(rentals) == [(7, date(2005, 9, 1), 70)]
+
+
+def test_the_table_writes_match_the_installed_pyiceberg():
+    from pyiceberg.expressions import visitors
+    from pyiceberg.io import pyarrow as pyiceberg_arrow
+    from pyiceberg.table.update import snapshot
+
+    assert_override_current(
+        table_writes,
+        "pyiceberg",
+        {
+            visitors._StrictMetricsEvaluator: {
+                "__init__": ("self", "schema", "expr", "case_sensitive", "include_empty_files"),
+                "eval": ("self", "file"),
+            },
+            pyiceberg_arrow: {
+                "_dataframe_to_data_files": ("table_metadata", "df", "io", "write_uuid", "counter"),
+                "_expression_to_complementary_pyarrow": ("expr", "schema"),
+            },
+            snapshot._OverwriteFiles: {
+                "__init__": (
+                    "self", "operation", "transaction", "io", "commit_uuid",
+                    "snapshot_properties", "branch",
+                ),
+            },
+            snapshot._MergeAppendFiles: {
+                "__init__": (
+                    "self", "operation", "transaction", "io", "branch", "commit_uuid",
+                    "snapshot_properties",
+                ),
+                "_process_manifests": ("self", "manifests"),
+            },
+        },
+    )  # fmt: skip
+
+
+def test_the_backported_metadata_cache_matches_the_installed_pyiceberg():
+    from pyiceberg.table import Transaction
+
+    assert_override_current(iceberg_backports, "pyiceberg", {Transaction: {"table_metadata": None}})
