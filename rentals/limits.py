@@ -41,7 +41,7 @@ OUR_ID_TYPE = "int"
 IDS_EXHAUSTED = (
     "No new {what} can be recorded: the {table} table's {column} column ({type}) holds ids up "
     "to {highest:,}, and {highest:,} is taken. An administrator must widen the ids first "
-    "(python manage.py widen_ids, see the README); nothing was written."
+    "(python manage.py widen_ids, see docs/operations.md); nothing was written."
 )
 ID_OUT_OF_RANGE = "{value} does not fit {table}.{column} ({type}: {lowest} to {highest:,})"
 

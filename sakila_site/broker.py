@@ -270,7 +270,7 @@ class Transport(kombu_sqla.Transport):
 
 
 def rejected_count(url: str) -> int:
-    """How many messages were set aside as invalid (for checks and the README's how-to)."""
+    """How many messages were set aside as invalid (checks, docs/orchestration.md's how-to)."""
     engine = create_engine(url)
     try:
         rejected_metadata.create_all(engine)

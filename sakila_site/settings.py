@@ -269,7 +269,7 @@ LAKE_REFRESH_ON_CHANGE = env_bool("LAKE_REFRESH_ON_CHANGE", True)
 LAKE_REFRESH_DEBOUNCE_SECONDS = env_int("LAKE_REFRESH_DEBOUNCE_SECONDS", 2)
 # The control panel warns when a lake table's last load is older than this.
 LAKE_FRESHNESS_SLA_MINUTES = env_int("LAKE_FRESHNESS_SLA_MINUTES", 90)
-# Maintenance (README "Keeping the lake fast"): snapshots a run published in the
+# Maintenance (docs/lake.md, "Keeping the lake fast"): snapshots a run published in the
 # last LAKE_RETENTION_DAYS stay readable (time travel); older snapshots and raw
 # increments are removed. It runs after LAKE_MAINTAIN_AFTER_RUNS pipeline runs
 # (0: only on its schedule or by hand), and nightly on a schedule.
@@ -290,7 +290,7 @@ for _name, _value, _choices in (
 if LAKE_CATALOG == "sql" and not LAKE_CATALOG_URI:
     raise ImproperlyConfigured("LAKE_CATALOG_URI must be set when LAKE_WAREHOUSE is not a path")
 
-# Production on AWS (README "Running on AWS"): LAKE_ENGINE=glue runs the ETL
+# Production on AWS (docs/aws.md): LAKE_ENGINE=glue runs the ETL
 # as a Glue workflow, LAKE_CATALOG=glue keeps the Iceberg tables in the Glue
 # Data Catalog, QUERY_ENGINE=athena runs reports on Athena. Nothing here is
 # read unless one of them is set. Credentials come from boto3's own chain
@@ -308,7 +308,7 @@ GLUE_WORKERS = env_int("GLUE_WORKERS", 2)
 # A stuck job is stopped (and billed) after this long; Glue's own default is 48 h.
 GLUE_JOB_TIMEOUT_MINUTES = env_int("GLUE_JOB_TIMEOUT_MINUTES", 120)
 # Each Glue run is a whole workflow (two Spark jobs and a crawl): desk activity
-# starts at most one refresh run per this many minutes (README: what a day costs).
+# starts at most one refresh run per this many minutes (docs/aws.md: what it costs).
 GLUE_REFRESH_MIN_INTERVAL_MINUTES = env_int("GLUE_REFRESH_MIN_INTERVAL_MINUTES", 15)
 # The extract job reads a table with a numeric primary key in this many JDBC
 # partitions (parallel queries on key ranges) once it reads at least
@@ -360,7 +360,7 @@ if _uses_aws:
         _needed["LAKE_CATALOG=glue"] = LAKE_CATALOG == "glue"
     if _missing := [name for name, value in _needed.items() if not value]:
         raise ImproperlyConfigured(
-            f"{', '.join(_uses_aws)} needs {', '.join(_missing)} (see README, Running on AWS)"
+            f"{', '.join(_uses_aws)} needs {', '.join(_missing)} (see docs/aws.md)"
         )
 
 # Celery. The embedded default needs no server: messages are rows of a SQLite

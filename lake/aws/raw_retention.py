@@ -16,7 +16,7 @@ travel still reaches), catalog first (a query planned after that no longer
 looks at the folder), then the files. Each side is listed on its own at every
 maintenance, so what an interrupted one left behind goes the next time.
 
-AWS requests (README, "What it costs"): S3 ListObjectsV2 once for the tables
+AWS requests (docs/aws.md, "What it costs"): S3 ListObjectsV2 once for the tables
 and once per table (per 1,000 of its files), DeleteObjects once per table
 (per 1,000 deleted files); Glue GetTables once, GetPartitions once per raw
 table (per 1,000 partitions), BatchDeletePartition once per 25 deleted

@@ -75,8 +75,8 @@ def check_settings(command: str, *, for_destroy: bool = False) -> None:
     if problems := settings_problems(for_destroy=for_destroy):
         lines = "\n".join(f"  - {problem}" for problem in problems)
         raise DeployError(
-            f"lake {command} needs these settings (environment variables, see README "
-            f'"Running on AWS"):\n{lines}'
+            f"lake {command} needs these settings (environment variables, see docs/aws.md):"
+            f"\n{lines}"
         )
 
 

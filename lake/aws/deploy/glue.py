@@ -230,7 +230,7 @@ class GlueCrawler(Resource):
             # folders (a crawl of everything re-reads every run ever written).
             # Glue requires LOG for both behaviours with it ("Scheduling
             # incremental crawls for adding new partitions"): a column the rental
-            # database gains reaches the raw tables by one full crawl (README).
+            # database gains reaches the raw tables by one full crawl (docs/aws.md, Deploying).
             "SchemaChangePolicy": {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
             "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"},
             "Configuration": _canonical_json(json.dumps(configuration)),

@@ -1,6 +1,6 @@
-"""README "Running on AWS", walked as a new user would, on moto's server.
+"""docs/aws.md, "Running on AWS", walked as a new user would, on moto's server.
 
-Only the README's environment variables are set (the settings module is
+Only its environment variables are set (the settings module is
 read again with them); then `lake deploy --dry-run`, `lake deploy` twice, a
 run started from the control panel and followed to its end, a report on
 Athena, `lake destroy --dry-run`, `lake destroy --no-input` and a second
@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 ACCOUNT = "123456789012"
 BUCKET = "sakila-walkthrough"
 SETTINGS_FILE = Path(__file__).resolve().parents[3] / "sakila_site" / "settings.py"
-# What README "Running on AWS" asks for, and nothing else.
+# What docs/aws.md asks for, and nothing else.
 AWS_SETTINGS = ("AWS_", "GLUE_", "ATHENA_", "LAKE_ENGINE", "LAKE_CATALOG", "LAKE_WAREHOUSE",
                 "QUERY_ENGINE")  # fmt: skip
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ WATERMARK = datetime(2026, 3, 2, 9, 59, 58)
 
 @pytest.fixture
 def readme_settings(aws, settings, monkeypatch, moto_gaps):
-    """The settings module read again with only the README's variables set."""
+    """The settings module read again with only docs/aws.md's variables set."""
     ec2 = aws_client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")
