@@ -6,6 +6,7 @@ so a failed or killed run is never half visible.
 """
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -29,6 +30,8 @@ class PipelineRun(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        # Written, but a check of its data failed: not published (see PipelineCheck).
+        CHECKS_FAILED = "checks_failed", "checks failed"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -38,7 +41,7 @@ class PipelineRun(models.Model):
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     engine = models.CharField(max_length=10, default="local")
     full = models.BooleanField(default=False, help_text="rebuild everything from the OLTP")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -53,7 +56,9 @@ class PipelineRun(models.Model):
     error = models.TextField(blank=True)
     watermarks_from = models.JSONField(default=dict, blank=True)
     watermarks_to = models.JSONField(default=dict, blank=True)
-    # Lake table -> Iceberg snapshot id, recorded when the run succeeds.
+    # Lake table -> Iceberg snapshot id, recorded when the run succeeds (and,
+    # for a run whose checks failed, what it wrote: published if a manager
+    # publishes it anyway).
     snapshots = models.JSONField(default=dict, blank=True)
     # Set by maintenance once the run is older than the retention window: its
     # snapshots may be expired, so time travel to it is refused.
@@ -100,6 +105,8 @@ class PipelineRunEvent(models.Model):
         RESUMED = "resumed"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CHECKS_FAILED = "checks failed"
+        PUBLISHED_ANYWAY = "published anyway"
 
     run = models.ForeignKey(PipelineRun, models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
@@ -167,6 +174,36 @@ class PipelineStep(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class PipelineCheck(models.Model):
+    """One data check of a run (lake/core/checks.py), as it ran before the publish."""
+
+    class Status(models.TextChoices):
+        PASSED = "passed"
+        FAILED = "failed"  # an error-severity check: the run is not published
+        WARNED = "warned"  # a warn-severity check: published, flagged
+        ERROR = "error"  # the check could not run: blocks the publish as a failure does
+
+    BLOCKING = (Status.FAILED, Status.ERROR)
+
+    run = models.ForeignKey(PipelineRun, models.CASCADE, related_name="checks")
+    table = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)
+    severity = models.CharField(max_length=8)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    failing = models.BigIntegerField(default=0)  # rows that break it
+    rows = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)  # the first 20
+    sql = models.TextField(blank=True)
+    message = models.TextField(blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.name} ({self.status})"
 
 
 class Watermark(models.Model):

@@ -51,6 +51,16 @@ def published_snapshots() -> dict[str, int]:
     return dict(run.snapshots) if run else {}
 
 
+def pipeline_run_checked_get(*, run_id: int | None = None) -> PipelineRun:
+    """The run ``run_id``, or the last run that ran its checks (DoesNotExist: none)."""
+    if run_id is not None:
+        return PipelineRun.objects.get(pk=run_id)
+    checked = PipelineRun.objects.filter(checks__isnull=False).distinct().order_by("-pk").first()
+    if checked is None:
+        raise PipelineRun.DoesNotExist
+    return checked
+
+
 def active_run() -> PipelineRun | None:
     """The queued or running run, if any (there is at most one)."""
     return PipelineRun.objects.filter(status__in=PipelineRun.ACTIVE).order_by("pk").first()

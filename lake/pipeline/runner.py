@@ -28,11 +28,18 @@ from lake.catalog import current_snapshot_ids
 from lake.core.marts import SQL_MARTS
 from lake.engines import get_engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
+from lake.pipeline.audit import (
+    ChecksFailed,
+    checks_failed_message,
+    checks_record,
+    checks_summary,
+    tables_audit,
+)
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.extract import extract_tables
 from lake.pipeline.schemas import STAGED_MODELS, table_name
 from lake.pipeline.stage import stage_table
-from lake.pipeline.transform import Transform
+from lake.pipeline.transform import Transform, marts_reset_to_published
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +270,9 @@ def run_claimed_execute(
     except RunCancelled:
         run_finish(run, PipelineRun.Status.CANCELLED, "Cancelled before it published anything.")
         run_event(run, PipelineRunEvent.Action.CANCELLED, message=run.error)
+    except ChecksFailed as failed:
+        run_finish(run, PipelineRun.Status.CHECKS_FAILED, str(failed))
+        run_event(run, PipelineRunEvent.Action.CHECKS_FAILED, message=run.error)
     except Exception as error:
         logger.exception("pipeline run %s failed", run.pk)
         run_finish(run, PipelineRun.Status.FAILED, f"{type(error).__name__}: {error}")
@@ -290,7 +300,7 @@ def _execute(
             files_written=extract.files,
         )  # fmt: skip
 
-    changed, deleted = {}, set()
+    changed, deleted = {}, {}
     staged_rows = dict(Watermark.objects.values_list("table", "rows"))
     for model in STAGED_MODELS:
         name = table_name(model)
@@ -304,7 +314,7 @@ def _execute(
             step.log = f"{extract.rows.num_rows} rows read, {step.rows} new, changed or deleted"
         staged_rows[name] = staged.rows
         if staged.deleted:
-            deleted.add(name)
+            deleted[name] = staged.deleted
         # A full run's marts read staging itself: let go of the rows read.
         extract.rows = extract.rows.schema.empty_table()
         if not full:
@@ -312,7 +322,8 @@ def _execute(
 
     # The read's start (a naive local time, as the rental dates) is the data's "now".
     as_of = as_of or extracts["rental"].watermark
-    with Transform(changed, full=full, as_of=as_of, deleted=deleted) as transform:
+    marts_reset_to_published(published)
+    with Transform(changed, full=full, as_of=as_of, deleted=set(deleted)) as transform:
         with run_step(run, "dim_date") as step:
             result = transform.build_dim_date()
             step.rows, step.files_written = result.rows, result.files
@@ -324,6 +335,14 @@ def _execute(
                     step.log = (
                         f"late fees of rentals still out accrued to {as_of:%Y-%m-%d %H:%M:%S}"
                     )
+        with run_step(run, "checks") as step:
+            results = tables_audit(transform, published=published, deleted=deleted)
+            checks_record(run, results)
+            step.rows = sum(result.failing for result in results)
+            step.log = checks_summary(results)
+            if any(result.blocks_publish for result in results):
+                _keep_for_publish_anyway(run, extracts)
+                raise ChecksFailed(checks_failed_message(results))
 
     with run_step(run, "crawl") as step:
         crawled = crawl_raw_zone()
@@ -338,6 +357,16 @@ def _execute(
     pipeline_run_publish(
         run, {name: extract.watermark for name, extract in extracts.items()}, staged_rows
     )
+
+
+def _keep_for_publish_anyway(run: PipelineRun, extracts: dict) -> None:
+    """What the run wrote and read up to, kept on the run (not published): a
+    manager may publish it anyway (``services.pipeline_run_publish_anyway``)."""
+    run.snapshots = current_snapshot_ids()
+    run.watermarks_to = {
+        **run.watermarks_from,
+        **{name: extract.watermark.isoformat(" ") for name, extract in extracts.items()},
+    }
 
 
 def pipeline_run_finish(run: PipelineRun, status: str, error: str) -> None:

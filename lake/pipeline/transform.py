@@ -159,3 +159,15 @@ class Transform:
                 return MartResult(0, 0)
             table.append(rows)
         return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
+
+
+def marts_reset_to_published(published: dict[str, int]) -> None:
+    """Put back each mart an earlier run wrote without publishing (it failed,
+    or its checks did) to its published snapshot: a run builds on what readers
+    see, never on rows no check let through."""
+    for mart in MARTS:
+        snapshot_id = published.get(mart.identifier)
+        table = load_table(mart.identifier)
+        current = table.current_snapshot() if table is not None else None
+        if snapshot_id is not None and current is not None and current.snapshot_id != snapshot_id:
+            table.manage_snapshots().set_current_snapshot(snapshot_id).commit()

@@ -12,7 +12,7 @@ from lake.aws.names import workflow_name
 from lake.catalog import CatalogUnavailable, load_table
 from lake.core.table_maintenance import storage_usage
 from lake.engines import current_engine
-from lake.models import PipelineRun
+from lake.models import PipelineCheck, PipelineRun
 from lake.pipeline.maintain import (
     maintain_tables,
     maintenance_plan,
@@ -72,6 +72,14 @@ class Command(BaseCommand):
         query = commands.add_parser("query", help="run read-only SQL on the marts, print CSV")
         query.add_argument("sql")
         commands.add_parser("tables", help="list the lake's tables with rows, snapshot, schema")
+        checks = commands.add_parser(
+            "checks",
+            help="the data checks of a run and their results; exit 1 when one of error "
+            "severity failed",
+        )
+        checks.add_argument(
+            "--run", type=int, default=None, help="the run (default: the last that ran checks)"
+        )
         deploy = commands.add_parser("deploy", help="create or update the lake's AWS resources")
         deploy.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
         destroy = commands.add_parser("destroy", help="remove the AWS resources deploy made")
@@ -124,8 +132,35 @@ class Command(BaseCommand):
     def _end(self, run: PipelineRun, title: str) -> None:
         total = (run.finished_at - run.started_at).total_seconds()
         if run.status != PipelineRun.Status.SUCCEEDED:
-            raise CommandError(f"{title} {run.pk} failed after {total:.1f} s: {run.error}")
+            checks_failed = run.status == PipelineRun.Status.CHECKS_FAILED
+            ended = "ended with checks failed" if checks_failed else "failed"
+            raise CommandError(f"{title} {run.pk} {ended} after {total:.1f} s: {run.error}")
         self.stdout.write(self.style.SUCCESS(f"{title} {run.pk} succeeded in {total:.1f} s"))
+
+    def handle_checks(self, *, run: int | None, **options) -> None:
+        try:
+            checked = selectors.pipeline_run_checked_get(run_id=run)
+        except PipelineRun.DoesNotExist:
+            raise CommandError(
+                f"Run {run} does not exist." if run else "No run has run its checks yet."
+            ) from None
+        checks = list(checked.checks.all())
+        if not checks:
+            raise CommandError(f"Run {checked.pk} ran no checks ({checked.get_status_display()}).")
+        self.stdout.write(
+            f"Run {checked.pk} ({checked.get_status_display()}): {len(checks)} checks"
+        )
+        for check in checks:
+            line = f"{check.status:<7} {check.severity:<5} {check.table}: {check.name}"
+            if check.failing:
+                line += f" ({check.failing:,} rows)"
+            if check.message:
+                line += f": {check.message}"
+            self.stdout.write(line)
+            for row in check.rows[:5] if check.status != "passed" else []:
+                self.stdout.write(f"        {row}")
+        if any(check.status in PipelineCheck.BLOCKING for check in checks):
+            raise CommandError(f"Run {checked.pk}: checks of error severity failed.", returncode=1)
 
     def handle_maintain(self, *, dry_run: bool, **options) -> None:
         plan = maintenance_plan()
