@@ -15,6 +15,7 @@ from django.utils import timezone
 from lake.catalog import load_table
 from lake.core.marts import MARTS
 from lake.models import (
+    PipelineCheck,
     PipelineRun,
     PipelineRunEvent,
     PipelineStep,
@@ -59,6 +60,12 @@ def pipeline_run_checked_get(*, run_id: int | None = None) -> PipelineRun:
     if checked is None:
         raise PipelineRun.DoesNotExist
     return checked
+
+
+def pipeline_check_list(*, run: PipelineRun) -> list[PipelineCheck]:
+    """A run's checks, those that did not pass first."""
+    order = {PipelineCheck.Status.FAILED: 0, PipelineCheck.Status.ERROR: 0, "warned": 1}
+    return sorted(run.checks.all(), key=lambda check: (order.get(check.status, 2), check.pk))
 
 
 def active_run() -> PipelineRun | None:

@@ -6,7 +6,7 @@ transaction that asked for it has committed.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from math import ceil
 
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from lake import selectors
+from lake.catalog import current_snapshot_ids
 from lake.engines import current_engine, get_engine
 from lake.engines.base import CannotResume, Engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, WorkerHeartbeat
@@ -27,6 +28,7 @@ from lake.pipeline.runner import (
     TRIGGER_TEXT,
     AlreadyRunning,
     pipeline_run_create,
+    pipeline_run_publish,
     pipeline_runs_reap,
     run_event,
 )
@@ -46,7 +48,19 @@ ERROR_PUBLISHED_SINCE = (
     "Run {later_id} has published since run {run_id} was created: resuming run {run_id} "
     "would publish its older watermarks over newer ones. Re-run it instead (Retry)."
 )
-ENDED = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
+ERROR_NOT_CHECKS_FAILED = (
+    "Run {run_id} is {status}: only a run whose checks failed can be published anyway."
+)
+ERROR_NO_REASON = "Say why run {run_id} should be published although its checks failed."
+ERROR_WRITTEN_SINCE = (
+    "Run {later_id} has run since run {run_id}: the lake is no longer what run {run_id} "
+    "wrote, so it cannot be published. Retry it instead."
+)
+ERROR_TABLES_MOVED = (
+    "The lake's tables are no longer what run {run_id} wrote ({tables}): it cannot be "
+    "published. Retry it instead."
+)
+ENDED = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED, PipelineRun.Status.CHECKS_FAILED)
 # A pending refresh older than this is taken for lost (its task never ran).
 REFRESH_LOST_AFTER = timedelta(minutes=2)
 # A run that runs elsewhere is polled after this many seconds, then with backoff.
@@ -60,6 +74,7 @@ __all__ = [
     "lake_refresh_request",
     "lake_refresh_start",
     "pipeline_run_cancel",
+    "pipeline_run_publish_anyway",
     "pipeline_run_request",
     "pipeline_run_resume",
     "pipeline_run_resume_step",
@@ -136,6 +151,39 @@ def pipeline_run_retry(*, run: PipelineRun, user=None, trigger: str = PipelineRu
             run, PipelineRunEvent.Action.RETRIED, user=user, message=f"Retried as run {retry.pk}."
         )
     return retry
+
+
+def pipeline_run_publish_anyway(*, run: PipelineRun, user, reason: str) -> PipelineRun:
+    """Publish a run whose checks failed, as it was written, for ``reason``
+    (audited): the checks stay recorded, failed, with the run.
+
+    Only the last run can be published so: once another run has started, or
+    the tables' current snapshots moved, what it wrote is gone.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise RunStateError(ERROR_NO_REASON.format(run_id=run.pk))
+    with transaction.atomic():
+        PipelineLock.acquire()
+        _raise_if_active()
+        run = PipelineRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != PipelineRun.Status.CHECKS_FAILED:
+            raise RunStateError(
+                ERROR_NOT_CHECKS_FAILED.format(
+                    run_id=run.pk, status=run.get_status_display().lower()
+                )
+            )
+        if (later := PipelineRun.objects.filter(pk__gt=run.pk).order_by("pk").first()) is not None:
+            raise RunStateError(ERROR_WRITTEN_SINCE.format(run_id=run.pk, later_id=later.pk))
+        current = current_snapshot_ids()
+        if moved := sorted(
+            t for t in {*current, *run.snapshots} if current.get(t) != run.snapshots.get(t)
+        ):
+            raise RunStateError(ERROR_TABLES_MOVED.format(run_id=run.pk, tables=", ".join(moved)))
+        watermarks = {t: datetime.fromisoformat(v) for t, v in run.watermarks_to.items()}
+        run_event(run, PipelineRunEvent.Action.PUBLISHED_ANYWAY, user=user, message=reason)
+        pipeline_run_publish(run, watermarks)
+    return run
 
 
 def pipeline_run_resume(

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from lake import selectors, services
-from lake.models import PipelineRun, PipelineStep
+from lake.models import PipelineCheck, PipelineRun, PipelineStep
 from lake.panel.forms import PipelineRunFilter
 from sakila_site.api import permission_required
 
@@ -74,6 +74,25 @@ class PipelineStepSerializer(serializers.ModelSerializer):
             "log",
             "error",
         ]
+        read_only_fields = fields
+
+
+class PipelineCheckSerializer(serializers.ModelSerializer):
+    status = NamedChoiceField(
+        choices=PipelineCheck.Status.choices, enum_name="PipelineCheckStatusEnum", read_only=True
+    )
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="Up to 20 of the rows that break the check.",
+    )
+
+    class Meta:
+        model = PipelineCheck
+        fields = [
+            "table", "name", "kind", "severity", "status", "failing", "rows", "sql", "message",
+            "seconds",
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -135,7 +154,13 @@ class PipelineRunDetailSerializer(PipelineRunSerializer):
     snapshots = serializers.DictField(
         child=serializers.IntegerField(),
         read_only=True,
-        help_text="Lake table: the Iceberg snapshot id this run published.",
+        help_text=(
+            "Lake table: the Iceberg snapshot id this run published (a run whose checks "
+            "failed: what it wrote, unpublished)."
+        ),
+    )
+    checks = PipelineCheckSerializer(
+        many=True, read_only=True, help_text="The data checks run before publishing."
     )
     worker_alive = serializers.SerializerMethodField(
         help_text=(
@@ -154,6 +179,7 @@ class PipelineRunDetailSerializer(PipelineRunSerializer):
             "watermarks_to",
             "snapshots",
             "steps",
+            "checks",
             "worker_alive",
         ]
         read_only_fields = fields
@@ -166,6 +192,12 @@ class PipelineRunCreateSerializer(serializers.Serializer):
     full = serializers.BooleanField(
         default=False,
         help_text="Rebuild everything from the rental database (the first run always does).",
+    )
+
+
+class PublishAnywaySerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=1000, help_text="Why publish it although its checks failed (audited)."
     )
 
 
@@ -200,7 +232,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self):
         if self.action == "list":
             return selectors.pipeline_run_list()
-        return selectors.pipeline_run_detail_list().prefetch_related("steps")
+        return selectors.pipeline_run_detail_list().prefetch_related("steps", "checks")
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -208,7 +240,8 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return PipelineRunDetailSerializer
 
     def _run_response(self, run: PipelineRun, code: int = status.HTTP_200_OK) -> Response:
-        stored = selectors.pipeline_run_detail_list().prefetch_related("steps").get(pk=run.pk)
+        runs = selectors.pipeline_run_detail_list().prefetch_related("steps", "checks")
+        stored = runs.get(pk=run.pk)
         serializer = PipelineRunDetailSerializer(stored, context=self.get_serializer_context())
         return Response(serializer.data, status=code)
 
@@ -266,7 +299,31 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return self._run_response(run)
 
     @extend_schema(
-        summary="Retry a failed or cancelled run",
+        summary="Publish a run whose checks failed",
+        description=(
+            "Publishes what the run wrote, as it is, for the reason given (recorded in its "
+            "audit); its checks stay recorded as failed. 409 unless the run's status is "
+            "checks_failed and no run has started since."
+        ),
+        request=PublishAnywaySerializer,
+        responses={200: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
+    def publish(self, request: Request, pk: str | None = None) -> Response:
+        body = PublishAnywaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = services.pipeline_run_publish_anyway(
+                run=self.get_object(), user=request.user, reason=body.validated_data["reason"]
+            )
+        except services.RunStateError as error:
+            return self._conflict(error)
+        except services.AlreadyRunning as error:
+            return self._conflict(error, error.run)
+        return self._run_response(run)
+
+    @extend_schema(
+        summary="Retry a failed, cancelled or checks-failed run",
         description="Queues a new run like it (``retry_of`` names the run it retries).",
         request=None,
         responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},

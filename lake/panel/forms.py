@@ -27,6 +27,15 @@ class TriggerForm(forms.Form):
         return self.cleaned_data["mode"] == "full"
 
 
+class PublishAnywayForm(forms.Form):
+    reason = forms.CharField(
+        label="Why publish it although its checks failed?",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded in the run's audit with your name.",
+    )
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 

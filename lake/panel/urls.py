@@ -14,6 +14,7 @@ urlpatterns = [
     path("runs/<id:run_id>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<id:run_id>/retry/", views.run_retry, name="run-retry"),
     path("runs/<id:run_id>/resume/", views.run_resume, name="run-resume"),
+    path("runs/<id:run_id>/publish/", views.run_publish_anyway, name="run-publish"),
     path("freshness/", views.freshness, name="freshness"),
     path("schedules/", views.schedule_list, name="schedules"),
     path("schedules/<id:task_id>/toggle/", views.schedule_toggle, name="schedule-toggle"),

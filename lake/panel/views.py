@@ -30,7 +30,13 @@ from lake.catalog import CatalogUnavailable
 from lake.models import PipelineRun, PipelineStep
 from lake.panel import catalog as catalog_browser
 from lake.panel import schedules
-from lake.panel.forms import EventFilterForm, PipelineRunFilter, ScheduleToggleForm, TriggerForm
+from lake.panel.forms import (
+    EventFilterForm,
+    PipelineRunFilter,
+    PublishAnywayForm,
+    ScheduleToggleForm,
+    TriggerForm,
+)
 from sakila_site.charts import EChart, Series, category_columns
 
 VIEW_RUNS = "lake.view_pipelinerun"
@@ -43,7 +49,7 @@ NO_PERMISSION = "The lake control panel is for managers."
 ALREADY_RUNNING = '{error} <a href="{url}">Watch run {run_id}</a>.'
 RUNS_PER_PAGE = 25
 EVENTS_PER_PAGE = 50
-RETRYABLE = (PipelineRun.Status.FAILED, PipelineRun.Status.CANCELLED)
+RETRYABLE = services.ENDED
 
 
 def lake_view(*perms: str) -> Callable:
@@ -138,6 +144,7 @@ def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
     user = request.user
     now = timezone.now()
     may_resume = user.has_perms((ADD_RUN, CHANGE_RUN))
+    checks = selectors.pipeline_check_list(run=run)
     return {
         "section": "runs",
         "run": run,
@@ -150,6 +157,16 @@ def _run_context(request: HttpRequest, run: PipelineRun) -> dict:
         "can_retry": run.status in RETRYABLE and user.has_perm(CHANGE_RUN),
         # The step a resume starts from (Glue runs), for those who may start runs.
         "resume_from": services.pipeline_run_resume_step(run) if may_resume else None,
+        "checks": checks,
+        "checks_outcome": ", ".join(
+            f"{sum(check.status == status for check in checks)} {status}"
+            for status in ("failed", "error", "warned")
+            if any(check.status == status for check in checks)
+        ),
+        "can_publish_anyway": (
+            run.status == PipelineRun.Status.CHECKS_FAILED and user.has_perms((ADD_RUN, CHANGE_RUN))
+        ),
+        "publish_form": PublishAnywayForm(),
         "watermarks": _watermark_rows(run),
         "snapshots": [
             (*identifier.partition(".")[::2], identifier, snapshot_id)
@@ -216,6 +233,30 @@ def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Run {run.pk} resumed as run {resumed.pk}.")
     return redirect("lake:run", run_id=resumed.pk)
+
+
+@lake_view(ADD_RUN, CHANGE_RUN)
+@require_POST
+def run_publish_anyway(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(PipelineRun, pk=run_id)
+    form = PublishAnywayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not published: {form.errors['reason'][0]}")
+        return redirect("lake:run", run_id=run.pk)
+    try:
+        services.pipeline_run_publish_anyway(
+            run=run, user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except services.RunStateError as error:
+        messages.error(request, str(error))
+    except services.AlreadyRunning as error:
+        url = reverse("lake:run", args=[error.run.pk])
+        messages.warning(
+            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
+        )
+    else:
+        messages.success(request, f"Run {run.pk} published although its checks failed.")
+    return redirect("lake:run", run_id=run.pk)
 
 
 def _new_run(

@@ -112,6 +112,9 @@ CHECKS: list[Check] = [
     # A local run: refused with a message (the Glue side needs AWS, see tests/lake).
     ("lake:run-resume", "post", lambda w: f"/lake/runs/{w.failed_run.pk}/resume/", NO_BODY,
      LAKE_POST),
+    # A failed run, not one whose checks failed: refused with a message.
+    ("lake:run-publish", "post", lambda w: f"/lake/runs/{w.failed_run.pk}/publish/",
+     lambda w: {"reason": "known"}, LAKE_POST),
     ("lake:freshness", "get", lambda w: "/lake/freshness/", NO_BODY, LAKE),
     ("lake:schedules", "get", lambda w: "/lake/schedules/", NO_BODY, LAKE),
     ("lake:schedule-toggle", "post",
@@ -189,6 +192,8 @@ CHECKS: list[Check] = [
      NO_BODY, expect(401, 403, 403, 201, 201)),
     ("api-lake-run-resume", "post", lambda w: f"/api/lake/runs/{w.failed_run.pk}/resume/",
      NO_BODY, expect(401, 403, 403, 409, 409)),  # 409: a local run cannot be resumed
+    ("api-lake-run-publish", "post", lambda w: f"/api/lake/runs/{w.failed_run.pk}/publish/",
+     lambda w: {"reason": "known"}, expect(401, 403, 403, 409, 409)),  # 409: not checks failed
 ]  # fmt: skip
 
 

@@ -146,9 +146,11 @@ class Command(BaseCommand):
             ) from None
         checks = list(checked.checks.all())
         if not checks:
-            raise CommandError(f"Run {checked.pk} ran no checks ({checked.get_status_display()}).")
+            raise CommandError(
+                f"Run {checked.pk} ran no checks ({checked.get_status_display().lower()})."
+            )
         self.stdout.write(
-            f"Run {checked.pk} ({checked.get_status_display()}): {len(checks)} checks"
+            f"Run {checked.pk} ({checked.get_status_display().lower()}): {len(checks)} checks"
         )
         for check in checks:
             line = f"{check.status:<7} {check.severity:<5} {check.table}: {check.name}"
