@@ -2,8 +2,9 @@
 
 The desk, the admin, the API and the lake all price rentals by these
 functions, or by code tested against them: ``RentalQuerySet.overdue`` (the
-database finds late rentals), ``lake/core/sql/marts/fact_sales.sql`` and
-``keys/fact_sales_keys.sql`` (the lake's fees, in SQL); see
+database finds late rentals), ``lake/core/sql/marts/fact_sales.sql``,
+``keys/fact_sales_keys.sql`` and the receivables check of
+``fact_sales.checks.toml`` (the lake's fees, in SQL); see
 ``tests/rentals/test_pricing.py``.
 
 - Due date: rental date + the film's rental_duration calendar days.

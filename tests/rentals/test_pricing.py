@@ -3,6 +3,7 @@ rental held against them: the database's idea of late (RentalQuerySet.overdue)
 and the lake's SQL (fact_sales.sql, fact_sales_keys.sql), on the same cases."""
 
 import random
+import tomllib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -10,14 +11,16 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from lake.core.checks import SQL_DIR
 from lake.core.marts import MARTS, RUN_CLOCK
 from lake.pipeline.schemas import staging_schema
 from rentals import pricing
-from rentals.models import Film, Inventory, Payment, Rental
+from rentals.models import Customer, Film, Inventory, Payment, Rental
 from tests.factories import FilmFactory, InventoryFactory, RentalFactory
 
 AS_OF = datetime(2026, 3, 10, 14, 30)
 FACT_SALES = next(mart for mart in MARTS if mart.name == "fact_sales")
+FACT_SALES_CHECKS = SQL_DIR / "marts" / "fact_sales.checks.toml"
 
 
 def test_the_rules_by_example():
@@ -200,6 +203,23 @@ def test_the_lakes_keys_find_exactly_the_open_rentals_whose_fee_moved():
     keys = lake_sql(made, stored_fees=stored).sql(FACT_SALES.keys_sql).fetchall()
 
     assert {rental_id for (rental_id,) in keys} == moved
+
+
+def test_the_lakes_receivables_check_charges_as_the_rules_do():
+    """The check that receivables equal the desk's balances computes those from
+    the source with its own SQL: held to the rules too."""
+    spec = next(
+        check
+        for check in tomllib.loads(FACT_SALES_CHECKS.read_text())["checks"]
+        if check.get("name", "").startswith("receivables are the desk's balances")
+    )
+    made = cases()
+    con = lake_sql(made)
+    con.register(*staging("staging_customer", Customer, [{"customer_id": 1, "store_id": 1}]))
+
+    (row,) = con.sql(spec["expected"]).to_arrow_table().to_pylist()
+
+    assert row == {"store_id": 1, "value": sum(expected(case)["charged"] for case in made)}
 
 
 @pytest.mark.django_db
