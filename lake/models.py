@@ -251,3 +251,80 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} (process {self.pid})"
+
+
+class Alert(models.Model):
+    """An incident people were told of: opened once, resolved once (lake/alerts.py)."""
+
+    class Kind(models.TextChoices):
+        RUN_FAILED = "run_failed", "a run failed"
+        CHECKS_FAILED = "checks_failed", "a run's checks failed"
+        STALE = "stale", "the lake is stale"
+        NO_WORKER = "no_worker", "no worker is running"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.CharField(max_length=255)
+    message = models.TextField()
+    run = models.ForeignKey(PipelineRun, models.SET_NULL, null=True, blank=True, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["kind", "resolved_at"], name="lake_alert_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({'resolved' if self.resolved_at else 'open'})"
+
+
+class AlertDelivery(models.Model):
+    """One message of an alert to one recipient: sent exactly once."""
+
+    class Event(models.TextChoices):
+        OPENED = "opened"
+        RESOLVED = "resolved"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"  # gave up after ALERT_DELIVERY_ATTEMPTS
+
+    alert = models.ForeignKey(Alert, models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=8, choices=Event.choices)
+    channel = models.CharField(max_length=8)  # "email" or "webhook"
+    recipient = models.CharField(max_length=255)  # an address, or the webhook's host
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # a sender is on it
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["alert", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "event", "channel", "recipient"], name="lake_alert_delivery_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert} {self.event} to {self.recipient}: {self.status}"
+
+
+class AlertSubscription(models.Model):
+    """Which alerts a user receives by email (without a row: all of them)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="lake_alerts"
+    )
+    run_failed = models.BooleanField("runs that fail", default=True)
+    checks_failed = models.BooleanField("runs whose checks fail", default=True)
+    stale = models.BooleanField("the lake going stale", default=True)
+    no_worker = models.BooleanField("no worker running", default=True)
+
+    def __str__(self) -> str:
+        return f"alerts of {self.user}"
+
+    def wants(self, kind: str) -> bool:
+        return bool(getattr(self, kind))

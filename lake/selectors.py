@@ -15,6 +15,7 @@ from django.utils import timezone
 from lake.catalog import load_table
 from lake.core.marts import MARTS
 from lake.models import (
+    Alert,
     PipelineCheck,
     PipelineRun,
     PipelineRunEvent,
@@ -66,6 +67,12 @@ def pipeline_check_list(*, run: PipelineRun) -> list[PipelineCheck]:
     """A run's checks, those that did not pass first."""
     order = {PipelineCheck.Status.FAILED: 0, PipelineCheck.Status.ERROR: 0, "warned": 1}
     return sorted(run.checks.all(), key=lambda check: (order.get(check.status, 2), check.pk))
+
+
+def alert_list(*, limit: int = 50) -> list[Alert]:
+    """The latest alerts, open ones first, with their deliveries."""
+    alerts = Alert.objects.select_related("run").prefetch_related("deliveries")
+    return sorted(alerts[:limit], key=lambda alert: (alert.resolved_at is not None, -alert.pk))
 
 
 def active_run() -> PipelineRun | None:

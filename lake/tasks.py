@@ -7,6 +7,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from lake import services
+from lake.alerts import alerts_evaluate
 from lake.engines import get_engine
 from lake.models import PipelineRun
 from lake.pipeline.runner import pipeline_runs_reap
@@ -34,8 +35,19 @@ def pipeline_run_task(run_id: int) -> None:
     engine.start(run)
     if engine.runs_elsewhere and run.is_active:  # not a maintenance run: it has ended here
         pipeline_run_poll_later(run_id, 0, POLL_FIRST_SECONDS)
-    elif run.kind == PipelineRun.Kind.PIPELINE:
+        return
+    alerts_after_run()
+    if run.kind == PipelineRun.Kind.PIPELINE:
         services.lake_maintain_if_due()
+
+
+def alerts_after_run() -> None:
+    """Tell people of a run that just ended badly (or of a recovery) at once,
+    rather than at beat's next look; a failure here never fails the task."""
+    try:
+        alerts_evaluate()
+    except Exception:
+        logger.exception("could not evaluate the lake's alerts after a run")
 
 
 def poll_delay(attempt: int) -> int:
@@ -73,6 +85,8 @@ def pipeline_run_poll_task(run_id: int, attempt: int = 0) -> None:
     """Copy a remote run's state into the run, again later (with backoff) while it is active."""
     if pipeline_run_poll(run_id):
         pipeline_run_poll_later(run_id, attempt + 1, poll_delay(attempt))
+    else:
+        alerts_after_run()
 
 
 @shared_task(**RETRY)

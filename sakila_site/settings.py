@@ -382,7 +382,8 @@ CELERY_TASK_IGNORE_RESULT = True  # runs record their own state
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's, which also watches for alerts (sakila_site/beat.py).
+CELERY_BEAT_SCHEDULER = "sakila_site.beat:Scheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = False  # the site keeps naive local times (USE_TZ off)
 
 # The cache (report results): a file cache under VAR_DIR, shared by every
@@ -461,6 +462,35 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# Email (alerts). The embedded default writes each message to a file under
+# var/mail/; production sets an SMTP server (or another Django backend).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Sakila Lake <lake@localhost>")
+
+# Alerts (docs/orchestration.md, "Alerts"): when a run fails, its checks fail, the
+# lake goes stale or no worker runs, each subscribed user is emailed once per
+# incident, and once when it is resolved; ALERT_WEBHOOK_URL (Slack-compatible)
+# gets the same. Celery beat looks every ALERT_WATCH_SECONDS (it keeps looking
+# when no worker runs). Links in alerts start with SITE_URL.
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
+ALERT_NO_WORKER_MINUTES = env_float("ALERT_NO_WORKER_MINUTES", 5.0)
+ALERT_WATCH_SECONDS = env_int("ALERT_WATCH_SECONDS", 20)
+ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 5)
+# On AWS, lake deploy subscribes these addresses to the Glue failures' SNS topic.
+ALERT_EMAILS = env_list("ALERT_EMAILS")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if ALERT_WEBHOOK_URL and not ALERT_WEBHOOK_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"ALERT_WEBHOOK_URL must be an http(s):// URL, not {ALERT_WEBHOOK_URL!r}"
+    )
 
 LOGGING = {
     "version": 1,

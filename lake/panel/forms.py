@@ -10,7 +10,7 @@ from django_celery_beat.models import PeriodicTask
 from django_filters import rest_framework as filters
 
 from lake import selectors
-from lake.models import PipelineRun, PipelineRunEvent
+from lake.models import AlertSubscription, PipelineRun, PipelineRunEvent
 
 ERROR_DATE_RANGE = "The start date is after the end date."
 
@@ -34,6 +34,12 @@ class PublishAnywayForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Recorded in the run's audit with your name.",
     )
+
+
+class AlertSubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = AlertSubscription
+        fields = ["run_failed", "checks_failed", "stale", "no_worker"]
 
 
 class DateInput(forms.DateInput):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("runs/<id:run_id>/resume/", views.run_resume, name="run-resume"),
     path("runs/<id:run_id>/publish/", views.run_publish_anyway, name="run-publish"),
     path("freshness/", views.freshness, name="freshness"),
+    path("alerts/", views.alert_list, name="alerts"),
     path("schedules/", views.schedule_list, name="schedules"),
     path("schedules/<id:task_id>/toggle/", views.schedule_toggle, name="schedule-toggle"),
     path("audit/", views.audit, name="audit"),

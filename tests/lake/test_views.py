@@ -14,7 +14,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from lake import selectors, services, tasks
 from lake.aws.clients import aws_client
 from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark, WorkerHeartbeat
-from lake.panel import views
+from lake.panel import pictures, views
 from lake.panel.forms import ERROR_DATE_RANGE
 from lake.panel.schedules import schedule_list
 from rentals.generator import generate_sakila
@@ -529,7 +529,7 @@ def test_step_timeline_places_steps_on_the_run_time_axis():
         PipelineStep(name="b", started_at=start + timedelta(seconds=5), finished_at=None),
         PipelineStep(name="c"),
     ]
-    rows = views.step_timeline(run, steps, now=start + timedelta(seconds=10))
+    rows = pictures.step_timeline(run, steps, now=start + timedelta(seconds=10))
     assert [(row.left, row.width) for row in rows] == [(0, 50), (50, 50), (0, 0)]
 
 
@@ -539,7 +539,7 @@ def test_duration_chart_is_an_echarts_spec_by_status():
         PipelineRun(pk=i, status=status, started_at=start, finished_at=start + timedelta(seconds=s))
         for i, (status, s) in enumerate([("succeeded", 3), ("failed", 7.5), ("succeeded", 1)], 1)
     ]
-    chart = views.duration_chart(runs)
+    chart = pictures.duration_chart(runs)
     option = chart.option
     assert option["xAxis"]["data"] == ["1", "2", "3"]
     assert option["legend"]["data"] == ["failed", "succeeded"]
@@ -550,8 +550,8 @@ def test_duration_chart_is_an_echarts_spec_by_status():
     assert option["yAxis"]["format"] == "seconds"
     assert chart.rows == [["1", "", "3 s"], ["2", "7.5 s", ""], ["3", "", "1 s"]]
     assert "highest 2 (7.5 s)" in chart.alt
-    assert views.duration_chart([]) is None
-    assert views._seconds_label(600) == "10 min"
+    assert pictures.duration_chart([]) is None
+    assert pictures._seconds_label(600) == "10 min"
 
 
 def test_the_duration_chart_follows_the_lists_filters(panel):

@@ -116,6 +116,8 @@ CHECKS: list[Check] = [
     ("lake:run-publish", "post", lambda w: f"/lake/runs/{w.failed_run.pk}/publish/",
      lambda w: {"reason": "known"}, LAKE_POST),
     ("lake:freshness", "get", lambda w: "/lake/freshness/", NO_BODY, LAKE),
+    ("lake:alerts", "get", lambda w: "/lake/alerts/", NO_BODY, LAKE),
+    ("lake:alerts", "post", lambda w: "/lake/alerts/", lambda w: {"stale": "on"}, LAKE_POST),
     ("lake:schedules", "get", lambda w: "/lake/schedules/", NO_BODY, LAKE),
     ("lake:schedule-toggle", "post",
      lambda w: f"/lake/schedules/{PeriodicTask.objects.order_by('pk').first().pk}/toggle/",
