@@ -11,6 +11,23 @@ import pyarrow as pa
 
 from lake.core.marts import DIM_DATE
 
+# The days dim_date covers: from the first to the last day on which a copy was
+# rented or money received (the date ids of fact_sales and fact_payment), read
+# from staging (a rebuild) or a run's changed rows; both engines run it.
+DAYS_SQL = """
+select min(day) as first, max(day) as last from (
+    select cast(rental_date as date) as day from {rentals}
+    union all
+    select cast(payment_date as date) as day from {payments}
+) as days
+"""
+
+
+def days_sql(*, changed: bool) -> str:
+    """DAYS_SQL over the run's changed rows, or over staging."""
+    zone = "changed" if changed else "staging"
+    return DAYS_SQL.format(rentals=f"{zone}_rental", payments=f"{zone}_payment")
+
 
 def date_id(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from lake.core.dates import dim_date_additions, dim_date_rows
+from lake.core.dates import days_sql, dim_date_additions, dim_date_rows
 from lake.core.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS, Mart
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import cast_expressions, table_identifier
@@ -184,22 +184,20 @@ class SparkTransform:
 
     @property
     def rebuilds_dim_date(self) -> bool:
-        """Whether dim_date is rewritten whole: in a full run, and when rentals
-        were deleted (the range of rental dates may shrink), as locally."""
-        return self.full or "rental" in self.deleted
+        """Whether dim_date is rewritten whole: in a full run, and when rentals or
+        payments were deleted (the range of days may shrink), as locally."""
+        return self.full or bool({"rental", "payment"} & set(self.deleted))
 
     def dim_date_rows(self, existing_ids: Callable[[], set[int]]) -> pa.Table | None:
         """dim_date's rows to write: when it is rebuilt, every day from the first
-        to the last rental date in staging; otherwise the days that dim_date (its
-        date_ids: ``existing_ids()``) lacks to cover the changed rentals. None:
-        nothing to write."""
+        to the last rental or payment in staging; otherwise the days that dim_date
+        (its date_ids: ``existing_ids()``) lacks to cover the changed rentals and
+        payments. None: nothing to write."""
         rebuild = self.rebuilds_dim_date
-        source = "staging_rental" if rebuild else "changed_rental"
-        if not rebuild and self.nothing_changed_for(source):
+        sql = days_sql(changed=not rebuild)
+        if not rebuild and self.nothing_changed_for(sql):
             return None
-        first, last = self.spark.sql(
-            f"SELECT min(CAST(rental_date AS DATE)), max(CAST(rental_date AS DATE)) FROM {source}"
-        ).first()
+        first, last = self.spark.sql(sql).first()
         if first is None:
             return None
         if rebuild:

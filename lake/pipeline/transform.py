@@ -19,7 +19,7 @@ import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, In
 
 from lake.catalog import ensure_table, load_table
-from lake.core.dates import dim_date_additions, dim_date_rows
+from lake.core.dates import days_sql, dim_date_additions, dim_date_rows
 from lake.core.marts import DIM_DATE, MARTS, RUN_CLOCK, SQL_DIR, Mart
 from lake.core.table_writes import replace_rows
 from lake.core.tables import files_added_since, register_snapshot
@@ -129,21 +129,14 @@ class Transform:
         return MartResult(rows.num_rows, files_added_since(table, before and before.snapshot_id))
 
     def build_dim_date(self) -> MartResult:
-        """Every day from the first to the last rental date; new days are appended."""
+        """Every day from the first to the last rental or payment; new days are appended."""
         table = ensure_table(DIM_DATE.identifier, DIM_DATE.schema)
-        # Deleted rentals may shrink the range: rebuild it whole, from staging.
-        rebuild = self.full or "rental" in self.deleted
-        source = "staging_rental" if rebuild else "changed_rental"
-        if not rebuild and self.nothing_changed_for(source):
+        # Deleted rentals or payments may shrink the range: rebuild it whole, from staging.
+        rebuild = self.full or bool({"rental", "payment"} & set(self.deleted))
+        sql = days_sql(changed=not rebuild)
+        if not rebuild and self.nothing_changed_for(sql):
             return MartResult(0, 0)
-        first, last = (
-            self.query(
-                f"select min(cast(rental_date as date)) as first, "
-                f"max(cast(rental_date as date)) as last from {source}"
-            )
-            .to_pylist()[0]
-            .values()
-        )
+        first, last = self.query(sql).to_pylist()[0].values()
         if first is None:
             return MartResult(0, 0)
         before = table.current_snapshot()

@@ -74,9 +74,12 @@ def existing_sakila_url():
         connection.close()
 
 
-def run(args: list[str], database_url: str) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], database_url: str, more: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
+        **(more or {}),
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "sakila_site.settings",
         "PYTHONPATH": str(ROOT),
@@ -95,6 +98,20 @@ def test_existing_sakila_database_works_after_fake_initial(existing_sakila_url):
     checks = run([str(DATA / "existing_database_checks.py")], existing_sakila_url)
     assert checks.returncode == 0, checks.stderr
     assert checks.stdout.strip() == "ok"
+
+
+def test_the_lake_runs_and_every_check_passes_on_an_existing_sakila_database(
+    existing_sakila_url, tmp_path
+):
+    assert run(["manage.py", "migrate", "--fake-initial", "--no-input"], existing_sakila_url)
+    lake = {"LAKE_WAREHOUSE": str(tmp_path / "lake"), "SAKILA_VAR_DIR": str(tmp_path)}
+    lake["LAKE_CATALOG_URI"] = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+
+    ran = run(["manage.py", "lake", "run"], existing_sakila_url, lake)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    checks = run(["manage.py", "lake", "checks"], existing_sakila_url, lake)
+    assert checks.returncode == 0, checks.stdout + checks.stderr
+    assert "failed" not in checks.stdout and "passed  error fact_sales" in checks.stdout
 
 
 def column_types(cursor, database: str) -> dict[tuple[str, str], str]:
