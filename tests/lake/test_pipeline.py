@@ -79,7 +79,7 @@ def test_a_run_builds_a_star_schema_that_reconciles(lake):
     assert_star_schema_reconciles()
     assert run.full  # the first run builds everything
     steps = {step.name: step for step in run.steps.all()}
-    assert len(steps) == 2 * len(STAGED_MODELS) + 11  # extract, dim_date, 8 marts, crawl
+    assert len(steps) == 2 * len(STAGED_MODELS) + 12  # extract, dim_date, 8 marts, checks, crawl
     assert all(step.status == PipelineStep.Status.SUCCEEDED for step in steps.values())
     assert steps["extract rental"].rows == Rental.objects.count()
     assert steps["fact_sales"].rows == Rental.objects.count()
