@@ -1,6 +1,7 @@
 """What ``lake deploy`` makes, in order (buckets, job assets, databases, table
 optimizers, the connection, jobs, crawler, workflow and triggers, the Athena
-workgroup), and what ``lake destroy`` removes, in reverse.
+workgroup, the failures' SNS topic and EventBridge rules), and what ``lake
+destroy`` removes, in reverse.
 
 Destroy keeps the lake's data (the Glue databases with their tables, the
 lake's files, Athena's results) unless ``delete_data`` is asked for, and
@@ -10,6 +11,7 @@ from django.conf import settings
 
 from lake.aws import assets, names
 from lake.aws.clients import s3_split
+from lake.aws.deploy.alerts import AlertTopic, failure_rules
 from lake.aws.deploy.athena import AthenaWorkGroup
 from lake.aws.deploy.config import GLUE_TEMP_FOLDER, ZONES, assets_uri, check_settings, warehouse
 from lake.aws.deploy.glue import GlueConnection, GlueCrawler, GlueDatabase, GlueJob
@@ -41,6 +43,7 @@ def deploy_plan() -> Plan:
     resources += optimizers
     resources += [GlueConnection(), *(GlueJob(job) for job in names.GLUE_JOBS), GlueCrawler()]
     resources += [GlueWorkflow(), *workflow_triggers(), AthenaWorkGroup()]
+    resources += [AlertTopic(), *failure_rules()]
     actions = [planned(resource) for resource in resources]
     notes = []
     if waiting:
@@ -80,7 +83,9 @@ def destroy_plan(*, delete_data: bool = False) -> Plan:
     check_settings("destroy", for_destroy=True)
     files = assets.job_assets()
     workgroup = AthenaWorkGroup()
-    actions = [
+    actions = [planned_removal(rule) for rule in reversed(failure_rules())]
+    actions += [planned_removal(AlertTopic())]
+    actions += [
         planned_removal(
             workgroup,
             keep_reason="Athena's primary workgroup cannot be deleted"

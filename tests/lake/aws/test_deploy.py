@@ -34,7 +34,7 @@ JOBS = ("sakila-lake-extract", "sakila-lake-marts")
 TRIGGERS = ("sakila-lake-start", "sakila-lake-after-extract", "sakila-lake-after-marts")
 DATABASES = ("sakila_raw", "sakila_staging", "sakila_marts")
 # Buckets 2, databases 3, connection, jobs 2, crawler, workflow, triggers 3, workgroup.
-RESOURCES = 14 + len(assets.job_assets())
+RESOURCES = 17 + len(assets.job_assets())
 
 
 def lake(*args: str) -> str:
@@ -354,12 +354,13 @@ def test_an_aws_error_stops_deploy_with_its_message_and_a_rerun_finishes(deploy_
         "Could not create Glue crawler sakila-lake-raw: AccessDeniedException: "
         "User: arn:aws:iam::123456789012:user/deployer is not authorized to perform: "
         "glue:CreateCrawler\n"
-        f"{RESOURCES - 6} of {RESOURCES} changes were made before it; fix the cause and run "
+        f"{RESOURCES - 9} of {RESOURCES} changes were made before it; fix the cause and run "
         "`lake deploy` again to finish."
     )
     output = lake("deploy")
-    # The crawler, the workflow, its three triggers and the workgroup were left.
-    assert f"Plan: 6 to create, {RESOURCES - 6} unchanged." in output
+    # The crawler, the workflow, its three triggers, the workgroup, the alerts topic
+    # and its two rules were left.
+    assert f"Plan: 9 to create, {RESOURCES - 9} unchanged." in output
     assert set(kinds(deploy_plan()).values()) == {UNCHANGED}
 
 
@@ -422,8 +423,9 @@ def test_destroy_removes_what_deploy_made_and_keeps_the_data(deploy_settings, aw
     )
     keys = assets.job_assets()
     asset_places = len({key.split("/")[0] for key in keys})  # folders and top-level files
-    # Workgroup, 3 triggers, workflow, crawler, 2 jobs, connection; Glue's tmp/ folder.
-    assert f"Destroyed: {9 + asset_places + 1} deleted." in output
+    # 2 rules, the alerts topic, workgroup, 3 triggers, workflow, crawler, 2 jobs,
+    # connection; Glue's tmp/ folder.
+    assert f"Destroyed: {12 + asset_places + 1} deleted." in output
 
     aws_calls.clear()
     again = lake("destroy", "--no-input")
