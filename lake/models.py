@@ -205,6 +205,10 @@ class PipelineCheck(models.Model):
     def __str__(self) -> str:
         return f"{self.table}: {self.name} ({self.status})"
 
+    @property
+    def passed(self) -> bool:
+        return self.status == self.Status.PASSED
+
 
 class Watermark(models.Model):
     """How far each source table has been extracted (its largest last_update)."""

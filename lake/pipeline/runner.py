@@ -403,6 +403,10 @@ def run_step(run: PipelineRun, name: str) -> Iterator[PipelineStep]:
         step.status = PipelineStep.Status.SKIPPED
         step.log = "Not run: the run was cancelled."
         raise
+    except ChecksFailed as failed:  # the data's fault, not the code's: no traceback
+        step.status = PipelineStep.Status.FAILED
+        step.error = str(failed)
+        raise
     except Exception as error:
         step.status = PipelineStep.Status.FAILED
         step.error = "".join(traceback.format_exception_only(error)).strip()
