@@ -15,7 +15,8 @@ own child process so that peak memory is its own:
 The generated rows are made a day old first (``backdate``), as they would
 be in a database loaded before today.
 
-Per-step seconds come from the run's own summary.
+Per-step seconds come from the run's own summary; the data checks' share is
+their step's seconds against the rest of the same run.
 
     python bench/lake.py                        # scales 1, 10, 100 on SQLite, 10 on MariaDB
     python bench/lake.py --scales 1 --no-mysql  # a quick look
@@ -223,15 +224,19 @@ def bench(backend: str, scale: str, env: dict, me: list[str]) -> list[str]:
         f"{full_s / floor_s:>9.1f}{full_mb:>9.0f}",
         f"{'':<13}{'incremental':>14}{inc_s:>9.2f}{'':>12}{inc_s / floor_s:>9.1f}{inc_mb:>9.0f}",
     ]
-    for label, output in (("full", full_out), ("incremental", inc_out)):
+    for label, output, total in (("full", full_out, full_s), ("incremental", inc_out, inc_s)):
         steps = step_seconds(output)
         extract = sum(v for k, v in steps.items() if k.startswith("extract "))
         stage = sum(v for k, v in steps.items() if k.startswith("stage "))
-        marts = sum(v for k, v in steps.items() if not k.startswith(("extract", "stage", "crawl")))
+        marts = sum(
+            v for k, v in steps.items() if not k.startswith(("extract", "stage", "crawl", "checks"))
+        )
+        checks = steps.get("checks", 0)
         lines.append(
             f"{'':<13}{label + ' steps':>14}  extract {extract:.2f} s (inside the extract "
             f"step {steps.get('extract', 0):.2f} s), stage {stage:.2f} s, marts {marts:.2f} s, "
-            f"crawl {steps.get('crawl', 0):.2f} s"
+            f"checks {checks:.2f} s (+{checks / (total - checks):.0%} on the run without "
+            f"them), crawl {steps.get('crawl', 0):.2f} s"
         )
     return lines
 
