@@ -7,7 +7,8 @@ class LakeConfig(AppConfig):
     verbose_name = "Data lake"
 
     def ready(self) -> None:
-        from lake import receivers
+        # The services send the Celery tasks by name: register them in every process.
+        from lake import receivers, tasks  # noqa: F401
         from rentals.models import Payment, Rental
 
         for model in (Rental, Payment):

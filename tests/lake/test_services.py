@@ -221,3 +221,20 @@ def test_the_reaper_fails_queued_runs_no_worker_took(queued, settings):
     assert pipeline_runs_reap() == 1
     fresh.refresh_from_db()
     assert (fresh.status, fresh.error) == (PipelineRun.Status.FAILED, ERROR_NEVER_STARTED)
+
+
+def test_the_tasks_the_services_send_are_known_to_a_web_process():
+    """A process that never imports lake.tasks itself (the web server) still
+    finds every task the services send by name."""
+    import subprocess
+    import sys
+
+    names = ("pipeline_run_task", "pipeline_run_poll_task", "lake_refresh_task")
+    code = (
+        "import django; django.setup(); from lake import services; "
+        f"print([services._task(name).name for name in {names!r}])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert found.stdout.strip() == str([f"lake.tasks.{name}" for name in names])
