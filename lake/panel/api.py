@@ -312,15 +312,12 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def publish(self, request: Request, pk: str | None = None) -> Response:
         body = PublishAnywaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            run = services.pipeline_run_publish_anyway(
-                run=self.get_object(), user=request.user, reason=body.validated_data["reason"]
+        reason = body.validated_data["reason"]
+        return self._service_response(
+            lambda: services.pipeline_run_publish_anyway(
+                run=self.get_object(), user=request.user, reason=reason
             )
-        except services.RunStateError as error:
-            return self._conflict(error)
-        except services.AlreadyRunning as error:
-            return self._conflict(error, error.run)
-        return self._run_response(run)
+        )
 
     @extend_schema(
         summary="Retry a failed, cancelled or checks-failed run",
@@ -351,15 +348,24 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def _new_run_response(self, request: Request, service: Callable[..., PipelineRun]) -> Response:
         """201 with the run ``service`` (retry, resume) made from this one, or 409 and why not."""
-        try:
-            new_run = service(
+        return self._service_response(
+            lambda: service(
                 run=self.get_object(), user=request.user, trigger=PipelineRun.Trigger.API
-            )
+            ),
+            status.HTTP_201_CREATED,
+        )
+
+    def _service_response(
+        self, call: Callable[[], PipelineRun], code: int = status.HTTP_200_OK
+    ) -> Response:
+        """The run ``call`` (a service acting on this run) returns, or 409 and why not."""
+        try:
+            run = call()
         except services.RunStateError as error:
             return self._conflict(error)
         except services.AlreadyRunning as error:
             return self._conflict(error, error.run)
-        return self._run_response(new_run, status.HTTP_201_CREATED)
+        return self._run_response(run, code)
 
 
 router = DefaultRouter(trailing_slash=True)

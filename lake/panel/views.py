@@ -242,18 +242,13 @@ def run_publish_anyway(request: HttpRequest, run_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"Not published: {form.errors['reason'][0]}")
         return redirect("lake:run", run_id=run.pk)
-    try:
-        services.pipeline_run_publish_anyway(
+    published = _refused_or(
+        request,
+        lambda: services.pipeline_run_publish_anyway(
             run=run, user=request.user, reason=form.cleaned_data["reason"]
-        )
-    except services.RunStateError as error:
-        messages.error(request, str(error))
-    except services.AlreadyRunning as error:
-        url = reverse("lake:run", args=[error.run.pk])
-        messages.warning(
-            request, format_html(ALREADY_RUNNING, error=str(error), url=url, run_id=error.run.pk)
-        )
-    else:
+        ),
+    )
+    if published is not None:
         messages.success(request, f"Run {run.pk} published although its checks failed.")
     return redirect("lake:run", run_id=run.pk)
 
@@ -263,8 +258,17 @@ def _new_run(
 ) -> PipelineRun | None:
     """The run ``service`` (retry, resume) made from ``run``; None, with the reason
     shown, when it refused."""
+    return _refused_or(
+        request,
+        lambda: service(run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL),
+    )
+
+
+def _refused_or(request: HttpRequest, call: Callable[[], PipelineRun]) -> PipelineRun | None:
+    """What ``call`` (a service acting on a run) returns; None, with the reason
+    shown, when it refused."""
     try:
-        return service(run=run, user=request.user, trigger=PipelineRun.Trigger.MANUAL)
+        return call()
     except services.RunStateError as error:
         messages.error(request, str(error))
     except services.AlreadyRunning as error:
