@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 
-from rentals import limits, selectors
+from rentals import limits, pricing, selectors
 from rentals.formatting import money
 from rentals.models import (
     Customer,
@@ -42,7 +42,7 @@ from rentals.models import (
     StaffProfile,
     Store,
 )
-from rentals.pricing import days_late, now, rental_late_fee
+from rentals.pricing import days_late, rental_late_fee
 
 ZERO = Decimal("0.00")
 # payment.amount is DECIMAL(5,2).
@@ -96,7 +96,7 @@ def _check_staff(staff: Staff) -> None:
 
 
 def _check_not_future(field: str, message: str, value: datetime) -> None:
-    if value > now():
+    if value > pricing.now():
         raise ValidationError({field: message.format(date=value)})
 
 
@@ -162,7 +162,7 @@ def film_elsewhere_text(film: Film, store: Store) -> str:
     elsewhere = selectors.film_elsewhere_get(film=film, store=store)
     words = []
     if elsewhere.first_due is not None:
-        late = elsewhere.first_due < now()
+        late = elsewhere.first_due < pricing.now()
         words.append((FIRST_OVERDUE if late else FIRST_DUE_BACK).format(date=elsewhere.first_due))
     if elsewhere.free_at:
         stores = ", ".join(
@@ -188,7 +188,7 @@ def rental_create(
     """
     _check_staff(staff)
     date_given = rental_date is not None
-    rental_date = rental_date or now()
+    rental_date = rental_date or pricing.now()
     _check_not_future("rental_date", RENTAL_DATE_IN_FUTURE, rental_date)
     customer = Customer.objects.get(pk=customer.pk)  # the active flag as of now
     if not customer.active:
@@ -277,7 +277,7 @@ def rental_return(
         raise ValidationError(
             {"rental": ALREADY_RETURNED.format(rental_id=rental.pk, date=rental.return_date)}
         )
-    return_date = return_date or now()
+    return_date = return_date or pricing.now()
     _check_not_future("return_date", RETURN_DATE_IN_FUTURE, return_date)
     if return_date < rental.rental_date:
         raise ValidationError({"return_date": RETURN_BEFORE_RENTAL.format(date=rental.rental_date)})
@@ -345,7 +345,7 @@ def payment_create(
     """
     _check_staff(staff)
     amount = payment_amount_check(amount)
-    payment_date = payment_date or now()
+    payment_date = payment_date or pricing.now()
     _check_not_future("payment_date", PAYMENT_DATE_IN_FUTURE, payment_date)
     if rental is not None and rental.customer_id != customer.pk:
         raise ValidationError(

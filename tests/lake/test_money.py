@@ -201,14 +201,14 @@ def test_real_sakila_balances_agree_everywhere_to_the_cent(lake, real_sakila_dir
     # The API's balance, with the clock at the same time.
     api = APIClient()
     api.force_authenticate(make_role_user(CLERK, store=Store.objects.get(pk=1)))
-    from rentals import services
+    from rentals import pricing
 
-    original = services.now
-    services.now = lambda: AS_OF
+    original = pricing.now
+    pricing.now = lambda: AS_OF
     try:
         api_balances = {
             pk: Decimal(api.get(f"/api/customers/{pk}/").json()["balance"]) for pk in rules
         }
     finally:
-        services.now = original
+        pricing.now = original
     assert api_balances == rules

@@ -484,7 +484,7 @@ def test_rental_add_shows_the_services_refusal_and_writes_nothing(
         customer.save()
         field, expected = "customer", services.CUSTOMER_INACTIVE.format(customer=customer)
     elif case == "future date":
-        rental_date = (services.now() + timedelta(days=1)).replace(second=0)
+        rental_date = (pricing.now() + timedelta(days=1)).replace(second=0)
         field, expected = "rental_date", services.RENTAL_DATE_IN_FUTURE.format(date=rental_date)
     else:
         staff.active = False
@@ -543,7 +543,7 @@ def test_the_return_action_returns_leaves_fees_owed_and_skips_returned(
     client, clerk, film, customer, store
 ):
     staff = clerk.staff_profile.staff
-    ten_days_ago = services.now() - timedelta(days=10)
+    ten_days_ago = pricing.now() - timedelta(days=10)
     late = services.rental_create(
         customer=customer, film=film, staff=staff, rental_date=ten_days_ago
     )
@@ -582,7 +582,7 @@ def test_the_return_action_is_all_or_nothing(client, clerk, film, customer, stor
     staff = clerk.staff_profile.staff
     first = services.rental_create(customer=customer, film=film, staff=staff)
     # A rental dated in the future (loaded data, say) cannot be returned now.
-    future = RentalFactory(rental_date=services.now() + timedelta(days=2))
+    future = RentalFactory(rental_date=pricing.now() + timedelta(days=2))
     client.force_login(clerk)
 
     response = return_selected(client, [first, future])

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from rentals import pricing, services
+from rentals import pricing
 from rentals.models import Rental
 from tests.factories import FilmFactory, InventoryFactory, RentalFactory
 from tests.rentals.test_admin import make_rentals, url
@@ -24,7 +24,7 @@ def rental_of(store, *, duration: int, rented: datetime, returned: datetime | No
 
 
 def test_the_overdue_filter_lists_rentals_out_past_their_due_day(admin_client, store):
-    today = services.now().replace(hour=0, minute=0, second=0)
+    today = pricing.now().replace(hour=0, minute=0, second=0)
     # Due yesterday (3 days from 4 days ago at 23:59): one day late today.
     late = rental_of(store, duration=3, rented=today - timedelta(days=4) + timedelta(hours=23))
     long_late = rental_of(store, duration=7, rented=today - timedelta(days=30))
@@ -42,7 +42,7 @@ def test_the_overdue_filter_lists_rentals_out_past_their_due_day(admin_client, s
         fee_due = pricing.days_late(
             rental_date=rental.rental_date,
             rental_duration=rental.inventory.film.rental_duration,
-            until=services.now(),
+            until=pricing.now(),
         )
         assert (rental.pk in shown) == (rental.return_date is None and fee_due > 0)
     page = response.content.decode()

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from rentals import services
+from rentals import pricing, services
 from rentals.models import Payment, Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StaffFactory
 
@@ -78,7 +78,7 @@ def test_a_rental_returned_at_two_counters_at_once_is_returned_once(store):
     film = FilmFactory(rental_duration=3)
     InventoryFactory(film=film, store=store)
     clerk = StaffFactory(store=store)
-    rented = services.now().replace(year=services.now().year - 1)
+    rented = pricing.now().replace(year=pricing.now().year - 1)
     rental = services.rental_create(
         customer=CustomerFactory(store=store), film=film, staff=clerk, rental_date=rented
     )

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from rentals import forms, services
+from rentals import forms, pricing, services
 from rentals.models import Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StoreFactory
 
@@ -150,7 +150,7 @@ def test_the_customer_page_has_a_rent_form(desk, customer, film):
 
 def test_a_refusal_on_the_customer_page_is_shown_there(desk, customer, film):
     customer_page = reverse("desk:customer", args=[customer.pk])
-    future = (services.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    future = (pricing.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     response = desk.post(
         reverse("desk:rent"),
         {"customer": customer.pk, "film": film.pk, "page": "customer", "rental_date": future},
@@ -199,7 +199,7 @@ def test_no_free_copy_says_when_it_is_back_and_where_it_is_free(store, customer,
 def test_an_overdue_copy_and_no_other_store(store, customer):
     film = FilmFactory(title="LONG GONE", rental_duration=3)
     InventoryFactory(film=film, store=store)
-    rented = services.now() - timedelta(days=10)
+    rented = pricing.now() - timedelta(days=10)
     services.rental_create(
         customer=customer, film=film, staff=store.manager_staff, rental_date=rented
     )

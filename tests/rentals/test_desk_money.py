@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from rentals import forms, selectors, services
+from rentals import forms, pricing, selectors, services
 from rentals.models import Payment, Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory
 from tests.rentals.test_views import page
@@ -43,7 +43,7 @@ def film(store):
 
 def late_return(staff, film, customer, days: int) -> Rental:
     rental = services.rental_create(
-        customer=customer, film=film, staff=staff, rental_date=services.now() - timedelta(days)
+        customer=customer, film=film, staff=staff, rental_date=pricing.now() - timedelta(days)
     )
     services.rental_return(rental=rental, staff=staff)
     return rental
@@ -95,7 +95,7 @@ def test_renting_to_a_customer_who_owes_shows_it_first(desk, staff, film, custom
 
 def test_renting_to_a_customer_with_an_overdue_copy_lists_it(desk, staff, film, customer):
     services.rental_create(
-        customer=customer, film=film, staff=staff, rental_date=services.now() - timedelta(5)
+        customer=customer, film=film, staff=staff, rental_date=pricing.now() - timedelta(5)
     )
     response = desk.post(reverse("desk:rent"), {"customer": str(customer.pk), "film": film.pk})
     [overdue] = response.context["rent_warning"].overdue

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from rentals import bulk, selectors, services
+from rentals import bulk, pricing, selectors
 from rentals.generator import BASE_COUNTS, PERIOD_END, generate_sakila, scaled_counts
 from rentals.models import SAKILA_MODELS, Customer, Film, FilmText, Inventory, Payment, Rental
 from rentals.pricing import late_fee
@@ -147,7 +147,7 @@ def test_rentals_follow_the_business_rules():
 
 def test_demo_data_ends_today_with_copies_overdue():
     generate_sakila(scale=0.05, seed=5, end=date.today())
-    now = services.now()
+    now = pricing.now()
     last = Rental.objects.order_by("-rental_date").first().rental_date
     assert now - timedelta(days=2) < last <= now
     first = Rental.objects.order_by("rental_date").first().rental_date

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from rentals import selectors, services
+from rentals import pricing, selectors, services
 from rentals.models import Inventory, Payment, Rental
 from sakila_site import roles
 from tests.factories import (
@@ -69,9 +69,9 @@ def test_renting_takes_a_free_copy_at_the_clerks_store_and_charges_the_rate(staf
 
 
 def test_rental_date_defaults_to_now(staff, film, customer):
-    before = services.now()
+    before = pricing.now()
     rental = services.rental_create(customer=customer, film=film, staff=staff)
-    assert before <= rental.rental_date <= services.now()
+    assert before <= rental.rental_date <= pricing.now()
 
 
 def test_the_last_copy_cannot_be_rented_twice(staff, film, customer):
@@ -95,7 +95,7 @@ def test_a_returned_copy_can_be_rented_again(staff, film, customer):
 def frozen_now(monkeypatch) -> datetime:
     """The business clock stopped on one second: everything below happens in it."""
     second = datetime(2026, 3, 2, 14, 5, 9)
-    monkeypatch.setattr(services, "now", lambda: second)
+    monkeypatch.setattr(pricing, "now", lambda: second)
     return second
 
 
@@ -160,7 +160,7 @@ def test_renting_refusals_name_the_field_and_write_nothing(staff, film, customer
         customer.save()
         expected = {"customer": services.CUSTOMER_INACTIVE.format(customer=customer)}
     elif problem == "future date":
-        kwargs["rental_date"] = services.now() + timedelta(hours=1)
+        kwargs["rental_date"] = pricing.now() + timedelta(hours=1)
         expected = {
             "rental_date": services.RENTAL_DATE_IN_FUTURE.format(date=kwargs["rental_date"])
         }
@@ -410,7 +410,7 @@ def test_return_date_must_be_between_rental_and_now(
         customer=customer, film=film, staff=staff, rental_date=datetime(2026, 1, 1, 12)
     )
     if return_date == "future":
-        return_date = services.now() + timedelta(days=1)
+        return_date = pricing.now() + timedelta(days=1)
     with pytest.raises(ValidationError) as error:
         services.rental_return(rental=rental, staff=staff, return_date=return_date)
     assert refusal(error)[field][0].startswith(start)

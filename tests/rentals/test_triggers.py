@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from rentals import services
+from rentals import pricing, services
 from rentals.models import Rental
 from tests.conftest import only_on_mysql
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory
@@ -58,7 +58,7 @@ def assert_stored_now(rental: Rental) -> None:
     """The row holds the server's time of insert, not the backdated one."""
     stored = Rental.objects.get(pk=rental.pk)
     assert stored.rental_date != BACKDATED
-    assert abs(stored.rental_date - services.now()) < timedelta(minutes=5)
+    assert abs(stored.rental_date - pricing.now()) < timedelta(minutes=5)
     payment = stored.payments.get()
     assert payment.payment_date == stored.rental_date
 

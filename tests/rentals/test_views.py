@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from rentals import forms, services
+from rentals import forms, pricing, services
 from rentals.models import Payment, Rental
 from tests.factories import (
     CustomerFactory,
@@ -140,7 +140,7 @@ def test_renting_errors_are_shown_in_the_form_and_nothing_is_written(
         customer.active = False
         customer.save()
     else:
-        data["rental_date"] = (services.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+        data["rental_date"] = (pricing.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
 
     response = desk.post(reverse("desk:rent"), data)
 
@@ -184,7 +184,7 @@ def test_returning_late_says_the_fee_is_owed_and_records_no_payment(desk, clerk,
         customer=customer,
         film=film,
         staff=clerk.staff_profile.staff,
-        rental_date=services.now() - timedelta(days=5),
+        rental_date=pricing.now() - timedelta(days=5),
     )
     response = desk.post(reverse("desk:return"), {"rental": rental.pk}, follow=True)
 
@@ -223,7 +223,7 @@ def test_the_customer_page_shows_balance_overdue_fees_and_payments(desk, clerk, 
         customer=customer,
         film=film,
         staff=clerk.staff_profile.staff,
-        rental_date=services.now() - timedelta(days=4),
+        rental_date=pricing.now() - timedelta(days=4),
     )
     response = desk.get(reverse("desk:customer", args=[customer.pk]))
     assert response.status_code == 200
@@ -243,7 +243,7 @@ def test_taking_a_payment_lowers_the_balance(desk, clerk, film, customer):
         customer=customer,
         film=film,
         staff=clerk.staff_profile.staff,
-        rental_date=services.now() - timedelta(days=10),
+        rental_date=pricing.now() - timedelta(days=10),
     )
     response = desk.post(
         reverse("desk:customer-pay", args=[customer.pk]), {"amount": "3.50"}, follow=True

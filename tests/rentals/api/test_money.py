@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from rentals import services
+from rentals import pricing, services
 from rentals.models import Payment, Rental
 from tests.rentals.api.conftest import BACKDATED
 
@@ -29,7 +29,7 @@ def test_a_customer_shows_accrued_fees_in_balance_and_overdue(clerk_api, late_re
     [overdue] = body["overdue"]
     assert overdue["rental"] == late_rental.pk and overdue["late_fee"] == "19.99"
     assert overdue["due_date"] == "2025-03-07T10:15:00"
-    assert overdue["days_late"] == (services.now().date() - datetime(2025, 3, 7).date()).days
+    assert overdue["days_late"] == (pricing.now().date() - datetime(2025, 3, 7).date()).days
 
 
 def test_a_return_takes_a_payment_when_asked(clerk_api, clerk, late_rental, customer):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from rentals import services
+from rentals import pricing, services
 from rentals.models import Payment, Rental
 from sakila_site.roles import CLERK
 from tests.conftest import make_role_user
@@ -60,11 +60,11 @@ def test_renting_answers_with_the_stored_rental(clerk_api, clerk, film, customer
 
 
 def test_renting_without_a_date_rents_now(clerk_api, film, customer):
-    before = services.now()
+    before = pricing.now()
     response = rent(clerk_api, customer=customer.pk, film=film.pk)
     assert response.status_code == 201, response.content
     stored = Rental.objects.get().rental_date
-    assert before <= stored <= services.now()
+    assert before <= stored <= pricing.now()
     assert response.json()["rental_date"] == f"{stored:%Y-%m-%dT%H:%M:%S}"
 
 
@@ -72,7 +72,7 @@ def test_a_copy_returned_this_second_is_rented_again_this_second(
     clerk_api, film, customer, store, monkeypatch
 ):
     second = datetime(2026, 3, 2, 14, 5, 9)
-    monkeypatch.setattr(services, "now", lambda: second)
+    monkeypatch.setattr(pricing, "now", lambda: second)
     first = rent(clerk_api, customer=customer.pk, film=film.pk).json()
     assert clerk_api.post(f"/api/rentals/{first['id']}/return/").status_code == 200
     copy = clerk_api.get(f"/api/inventory/{first['inventory']}/").json()
@@ -126,7 +126,7 @@ def test_an_inactive_customer_is_a_400_on_customer(clerk_api, film, store):
 
 
 def test_a_future_rental_date_is_a_400_on_rental_date(clerk_api, film, customer):
-    future = (services.now() + timedelta(days=2)).replace(second=0)
+    future = (pricing.now() + timedelta(days=2)).replace(second=0)
     response = rent(
         clerk_api, customer=customer.pk, film=film.pk, rental_date=f"{future:%Y-%m-%dT%H:%M:%S}"
     )
