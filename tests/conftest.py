@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.built_states import BuiltStates
+
 REAL_SAKILA_DIR = Path(__file__).resolve().parents[2] / "shared" / "sakila"
 ON_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 
@@ -120,6 +122,24 @@ def role_groups(db) -> None:
     from sakila_site.roles import role_groups_sync
 
     role_groups_sync(apps)
+
+
+@pytest.fixture(scope="session")
+def built_states(tmp_path_factory, django_db_blocker) -> Iterator[BuiltStates]:
+    """The states tests built so far in this session (see tests/built_states.py)."""
+    states = BuiltStates(tmp_path_factory.mktemp("built-states"))
+    yield states
+    with django_db_blocker.unblock():
+        states.drop()
+
+
+@pytest.fixture(scope="session")
+def lake_warehouse(tmp_path_factory) -> Path:
+    """This session's (this xdist worker's) warehouse directory: each test's in turn.
+
+    One path for all: a built lake restored from its copy must be where it was
+    built, its metadata naming its files by absolute path."""
+    return tmp_path_factory.getbasetemp() / "lake"
 
 
 @pytest.fixture(scope="session")

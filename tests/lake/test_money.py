@@ -48,9 +48,12 @@ def desk_balances(as_of: datetime) -> dict[int, Decimal]:
 
 
 @pytest.fixture
-def sales(lake):
-    generate_sakila(scale=0.05, seed=9)
-    return run_as_of(AS_OF)
+def sales(built_lake):
+    def build() -> int:
+        generate_sakila(scale=0.05, seed=9)
+        return run_as_of(AS_OF).pk
+
+    return PipelineRun.objects.get(pk=built_lake(("sakila", 0.05, 9, AS_OF), build))
 
 
 def test_fact_payment_holds_every_payment(sales):

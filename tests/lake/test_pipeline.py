@@ -71,10 +71,8 @@ def assert_star_schema_reconciles() -> None:
     }
 
 
-def test_a_run_builds_a_star_schema_that_reconciles(lake):
-    generate_sakila(scale=0.05, seed=3)
-
-    run = run_pipeline()
+def test_a_run_builds_a_star_schema_that_reconciles(sakila_lake):
+    run = sakila_lake(scale=0.05, seed=3)  # generate_sakila, then the first run
 
     assert_star_schema_reconciles()
     assert run.full  # the first run builds everything
@@ -118,9 +116,8 @@ def test_a_lake_made_with_staff_passwords_loses_the_columns_at_the_next_run(lake
     assert lake_query("select count(*) as n from dim_staff") == [{"n": Staff.objects.count()}]
 
 
-def test_fact_sales_describes_each_rental(lake):
-    generate_sakila(scale=0.05, seed=3)
-    run_pipeline()
+def test_fact_sales_describes_each_rental(sakila_lake):
+    sakila_lake(scale=0.05, seed=3)
     rental = Rental.objects.filter(return_date__isnull=False, payments__isnull=False).first()
     row = lake_query(f"select * from fact_sales where rental_id = {rental.pk}")[0]
     paid = sum(rental.payments.values_list("amount", flat=True), Decimal(0))
