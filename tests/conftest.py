@@ -1,3 +1,5 @@
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -6,7 +8,10 @@ from django.conf import settings
 
 from tests.built_states import BuiltStates
 
-REAL_SAKILA_DIR = Path(__file__).resolve().parents[2] / "shared" / "sakila"
+# The real Sakila CSVs: SAKILA_DATA_DIR, else shared/sakila beside the checkout.
+REAL_SAKILA_DIR = Path(
+    os.environ.get("SAKILA_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "sakila"
+).absolute()
 ON_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 
 only_on_mysql = pytest.mark.skipif(not ON_MYSQL, reason="needs DATABASE_URL=mysql://...")
@@ -56,12 +61,32 @@ def no_lake_refresh_on_change(settings) -> None:
     settings.LAKE_REFRESH_ON_CHANGE = False
 
 
+def real_sakila_data_found() -> bool:
+    return (REAL_SAKILA_DIR / "rental.csv").is_file()
+
+
 @pytest.fixture
 def real_sakila_dir() -> Path:
-    """The real Sakila CSVs (shared/sakila beside the checkout), or skip."""
-    if not (REAL_SAKILA_DIR / "rental.csv").is_file():
-        pytest.skip(f"the real Sakila data is not at {REAL_SAKILA_DIR}")
+    """The real Sakila CSVs (SAKILA_DATA_DIR, else shared/sakila beside the checkout), or skip."""
+    if not real_sakila_data_found():
+        pytest.skip(f"the real Sakila data is not at {REAL_SAKILA_DIR} (set SAKILA_DATA_DIR)")
     return REAL_SAKILA_DIR
+
+
+def pytest_report_header(config) -> str:
+    """Where the real Sakila data is, or how many tests skip without it (counted in the
+    test files: the header comes before collection, which xdist's workers do)."""
+    if real_sakila_data_found():
+        return f"real Sakila data: {REAL_SAKILA_DIR}"
+    tests = Path(__file__).parent
+    uses = sum(
+        len(re.findall(r"def test_\w+\([^)]*\breal_sakila_dir\b", path.read_text()))
+        for path in tests.rglob("test_*.py")
+    )
+    return (
+        f"real Sakila data: not at {REAL_SAKILA_DIR}: {uses} real-data tests will skip; "
+        "set SAKILA_DATA_DIR to the directory of its CSVs (../shared/sakila by default)"
+    )
 
 
 @pytest.fixture
