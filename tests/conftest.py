@@ -150,7 +150,7 @@ def role_groups(db) -> None:
 
 
 @pytest.fixture(scope="session")
-def built_states(tmp_path_factory, django_db_blocker) -> Iterator[BuiltStates]:
+def built_states(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[BuiltStates]:
     """The states tests built so far in this session (see tests/built_states.py)."""
     states = BuiltStates(tmp_path_factory.mktemp("built-states"))
     yield states
