@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from pytest_django.plugin import validate_django_db
 
 from tests.built_states import BuiltStates
 
@@ -201,3 +202,37 @@ def aws(moto_server, settings, monkeypatch):
     settings.AWS_ENDPOINT_URL = moto_server
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     yield moto_server
+
+
+def _django_group(item: pytest.Item) -> int:
+    """pytest-django's order: 0 in a transaction, 1 transactional, 2 without a database."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & fixtures)
+    if marker:
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        transactional = transactional or transaction or reset_sequences
+    if transactional:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, so that xdist's workers (make test) finish together.
+
+    pytest-django has ordered the tests as Django does: those in a transaction,
+    then the transactional ones (whose flush removes what the migrations made),
+    then those without a database; a worker runs its share in this order. The
+    slow ones without a database go first of all, the others first of their
+    group: what is left at the end is short, for either worker to take."""
+    position = {id(item): index for index, item in enumerate(items)}
+
+    def key(item: pytest.Item) -> tuple[int, ...]:
+        slow = item.get_closest_marker("slow") is not None
+        group = _django_group(item)
+        if slow and group == 2:
+            return (0, position[id(item)])
+        return (1, group, 0 if slow else 1, position[id(item)])
+
+    items.sort(key=key)

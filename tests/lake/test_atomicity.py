@@ -30,6 +30,7 @@ def published_state() -> tuple:
 
 
 @pytest.mark.parametrize("step", FAILING_STEPS)
+@pytest.mark.slow
 def test_a_failed_step_changes_nothing_readers_see_and_the_next_run_catches_up(
     sakila_lake, settings, step
 ):

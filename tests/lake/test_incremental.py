@@ -74,6 +74,7 @@ def make_desk_changes() -> dict:
     }
 
 
+@pytest.mark.slow
 def test_incremental_run_updates_exactly_what_changed(sakila_lake):
     sakila_lake(scale=0.05, seed=9)
     facts_before = lake_query("select count(*) as n from fact_sales")[0]["n"]
@@ -119,6 +120,7 @@ def test_incremental_run_updates_exactly_what_changed(sakila_lake):
     assert marts_contents() == incremental_contents
 
 
+@pytest.mark.slow
 def test_a_run_without_changes_changes_nothing(sakila_lake):
     first = sakila_lake(scale=0.05, seed=4)
 
@@ -167,6 +169,7 @@ DELETES = {
 
 
 @pytest.mark.parametrize("kind", DELETES)
+@pytest.mark.slow
 def test_deleted_rows_leave_the_marts_in_the_next_incremental_run(sakila_lake, kind):
     sakila_lake(scale=0.03, seed=4)
     DELETES[kind]()
@@ -181,6 +184,7 @@ def test_deleted_rows_leave_the_marts_in_the_next_incremental_run(sakila_lake, k
     assert after_incremental == marts_contents()
 
 
+@pytest.mark.slow
 def test_a_run_without_deletes_reads_no_keys(sakila_lake, django_assert_max_num_queries):
     sakila_lake(scale=0.02, seed=4)
     make_desk_changes()

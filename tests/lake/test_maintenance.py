@@ -68,6 +68,7 @@ def age(runs: list[PipelineRun], days: float) -> None:
         )
 
 
+@pytest.mark.slow
 def test_maintenance_compacts_and_every_run_in_the_window_reads_as_before(lake, busy_lake):
     runs = busy_lake()
     before = {run.pk: marts_contents(run.snapshots) for run in runs}
@@ -87,6 +88,7 @@ def test_maintenance_compacts_and_every_run_in_the_window_reads_as_before(lake, 
     assert steps["raw retention"].status == "succeeded"
 
 
+@pytest.mark.slow
 def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed(lake, busy_lake):
     runs = busy_lake()
     old, recent = runs[:2], runs[2:]
@@ -113,6 +115,7 @@ def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed
     assert f"time travel reaches back to run {recent[0].pk}" in log
 
 
+@pytest.mark.slow
 def test_snapshots_no_run_published_are_expired_even_inside_the_window(lake, settings, busy_lake):
     runs = busy_lake()
     make_desk_changes()
@@ -130,6 +133,7 @@ def test_snapshots_no_run_published_are_expired_even_inside_the_window(lake, set
         assert kept <= published | {table.current_snapshot().snapshot_id}, identifier
 
 
+@pytest.mark.slow
 def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(lake, busy_lake):
     runs = busy_lake(runs=3)
     age(runs[:2], days=10)
@@ -171,6 +175,7 @@ def test_raw_increments_before_the_window_are_removed_and_the_crawl_forgets_them
 
 
 @pytest.mark.parametrize("step", ["retire runs", "maintain marts.fact_sales", "publish"])
+@pytest.mark.slow
 def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step, busy_lake):
     runs = busy_lake(runs=3)
     age(runs[:1], days=10)
@@ -191,6 +196,7 @@ def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step, b
     assert caught_up == marts_contents()
 
 
+@pytest.mark.slow
 def test_a_pipeline_run_after_maintenance_merges_into_the_compacted_tables(lake, busy_lake):
     busy_lake(runs=2)
     maintain()
@@ -200,6 +206,7 @@ def test_a_pipeline_run_after_maintenance_merges_into_the_compacted_tables(lake,
     assert incremental == marts_contents()
 
 
+@pytest.mark.slow
 def test_maintenance_is_due_after_the_configured_number_of_runs(lake, settings, busy_lake):
     settings.LAKE_MAINTAIN_AFTER_RUNS = 3
     busy_lake(runs=1)  # two pipeline runs
@@ -246,6 +253,7 @@ def test_lake_maintain_runs_it_and_prints_what_it_did(lake, capsys, busy_lake):
     assert "staging.rental: compacted" in out
 
 
+@pytest.mark.slow
 def test_reports_as_of_kept_runs_are_unchanged_and_expired_runs_are_refused(
     lake, empty_cache, busy_lake
 ):

@@ -93,6 +93,7 @@ def test_overdue_rentals_are_the_desks_overdue(sales):
     assert rows and all(row["late_fee"] > 0 for row in rows)
 
 
+@pytest.mark.slow
 def test_an_incremental_run_a_day_later_equals_a_full_run(sales):
     accruing = lake_query(
         "select count(*) as n from fact_sales where not is_returned and days_late > 0 "

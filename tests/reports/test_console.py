@@ -177,6 +177,7 @@ class PeakMemory:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_huge_results_are_refused_with_memory_bounded(client, sakila_lake, settings):
     """The two queries that once took the web process to 2.3 GB and 5.2 GB."""
     sakila_lake(scale=0.02, seed=23)

@@ -219,6 +219,7 @@ def test_report_pages_on_a_real_lake(client, sakila_lake):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_every_report_page_renders(client, sakila_lake):
     sakila_lake(scale=0.02, seed=12)
     client.force_login(make_role_user(MANAGER))
@@ -307,6 +308,7 @@ def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(cl
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_sorting_and_drill_through_on_every_report(client, sakila_lake):
     run = sakila_lake(scale=0.02, seed=13)
     client.force_login(make_role_user(MANAGER))
@@ -377,6 +379,7 @@ def test_sorting_and_drill_through_on_every_report(client, sakila_lake):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_the_dashboard_compares_with_the_period_before_and_travels_in_time(client, sakila_lake):
     first = sakila_lake(scale=0.02, seed=14)
     client.force_login(make_role_user(MANAGER))
