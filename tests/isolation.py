@@ -26,7 +26,13 @@ from pathlib import Path
 import pytest
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # set by xdist before it loads plugins
+CREATED = "SAKILA_TESTS_VAR_DIR_CREATED"  # the directory the run made (for the workers too)
 _CREATED: Path | None = None  # the directory this process made, removed at the end
+
+
+def created_var_dir() -> Path | None:
+    """The temporary directory this run made for SAKILA_VAR_DIR; None if it was set."""
+    return Path(os.environ[CREATED]) if os.environ.get(CREATED) else None
 
 
 def worker_index(worker: str = WORKER) -> int:
@@ -53,7 +59,7 @@ def _isolate() -> None:
     global _CREATED
     if not os.environ.get("SAKILA_VAR_DIR"):
         _CREATED = Path(tempfile.mkdtemp(prefix="sakila-tests-"))
-        os.environ["SAKILA_VAR_DIR"] = str(_CREATED)
+        os.environ["SAKILA_VAR_DIR"] = os.environ[CREATED] = str(_CREATED)
     if WORKER:  # the controller's directory (inherited), then a subdirectory per worker
         var_dir = Path(os.environ["SAKILA_VAR_DIR"]) / WORKER
         var_dir.mkdir(parents=True, exist_ok=True)
