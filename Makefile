@@ -7,11 +7,17 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 SPARK_INSTALLED := $(VENV)/.spark-installed
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/sakila
+# The tests' Redis database; with TEST_WORKERS > 1, worker gwN takes the one N below.
 REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist processes for the test targets (0: the tests in this process, as
+# for a debugger). Each has its own database, var dir, cache, broker and moto;
+# they take the tests one at a time, slow ones first (tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install lock lock-check system-deps chromium run dev test test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
+.PHONY: install lock lock-check system-deps chromium run dev test test-fast test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
 
 install: $(INSTALLED)
 
@@ -71,12 +77,18 @@ run: install
 dev: install
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m sakila_site.serve --dev
 
+# The whole suite (the browser journeys and PySpark have their own targets),
+# then its 20 slowest tests.
 test: install
-	$(PY) -m pytest
+	$(PYTEST) --durations=20
+
+# For the edit loop: all but the tests marked slow (make test runs those too).
+test-fast: install
+	$(PYTEST) -m "not slow and not e2e and not spark"
 
 # MariaDB, with the Celery tests on Redis (as production runs).
 test-mysql: install
-	DATABASE_URL=$(MYSQL_URL) CELERY_BROKER_URL=$(REDIS_URL) $(PY) -m pytest
+	DATABASE_URL=$(MYSQL_URL) CELERY_BROKER_URL=$(REDIS_URL) $(PYTEST) --durations=20
 
 # The browser journeys (tests/e2e) against make run's stack, in Debian's Chromium.
 test-e2e: install chromium

@@ -1,10 +1,18 @@
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from pytest_django.plugin import validate_django_db
 
-REAL_SAKILA_DIR = Path(__file__).resolve().parents[2] / "shared" / "sakila"
+from tests.built_states import BuiltStates
+
+# The real Sakila CSVs: SAKILA_DATA_DIR, else shared/sakila beside the checkout.
+REAL_SAKILA_DIR = Path(
+    os.environ.get("SAKILA_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "sakila"
+).absolute()
 ON_MYSQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 
 only_on_mysql = pytest.mark.skipif(not ON_MYSQL, reason="needs DATABASE_URL=mysql://...")
@@ -54,12 +62,32 @@ def no_lake_refresh_on_change(settings) -> None:
     settings.LAKE_REFRESH_ON_CHANGE = False
 
 
+def real_sakila_data_found() -> bool:
+    return (REAL_SAKILA_DIR / "rental.csv").is_file()
+
+
 @pytest.fixture
 def real_sakila_dir() -> Path:
-    """The real Sakila CSVs (shared/sakila beside the checkout), or skip."""
-    if not (REAL_SAKILA_DIR / "rental.csv").is_file():
-        pytest.skip(f"the real Sakila data is not at {REAL_SAKILA_DIR}")
+    """The real Sakila CSVs (SAKILA_DATA_DIR, else shared/sakila beside the checkout), or skip."""
+    if not real_sakila_data_found():
+        pytest.skip(f"the real Sakila data is not at {REAL_SAKILA_DIR} (set SAKILA_DATA_DIR)")
     return REAL_SAKILA_DIR
+
+
+def pytest_report_header(config) -> str:
+    """Where the real Sakila data is, or how many tests skip without it (counted in the
+    test files: the header comes before collection, which xdist's workers do)."""
+    if real_sakila_data_found():
+        return f"real Sakila data: {REAL_SAKILA_DIR}"
+    tests = Path(__file__).parent
+    uses = sum(
+        len(re.findall(r"def test_\w+\([^)]*\breal_sakila_dir\b", path.read_text()))
+        for path in tests.rglob("test_*.py")
+    )
+    return (
+        f"real Sakila data: not at {REAL_SAKILA_DIR}: {uses} real-data tests will skip; "
+        "set SAKILA_DATA_DIR to the directory of its CSVs (../shared/sakila by default)"
+    )
 
 
 @pytest.fixture
@@ -123,6 +151,24 @@ def role_groups(db) -> None:
 
 
 @pytest.fixture(scope="session")
+def built_states(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[BuiltStates]:
+    """The states tests built so far in this session (see tests/built_states.py)."""
+    states = BuiltStates(tmp_path_factory.mktemp("built-states"))
+    yield states
+    with django_db_blocker.unblock():
+        states.drop()
+
+
+@pytest.fixture(scope="session")
+def lake_warehouse(tmp_path_factory) -> Path:
+    """This session's (this xdist worker's) warehouse directory: each test's in turn.
+
+    One path for all: a built lake restored from its copy must be where it was
+    built, its metadata naming its files by absolute path."""
+    return tmp_path_factory.getbasetemp() / "lake"
+
+
+@pytest.fixture(scope="session")
 def moto_server():
     """moto's AWS server on 127.0.0.1 (a free port), for the whole session: its URL."""
     from moto.server import ThreadedMotoServer
@@ -156,3 +202,37 @@ def aws(moto_server, settings, monkeypatch):
     settings.AWS_ENDPOINT_URL = moto_server
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     yield moto_server
+
+
+def _django_group(item: pytest.Item) -> int:
+    """pytest-django's order: 0 in a transaction, 1 transactional, 2 without a database."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & fixtures)
+    if marker:
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        transactional = transactional or transaction or reset_sequences
+    if transactional:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, so that xdist's workers (make test) finish together.
+
+    pytest-django has ordered the tests as Django does: those in a transaction,
+    then the transactional ones (whose flush removes what the migrations made),
+    then those without a database; a worker runs its share in this order. The
+    slow ones without a database go first of all, the others first of their
+    group: what is left at the end is short, for either worker to take."""
+    position = {id(item): index for index, item in enumerate(items)}
+
+    def key(item: pytest.Item) -> tuple[int, ...]:
+        slow = item.get_closest_marker("slow") is not None
+        group = _django_group(item)
+        if slow and group == 2:
+            return (0, position[id(item)])
+        return (1, group, 0 if slow else 1, position[id(item)])
+
+    items.sort(key=key)

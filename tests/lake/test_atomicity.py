@@ -10,7 +10,6 @@ import pytest
 from lake import selectors
 from lake.models import PipelineRun, PipelineStep, Watermark
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
-from rentals.generator import generate_sakila
 from tests.conftest import database_url
 from tests.lake.conftest import lake_query, marts_contents, run_pipeline
 from tests.lake.test_incremental import make_desk_changes
@@ -31,11 +30,11 @@ def published_state() -> tuple:
 
 
 @pytest.mark.parametrize("step", FAILING_STEPS)
+@pytest.mark.slow
 def test_a_failed_step_changes_nothing_readers_see_and_the_next_run_catches_up(
-    lake, settings, step
+    sakila_lake, settings, step
 ):
-    generate_sakila(scale=0.03, seed=5)
-    run_pipeline()
+    sakila_lake(scale=0.03, seed=5)
     make_desk_changes()
     before = published_state()
 
@@ -51,9 +50,8 @@ def test_a_failed_step_changes_nothing_readers_see_and_the_next_run_catches_up(
 
 
 @pytest.mark.slow
-def test_a_run_killed_while_loading_is_reaped_and_the_next_run_catches_up(lake, settings):
-    generate_sakila(scale=0.03, seed=6)
-    run_pipeline()
+def test_a_run_killed_while_loading_is_reaped_and_the_next_run_catches_up(sakila_lake, settings):
+    sakila_lake(scale=0.03, seed=6)
     make_desk_changes()
     before = published_state()
     env = {

@@ -10,7 +10,6 @@ from lake.catalog import load_table
 from lake.core.table_maintenance import storage_usage
 from lake.models import PipelineRun
 from rentals.generator import generate_sakila
-from tests.lake.conftest import run_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,6 +17,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def data(lake):
     generate_sakila(scale=0.02, seed=2)
+
+
+@pytest.fixture
+def published(sakila_lake):
+    """The same data, and a pipeline run (built once per session): the run."""
+    return sakila_lake(scale=0.02, seed=2)
 
 
 def test_lake_run_prints_a_summary_per_step(data, capsys):
@@ -59,8 +64,7 @@ def test_a_run_whose_process_died_is_marked_failed_and_a_new_run_starts(data):
     assert PipelineRun.objects.filter(status="succeeded").count() == 1
 
 
-def test_lake_query_prints_csv(data, capsys):
-    run_pipeline()
+def test_lake_query_prints_csv(published, capsys):
     call_command(
         "lake",
         "query",
@@ -89,8 +93,7 @@ def test_lake_query_prints_csv(data, capsys):
         ("selec 1", "Parser Error"),
     ],
 )
-def test_lake_query_refuses_what_is_not_a_read(data, sql, message):
-    run_pipeline()
+def test_lake_query_refuses_what_is_not_a_read(published, sql, message):
     with pytest.raises(CommandError) as error:
         call_command("lake", "query", sql)
     assert message in str(error.value)
@@ -101,8 +104,8 @@ def test_lake_query_before_any_run(data):
         call_command("lake", "query", "select 1")
 
 
-def test_lake_tables_lists_tables_rows_snapshots_and_schemas(data, capsys):
-    run = run_pipeline()
+def test_lake_tables_lists_tables_rows_snapshots_and_schemas(published, capsys):
+    run = published
     call_command("lake", "tables")
     out = capsys.readouterr().out
     assert f"Published by run {run.pk}" in out
@@ -114,8 +117,8 @@ def test_lake_tables_lists_tables_rows_snapshots_and_schemas(data, capsys):
     assert "raw.rental  1 partitions  schema v1" in out
 
 
-def test_lake_tables_shows_files_and_bytes_per_table(data, capsys):
-    run = run_pipeline()
+def test_lake_tables_shows_files_and_bytes_per_table(published, capsys):
+    run = published
     call_command("lake", "tables")
     out = capsys.readouterr().out
     table = load_table("marts.fact_sales")
@@ -127,8 +130,7 @@ def test_lake_tables_shows_files_and_bytes_per_table(data, capsys):
     assert files > int(summary["total-data-files"])  # metadata and manifests too
 
 
-def test_lake_query_prints_lists_as_text_within_the_consoles_limits(data, capsys, settings):
-    run_pipeline()
+def test_lake_query_prints_lists_as_text_within_the_consoles_limits(published, capsys, settings):
     call_command(
         "lake", "query", "select list(store_id order by store_id) as stores from dim_store"
     )

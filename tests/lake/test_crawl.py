@@ -5,15 +5,12 @@ import pytest
 from lake.models import CrawledTable
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.schemas import STAGED_MODELS
-from rentals.generator import generate_sakila
-from tests.lake.conftest import run_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_run_catalogs_every_raw_table(lake):
-    generate_sakila(scale=0.02, seed=1)
-    run = run_pipeline()
+def test_a_run_catalogs_every_raw_table(sakila_lake):
+    run = sakila_lake(scale=0.02, seed=1)
     crawled = {table.name: table for table in CrawledTable.objects.all()}
     assert len(crawled) == len(STAGED_MODELS)
     rental = crawled["rental"]
@@ -28,9 +25,8 @@ def test_a_run_catalogs_every_raw_table(lake):
     assert rental.schema_version == 1 and rental.location.endswith("/raw/rental")
 
 
-def test_new_columns_make_a_new_schema_version(lake):
-    generate_sakila(scale=0.02, seed=1)
-    run_pipeline()
+def test_new_columns_make_a_new_schema_version(lake, sakila_lake):
+    sakila_lake(scale=0.02, seed=1)
     partition = lake / "raw" / "customer" / "run_id=999"
     partition.mkdir(parents=True)
     pq.write_table(

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from lake.catalog import load_table
 from lake.models import PipelineRun
-from rentals.generator import generate_sakila
 from rentals.models import (
     Address,
     Category,
@@ -75,9 +74,9 @@ def make_desk_changes() -> dict:
     }
 
 
-def test_incremental_run_updates_exactly_what_changed(lake):
-    generate_sakila(scale=0.05, seed=9)
-    run_pipeline()
+@pytest.mark.slow
+def test_incremental_run_updates_exactly_what_changed(sakila_lake):
+    sakila_lake(scale=0.05, seed=9)
     facts_before = lake_query("select count(*) as n from fact_sales")[0]["n"]
     changes = make_desk_changes()
 
@@ -121,9 +120,9 @@ def test_incremental_run_updates_exactly_what_changed(lake):
     assert marts_contents() == incremental_contents
 
 
-def test_a_run_without_changes_changes_nothing(lake):
-    generate_sakila(scale=0.05, seed=4)
-    first = run_pipeline()
+@pytest.mark.slow
+def test_a_run_without_changes_changes_nothing(sakila_lake):
+    first = sakila_lake(scale=0.05, seed=4)
 
     second = run_pipeline()
 
@@ -133,9 +132,8 @@ def test_a_run_without_changes_changes_nothing(lake):
                .exclude(name="crawl"))  # fmt: skip
 
 
-def test_new_rentals_are_added_once(lake):
-    generate_sakila(scale=0.05, seed=4)
-    run_pipeline()
+def test_new_rentals_are_added_once(sakila_lake):
+    sakila_lake(scale=0.05, seed=4)
     make_desk_changes()
     run_pipeline()
     run_pipeline()  # the same changes again (overlap window): still no duplicate
@@ -171,9 +169,9 @@ DELETES = {
 
 
 @pytest.mark.parametrize("kind", DELETES)
-def test_deleted_rows_leave_the_marts_in_the_next_incremental_run(lake, kind):
-    generate_sakila(scale=0.03, seed=4)
-    run_pipeline()
+@pytest.mark.slow
+def test_deleted_rows_leave_the_marts_in_the_next_incremental_run(sakila_lake, kind):
+    sakila_lake(scale=0.03, seed=4)
     DELETES[kind]()
 
     incremental = run_pipeline()
@@ -186,9 +184,9 @@ def test_deleted_rows_leave_the_marts_in_the_next_incremental_run(lake, kind):
     assert after_incremental == marts_contents()
 
 
-def test_a_run_without_deletes_reads_no_keys(lake, django_assert_max_num_queries):
-    generate_sakila(scale=0.02, seed=4)
-    run_pipeline()
+@pytest.mark.slow
+def test_a_run_without_deletes_reads_no_keys(sakila_lake, django_assert_max_num_queries):
+    sakila_lake(scale=0.02, seed=4)
     make_desk_changes()
     run = run_pipeline()
     # Staging's counts equal the source's: no key set was read (the counts say so).
@@ -202,9 +200,8 @@ def test_a_run_without_deletes_reads_no_keys(lake, django_assert_max_num_queries
     assert Watermark.objects.get(table="rental").rows == Rental.objects.count()
 
 
-def test_watermark_moves_with_the_data(lake):
-    generate_sakila(scale=0.02, seed=4)
-    first = run_pipeline()
+def test_watermark_moves_with_the_data(sakila_lake):
+    first = sakila_lake(scale=0.02, seed=4)
     Customer.objects.filter(pk=1).update(first_name="LATER")
     second = run_pipeline()
     assert second.watermarks_from == first.watermarks_to

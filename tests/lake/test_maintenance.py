@@ -2,6 +2,7 @@
 
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from lake.engines import current_engine
 from lake.models import CrawledTable, PipelineRun
 from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
-from rentals.generator import generate_sakila
 from reports.filters import time_travel_reach, time_travel_runs
 from reports.registry import report_get, report_run, report_run_get
 from tests.lake.conftest import marts_contents, run_pipeline
@@ -36,14 +36,25 @@ def maintain() -> PipelineRun:
     return run
 
 
-def busy_lake(runs: int = 3) -> list[PipelineRun]:
-    """A small lake after a full run and ``runs`` incremental runs of desk changes."""
-    generate_sakila(scale=0.03, seed=5)
-    published = [run_pipeline()]
-    for _ in range(runs):
-        make_desk_changes()
-        published.append(run_pipeline())
-    return published
+@pytest.fixture
+def busy_lake(built_lake, sakila_lake) -> Callable[..., list[PipelineRun]]:
+    """``busy_lake(runs)``: a small lake after a full run and ``runs`` incremental runs
+    of desk changes; the runs. Each is built once per session (``built_lake``), from
+    the one with a run less."""
+
+    def busy(runs: int = 3) -> list[PipelineRun]:
+        if runs == 0:
+            return [sakila_lake(scale=0.03, seed=5)]
+
+        def build() -> list[int]:
+            published = busy(runs - 1)
+            make_desk_changes()
+            published.append(run_pipeline())
+            return [run.pk for run in published]
+
+        return [PipelineRun.objects.get(pk=pk) for pk in built_lake(("busy", runs), build)]
+
+    return busy
 
 
 def files_under(path: Path) -> int:
@@ -63,7 +74,8 @@ def age(runs: list[PipelineRun], days: float) -> None:
         )
 
 
-def test_maintenance_compacts_and_every_run_in_the_window_reads_as_before(lake):
+@pytest.mark.slow
+def test_maintenance_compacts_and_every_run_in_the_window_reads_as_before(lake, busy_lake):
     runs = busy_lake()
     before = {run.pk: marts_contents(run.snapshots) for run in runs}
     files_before = live_data_files()
@@ -82,7 +94,8 @@ def test_maintenance_compacts_and_every_run_in_the_window_reads_as_before(lake):
     assert steps["raw retention"].status == "succeeded"
 
 
-def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed(lake):
+@pytest.mark.slow
+def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed(lake, busy_lake):
     runs = busy_lake()
     old, recent = runs[:2], runs[2:]
     age(old, days=10)
@@ -108,7 +121,8 @@ def test_snapshots_of_runs_before_the_window_are_expired_and_their_files_removed
     assert f"time travel reaches back to run {recent[0].pk}" in log
 
 
-def test_snapshots_no_run_published_are_expired_even_inside_the_window(lake, settings):
+@pytest.mark.slow
+def test_snapshots_no_run_published_are_expired_even_inside_the_window(lake, settings, busy_lake):
     runs = busy_lake()
     make_desk_changes()
     settings.LAKE_FAULT_INJECTION = "fact_sales:raise"  # staging merged, never published
@@ -125,7 +139,8 @@ def test_snapshots_no_run_published_are_expired_even_inside_the_window(lake, set
         assert kept <= published | {table.current_snapshot().snapshot_id}, identifier
 
 
-def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(lake):
+@pytest.mark.slow
+def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(lake, busy_lake):
     runs = busy_lake(runs=3)
     age(runs[:2], days=10)
     orphan = lake / "marts" / "fact_sales" / "data" / "left-by-a-killed-run.parquet"
@@ -151,7 +166,9 @@ def test_every_file_a_kept_snapshot_needs_is_still_there_and_orphans_are_gone(la
     assert on_disk == referenced
 
 
-def test_a_file_no_commit_named_is_kept_while_it_may_still_be_being_written(lake, settings):
+def test_a_file_no_commit_named_is_kept_while_it_may_still_be_being_written(
+    lake, settings, busy_lake
+):
     runs = busy_lake(runs=2)
     age(runs[:1], days=10)
     settings.LAKE_ORPHAN_MIN_AGE_HOURS = 1
@@ -177,7 +194,7 @@ def test_a_file_no_commit_named_is_kept_while_it_may_still_be_being_written(lake
     assert not writing.exists()
 
 
-def test_raw_increments_before_the_window_are_removed_and_the_crawl_forgets_them(lake):
+def test_raw_increments_before_the_window_are_removed_and_the_crawl_forgets_them(lake, busy_lake):
     runs = busy_lake(runs=3)
     age(runs[:2], days=10)
     raw_rental = lake / "raw" / "rental"
@@ -194,7 +211,8 @@ def test_raw_increments_before_the_window_are_removed_and_the_crawl_forgets_them
 
 
 @pytest.mark.parametrize("step", ["retire runs", "maintain marts.fact_sales", "publish"])
-def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step):
+@pytest.mark.slow
+def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step, busy_lake):
     runs = busy_lake(runs=3)
     age(runs[:1], days=10)
     before = published_state()
@@ -216,7 +234,8 @@ def test_a_maintenance_failing_at_any_step_loses_nothing(lake, settings, step):
     assert caught_up == marts_contents()
 
 
-def test_a_pipeline_run_after_maintenance_merges_into_the_compacted_tables(lake):
+@pytest.mark.slow
+def test_a_pipeline_run_after_maintenance_merges_into_the_compacted_tables(lake, busy_lake):
     busy_lake(runs=2)
     maintain()
     make_desk_changes()
@@ -225,7 +244,8 @@ def test_a_pipeline_run_after_maintenance_merges_into_the_compacted_tables(lake)
     assert incremental == marts_contents()
 
 
-def test_maintenance_is_due_after_the_configured_number_of_runs(lake, settings):
+@pytest.mark.slow
+def test_maintenance_is_due_after_the_configured_number_of_runs(lake, settings, busy_lake):
     settings.LAKE_MAINTAIN_AFTER_RUNS = 3
     busy_lake(runs=1)  # two pipeline runs
     assert services.lake_maintain_if_due() is None
@@ -246,7 +266,7 @@ def test_maintenance_is_a_run_on_glue_too(lake, settings):
     assert (run.kind, run.engine) == (PipelineRun.Kind.MAINTENANCE, "glue")
 
 
-def test_lake_maintain_dry_run_prints_the_plan_and_changes_nothing(lake, capsys):
+def test_lake_maintain_dry_run_prints_the_plan_and_changes_nothing(lake, capsys, busy_lake):
     busy_lake(runs=2)
     before = published_state()
     files = files_under(lake)
@@ -259,7 +279,7 @@ def test_lake_maintain_dry_run_prints_the_plan_and_changes_nothing(lake, capsys)
     assert not PipelineRun.objects.filter(kind=PipelineRun.Kind.MAINTENANCE).exists()
 
 
-def test_lake_maintain_runs_it_and_prints_what_it_did(lake, capsys):
+def test_lake_maintain_runs_it_and_prints_what_it_did(lake, capsys, busy_lake):
     busy_lake(runs=2)
 
     call_command("lake", "maintain")
@@ -271,7 +291,10 @@ def test_lake_maintain_runs_it_and_prints_what_it_did(lake, capsys):
     assert "staging.rental: compacted" in out
 
 
-def test_reports_as_of_kept_runs_are_unchanged_and_expired_runs_are_refused(lake, empty_cache):
+@pytest.mark.slow
+def test_reports_as_of_kept_runs_are_unchanged_and_expired_runs_are_refused(
+    lake, empty_cache, busy_lake
+):
     runs = busy_lake(runs=2)
     age(runs[:1], days=10)
     report = report_get("sales_by_month")

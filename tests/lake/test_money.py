@@ -48,9 +48,12 @@ def desk_balances(as_of: datetime) -> dict[int, Decimal]:
 
 
 @pytest.fixture
-def sales(lake):
-    generate_sakila(scale=0.05, seed=9)
-    return run_as_of(AS_OF)
+def sales(built_lake):
+    def build() -> int:
+        generate_sakila(scale=0.05, seed=9)
+        return run_as_of(AS_OF).pk
+
+    return PipelineRun.objects.get(pk=built_lake(("sakila", 0.05, 9, AS_OF), build))
 
 
 def test_fact_payment_holds_every_payment(sales):
@@ -90,6 +93,7 @@ def test_overdue_rentals_are_the_desks_overdue(sales):
     assert rows and all(row["late_fee"] > 0 for row in rows)
 
 
+@pytest.mark.slow
 def test_an_incremental_run_a_day_later_equals_a_full_run(sales):
     accruing = lake_query(
         "select count(*) as n from fact_sales where not is_returned and days_late > 0 "

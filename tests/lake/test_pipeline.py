@@ -71,10 +71,8 @@ def assert_star_schema_reconciles() -> None:
     }
 
 
-def test_a_run_builds_a_star_schema_that_reconciles(lake):
-    generate_sakila(scale=0.05, seed=3)
-
-    run = run_pipeline()
+def test_a_run_builds_a_star_schema_that_reconciles(sakila_lake):
+    run = sakila_lake(scale=0.05, seed=3)  # generate_sakila, then the first run
 
     assert_star_schema_reconciles()
     assert run.full  # the first run builds everything
@@ -88,6 +86,7 @@ def test_a_run_builds_a_star_schema_that_reconciles(lake):
     assert run.watermarks_to["rental"]
 
 
+@pytest.mark.slow
 def test_staff_passwords_and_pictures_never_enter_the_lake(lake):
     generate_sakila(scale=0.05, seed=3)
     secret = "8cb2237d0679ca88db6464eac60da96345513964"
@@ -107,6 +106,7 @@ def test_staff_passwords_and_pictures_never_enter_the_lake(lake):
             assert secret.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.slow
 def test_a_lake_made_with_staff_passwords_loses_the_columns_at_the_next_run(lake):
     generate_sakila(scale=0.05, seed=3)
     old_schema = staging_schema(Staff).append(pa.field("password", pa.string()))
@@ -118,9 +118,9 @@ def test_a_lake_made_with_staff_passwords_loses_the_columns_at_the_next_run(lake
     assert lake_query("select count(*) as n from dim_staff") == [{"n": Staff.objects.count()}]
 
 
-def test_fact_sales_describes_each_rental(lake):
-    generate_sakila(scale=0.05, seed=3)
-    run_pipeline()
+@pytest.mark.slow
+def test_fact_sales_describes_each_rental(sakila_lake):
+    sakila_lake(scale=0.05, seed=3)
     rental = Rental.objects.filter(return_date__isnull=False, payments__isnull=False).first()
     row = lake_query(f"select * from fact_sales where rental_id = {rental.pk}")[0]
     paid = sum(rental.payments.values_list("amount", flat=True), Decimal(0))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.apps import apps
 from django.test import Client
 from django.urls import reverse
 
@@ -20,6 +21,7 @@ from rentals import services as rental_services
 from rentals.generator import generate_sakila
 from rentals.models import Customer, Staff
 from sakila_site.celery import app
+from sakila_site.roles import role_groups_sync
 from tests.conftest import database_url
 from tests.lake.conftest import lake_query, marts_contents, run_pipeline
 from tests.lake.test_incremental import make_desk_changes
@@ -58,6 +60,14 @@ def celery_worker(celery_broker) -> Iterator[None]:
 @pytest.fixture
 def sakila(lake, role_groups):
     generate_sakila(scale=0.02, seed=11)
+
+
+@pytest.fixture
+def published(sakila_lake):
+    """The same data and a first pipeline run (built once per session): the run."""
+    run = sakila_lake(scale=0.02, seed=11)
+    role_groups_sync(apps)  # the role groups, as ``sakila`` has them
+    return run
 
 
 def trigger(door: str, user) -> PipelineRun:
@@ -103,8 +113,7 @@ def test_a_second_trigger_is_refused_while_a_run_is_active(sakila, celery_worker
     assert PipelineRun.objects.count() == 1
 
 
-def test_cancelling_a_running_run_publishes_nothing(sakila, celery_worker, settings, manager):
-    published = run_pipeline()
+def test_cancelling_a_running_run_publishes_nothing(published, celery_worker, settings, manager):
     make_desk_changes()
     before = marts_contents()
     settings.LAKE_FAULT_INJECTION = "stage rental:sleep=2"
@@ -127,9 +136,8 @@ def test_cancelling_a_running_run_publishes_nothing(sakila, celery_worker, setti
 
 
 def test_a_worker_killed_mid_run_is_reaped_and_the_next_run_catches_up(
-    sakila, celery_broker, settings
+    published, celery_broker, settings
 ):
-    run_pipeline()
     make_desk_changes()
     env = {
         **os.environ,
@@ -166,8 +174,7 @@ def test_a_worker_killed_mid_run_is_reaped_and_the_next_run_catches_up(
     assert incremental == marts_contents()
 
 
-def test_desk_activity_refreshes_the_lake_once_per_burst(sakila, celery_worker, settings):
-    run_pipeline()
+def test_desk_activity_refreshes_the_lake_once_per_burst(published, celery_worker, settings):
     settings.LAKE_REFRESH_ON_CHANGE = True
     settings.LAKE_REFRESH_DEBOUNCE_SECONDS = 3
     staff = Staff.objects.order_by("pk").first()

@@ -17,7 +17,6 @@ from lake.models import PipelineRun, PipelineRunEvent, PipelineStep, Watermark, 
 from lake.panel import pictures, views
 from lake.panel.forms import ERROR_DATE_RANGE
 from lake.panel.schedules import schedule_list
-from rentals.generator import generate_sakila
 from rentals.models import Rental
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
@@ -698,9 +697,8 @@ def test_the_catalog_when_the_lake_is_empty(panel):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_catalog_and_freshness_of_a_real_lake(client, lake):
-    generate_sakila(scale=0.02, seed=3)
-    first = run_pipeline()
+def test_catalog_and_freshness_of_a_real_lake(client, sakila_lake):
+    first = sakila_lake(scale=0.02, seed=3)
     second = run_pipeline(full=True)
     client.force_login(make_role_user(MANAGER))
 

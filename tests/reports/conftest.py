@@ -1,2 +1,2 @@
 # The lake fixtures: reports read the lake that the pipeline builds.
-from tests.lake.conftest import empty_cache, lake, worker_alive  # noqa: F401
+from tests.lake.conftest import built_lake, empty_cache, lake, sakila_lake, worker_alive  # noqa: F401

@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 
 from lake.models import PipelineRun
 from lake.query.duckdb import ERROR_NO_DATA
-from rentals.generator import generate_sakila
 from reports.registry import REPORTS, report_get, report_run
 from sakila_site.roles import CLERK, MANAGER
 from tests.conftest import make_role_user
@@ -27,9 +26,8 @@ def client_for(role: str) -> APIClient:
 
 
 @pytest.fixture
-def sales(lake):
-    generate_sakila(scale=0.02, seed=11)
-    return run_pipeline()
+def sales(sakila_lake):
+    return sakila_lake(scale=0.02, seed=11)
 
 
 @pytest.fixture
@@ -74,7 +72,7 @@ def test_the_list_describes_each_report_and_its_parameters(api):
     ]  # fmt: skip
 
 
-def test_a_report_as_json(api, sales):
+def test_a_report_as_json(sales, api):
     response = api.get(f"{REPORTS_URL}sales_by_store/", {"start": "2005-06-01", "store": "1"})
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -101,7 +99,7 @@ def test_a_report_as_json(api, sales):
     assert top["params"]["top"] == 2
 
 
-def test_bad_parameters_are_400s_naming_the_field(api, sales):
+def test_bad_parameters_are_400s_naming_the_field(sales, api):
     url = f"{REPORTS_URL}top_films/"
     response = api.get(url, {"start": "yesterday", "store": "7", "top": "abc"})
     assert response.status_code == 400
@@ -116,7 +114,7 @@ def test_bad_parameters_are_400s_naming_the_field(api, sales):
     assert api.get(f"{REPORTS_URL}nope/").status_code == 404
 
 
-def test_time_travel_and_runs_that_cannot_be_read(api, sales):
+def test_time_travel_and_runs_that_cannot_be_read(sales, api):
     url = f"{REPORTS_URL}sales_by_month/"
     before = api.get(url).json()
     add_rental(Decimal("3.50"))

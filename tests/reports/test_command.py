@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 
 from lake.models import PipelineRun
 from lake.query.duckdb import ERROR_NO_DATA
-from rentals.generator import generate_sakila
 from reports.registry import REPORTS, report_get, report_params_clean, report_run
 from tests.lake.conftest import run_pipeline
 from tests.reports.test_registry import add_rental
@@ -19,9 +18,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-def sales(lake):
-    generate_sakila(scale=0.02, seed=5)
-    return run_pipeline()
+def sales(sakila_lake):
+    return sakila_lake(scale=0.02, seed=5)
 
 
 def report(*args) -> str:

@@ -14,7 +14,6 @@ from django.utils.html import strip_tags
 
 from lake.query import console
 from lake.query.duckdb import ERROR_NO_DATA
-from rentals.generator import generate_sakila
 from sakila_site.roles import MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import lake_query, run_pipeline
@@ -84,9 +83,8 @@ def test_an_empty_lake_says_so(client, manager, lake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_queries_on_a_real_lake(client, lake):
-    generate_sakila(scale=0.02, seed=21)
-    run_pipeline()
+def test_queries_on_a_real_lake(client, sakila_lake):
+    sakila_lake(scale=0.02, seed=21)
     client.force_login(make_role_user(MANAGER))
 
     # A good query: its rows, as the lake holds them.
@@ -129,9 +127,8 @@ def test_queries_on_a_real_lake(client, lake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_slow_query_is_stopped(client, lake, settings):
-    generate_sakila(scale=0.02, seed=22)
-    run_pipeline()
+def test_a_slow_query_is_stopped(client, sakila_lake, settings):
+    sakila_lake(scale=0.02, seed=22)
     settings.SQL_CONSOLE_TIMEOUT_SECONDS = 0.3
     client.force_login(make_role_user(MANAGER))
     slow = "select sum(a.range * b.range) from range(1000000) a, range(1000000) b"
@@ -180,10 +177,10 @@ class PeakMemory:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_huge_results_are_refused_with_memory_bounded(client, lake, settings):
+@pytest.mark.slow
+def test_huge_results_are_refused_with_memory_bounded(client, sakila_lake, settings):
     """The two queries that once took the web process to 2.3 GB and 5.2 GB."""
-    generate_sakila(scale=0.02, seed=23)
-    run_pipeline()
+    sakila_lake(scale=0.02, seed=23)
     client.force_login(make_role_user(MANAGER))
     console.console_query_run("select 1")  # the shared database exists before measuring
 
@@ -212,9 +209,8 @@ def test_huge_results_are_refused_with_memory_bounded(client, lake, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nested_values_time_travel_share_links_and_history(client, lake):
-    generate_sakila(scale=0.02, seed=24)
-    first = run_pipeline()
+def test_nested_values_time_travel_share_links_and_history(client, sakila_lake):
+    first = sakila_lake(scale=0.02, seed=24)
     make_desk_changes()
     second = run_pipeline()
     client.force_login(make_role_user(MANAGER))

@@ -17,7 +17,6 @@ from django.utils import timezone
 from lake.models import PipelineRun
 from lake.query import QueryError
 from lake.query.duckdb import ERROR_NO_DATA
-from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
 from reports import registry as reports
 from reports.registry import REPORTS, report_get, report_params_clean, report_run
@@ -69,9 +68,8 @@ RENTALS = """
 
 
 @pytest.fixture
-def sales(lake):
-    generate_sakila(scale=0.02, seed=7)
-    return run_pipeline()
+def sales(sakila_lake):
+    return sakila_lake(scale=0.02, seed=7)
 
 
 def as_datetime(value) -> datetime | None:

@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from rentals.formatting import money as money_text
-from rentals.generator import generate_sakila
 from rentals.models import Payment, Rental
 from reports.charts import report_charts
 from reports.registry import ERROR_BAD_DATE, ERROR_END_BEFORE_START, Chart
@@ -105,11 +104,10 @@ def test_an_unknown_report_is_not_found(client, manager, lake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_report_pages_on_a_real_lake(client, lake):
+def test_report_pages_on_a_real_lake(client, sakila_lake):
     """Dashboard figures, filters, a report's page, CSV, refresh and time travel (one lake,
     two runs, to keep the suite fast)."""
-    generate_sakila(scale=0.02, seed=11)
-    first = run_pipeline()
+    first = sakila_lake(scale=0.02, seed=11)
     client.force_login(make_role_user(MANAGER))
 
     # The dashboard: the whole history, then a period, then a store; as the rental database.
@@ -221,9 +219,9 @@ def test_report_pages_on_a_real_lake(client, lake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_report_page_renders(client, lake):
-    generate_sakila(scale=0.02, seed=12)
-    run_pipeline()
+@pytest.mark.slow
+def test_every_report_page_renders(client, sakila_lake):
+    sakila_lake(scale=0.02, seed=12)
     client.force_login(make_role_user(MANAGER))
     from reports.registry import REPORTS
 
@@ -288,9 +286,8 @@ def test_a_chart_with_a_limit_draws_the_first_rows_and_says_so():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(client, lake):
-    generate_sakila(scale=0.02, seed=12)
-    run_pipeline()
+def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(client, sakila_lake):
+    sakila_lake(scale=0.02, seed=12)
     client.force_login(make_role_user(MANAGER))
     late_returns = reverse("reports:report", args=["late_returns_by_category"])
 
@@ -311,9 +308,9 @@ def test_shares_read_as_percentages_on_the_page_and_stay_fractions_in_the_csv(cl
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sorting_and_drill_through_on_every_report(client, lake):
-    generate_sakila(scale=0.02, seed=13)
-    run = run_pipeline()
+@pytest.mark.slow
+def test_sorting_and_drill_through_on_every_report(client, sakila_lake):
+    run = sakila_lake(scale=0.02, seed=13)
     client.force_login(make_role_user(MANAGER))
     from reports.registry import REPORTS
 
@@ -382,9 +379,9 @@ def test_sorting_and_drill_through_on_every_report(client, lake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_dashboard_compares_with_the_period_before_and_travels_in_time(client, lake):
-    generate_sakila(scale=0.02, seed=14)
-    first = run_pipeline()
+@pytest.mark.slow
+def test_the_dashboard_compares_with_the_period_before_and_travels_in_time(client, sakila_lake):
+    first = sakila_lake(scale=0.02, seed=14)
     client.force_login(make_role_user(MANAGER))
     first_day = Rental.objects.order_by("rental_date").first().rental_date.date()
     start, end = first_day + timedelta(days=20), first_day + timedelta(days=39)

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from sakila_site.wsgi import application
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, PaymentFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # about 40 operations, 25 requests each
 
 # Hypothesis keeps caches in .hypothesis/ of the working directory: under var/ instead.
 set_hypothesis_home_dir(django_settings.VAR_DIR / "hypothesis")

@@ -496,6 +496,7 @@ def create_iceberg_tables(database: str, tables: list[str]) -> None:
         )
 
 
+@pytest.mark.slow
 def test_table_optimizers_are_turned_on_once_the_tables_exist_and_destroy_removes_them(
     deploy_settings, aws_calls
 ):

@@ -224,6 +224,7 @@ def trigger_from_the_control_panel(manager, capture) -> PipelineRun:
 # --- The walk ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_readme_walkthrough_on_moto(
     readme_settings, workers, manager, django_capture_on_commit_callbacks
 ):

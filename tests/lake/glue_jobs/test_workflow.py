@@ -95,6 +95,7 @@ def test_the_jobs_read_and_add_properties_of_their_workflow_run(aws):
     assert get_run_properties(glue, "sakila-lake", run_id).changed_rows == {"rental": 5}
 
 
+@pytest.mark.slow
 def test_the_marts_job_deletes_its_runs_changed_rows_only(aws):
     s3 = boto3.client("s3")  # as the marts job makes it
     s3.create_bucket(Bucket="sakila-lake")
