@@ -281,7 +281,7 @@ LAKE_ORPHAN_MIN_AGE_HOURS = env_float("LAKE_ORPHAN_MIN_AGE_HOURS", 24.0)
 # Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
 LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
 for _name, _value, _choices in (
-    ("LAKE_ENGINE", LAKE_ENGINE, {"local", "glue"}),
+    ("LAKE_ENGINE", LAKE_ENGINE, {"local", "glue", "spark"}),
     ("LAKE_CATALOG", LAKE_CATALOG, {"sql", "glue"}),
     ("QUERY_ENGINE", QUERY_ENGINE, {"duckdb", "athena"}),
 ):
@@ -289,6 +289,19 @@ for _name, _value, _choices in (
         raise ImproperlyConfigured(f"{_name} must be one of {', '.join(sorted(_choices))}")
 if LAKE_CATALOG == "sql" and not LAKE_CATALOG_URI:
     raise ImproperlyConfigured("LAKE_CATALOG_URI must be set when LAKE_WAREHOUSE is not a path")
+
+# LAKE_ENGINE=spark (docs/spark.md): the Glue job scripts with spark-submit on
+# SPARK_MASTER, in client mode, against the SQL catalog the local engine uses.
+SPARK_MASTER = env_str("SPARK_MASTER", "local[2]")
+SPARK_SUBMIT_OPTIONS = env_str("SPARK_SUBMIT_OPTIONS")  # more spark-submit options, shell-quoted
+SPARK_RUN_DIR = Path(env_str("SPARK_RUN_DIR", str(VAR_DIR / "spark")))  # run properties, logs
+if LAKE_ENGINE == "spark" and not (
+    LAKE_CATALOG == "sql" and LAKE_CATALOG_URI.startswith("sqlite:///")
+):
+    raise ImproperlyConfigured(
+        "LAKE_ENGINE=spark needs LAKE_CATALOG=sql with a sqlite:/// LAKE_CATALOG_URI: "
+        "Spark reaches that catalog through Iceberg's JDBC catalog (see docs/spark.md)"
+    )
 
 # Production on AWS (docs/aws.md): LAKE_ENGINE=glue runs the ETL
 # as a Glue workflow, LAKE_CATALOG=glue keeps the Iceberg tables in the Glue

@@ -63,6 +63,15 @@ def get_catalog() -> Catalog:
     return backend.catalog(warehouse_uri(), namespaces)
 
 
+def spark_catalog() -> tuple[str, dict[str, str]]:
+    """The name and Iceberg properties of this catalog for Spark (the Spark
+    engine's jobs); a ValueError for a catalog Spark is not set up to reach."""
+    backend = _backend()
+    if not hasattr(backend, "spark_catalog"):
+        raise ValueError(f"LAKE_CATALOG={settings.LAKE_CATALOG} is not reachable from Spark here")
+    return backend.spark_catalog(warehouse_uri())
+
+
 def catalog_cache_clear() -> None:
     """Forget the catalogs made so far (a test that reset moto's Glue, for one)."""
     for name in BACKENDS:

@@ -290,10 +290,10 @@ def remove_orphan_files(
     newest = time.time_ns() - int(min_age.total_seconds() * 1e9)
     filesystem, files = _files_under(table)
     for info in files:
-        path = _path(info.path)
+        path = _checksummed(_path(info.path))  # a checksum goes and stays with its file
         if path in referenced:
             continue
-        write = WRITE_UUID.search(info.base_name)
+        write = WRITE_UUID.search(path.rpartition("/")[2])
         made_by_a_commit = path in named or (write is not None and write.group() in named)
         if not made_by_a_commit and (info.mtime_ns is None or info.mtime_ns > newest):
             result.orphans_kept += 1
@@ -302,6 +302,15 @@ def remove_orphan_files(
         result.bytes_removed += info.size or 0
         if not dry_run:
             filesystem.delete_file(info.path)
+
+
+def _checksummed(path: str) -> str:
+    """The file a Hadoop checksum file (``.<name>.crc``, beside each file Spark
+    writes to a local warehouse) checks; any other path as it is."""
+    folder, _, name = path.rpartition("/")
+    if name.startswith(".") and name.endswith(".crc"):
+        return f"{folder}/{name[1:-4]}"
+    return path
 
 
 def storage_usage(table: Table) -> tuple[int, int]:
@@ -321,6 +330,9 @@ def _files_under(table: Table) -> tuple[fs.FileSystem, list[fs.FileInfo]]:
 
 
 def _path(uri: str) -> str:
-    """A file's path without its scheme (``file:///a/b`` and ``/a/b`` alike)."""
+    """A file's path without its scheme: ``file:///a/b`` (pyiceberg), ``file:/a/b``
+    (Iceberg's Java library, through Hadoop) and ``/a/b`` alike."""
+    if uri.startswith("file:"):
+        return "/" + uri.removeprefix("file:").lstrip("/")
     _, _, rest = uri.rpartition("://")
-    return "/" + rest.lstrip("/") if uri.startswith("file:") else rest
+    return rest
