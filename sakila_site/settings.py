@@ -480,4 +480,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # boto3's INFO lines ("Found credentials in environment variables.", the
+    # endpoint found) came with every command and every client made.
+    "loggers": {
+        name: {"level": env_str("AWS_LOG_LEVEL", "WARNING")}
+        for name in ("boto3", "botocore", "s3transfer")
+    },
 }

@@ -126,3 +126,16 @@ def test_aws_engines_name_what_they_miss(tmp_path, env, message):
     result = manage("check", tmp_path=tmp_path, **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_commands_do_not_log_where_boto3_found_its_credentials(tmp_path):
+    """botocore logs "Found credentials in environment variables." at INFO each
+    time a client is made: not worth a line of every command's output."""
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    code = "import boto3, logging; boto3.client('s3', region_name='us-east-1'); " + (
+        "logging.getLogger('lake').warning('still logged')"
+    )
+    result = manage("shell", "-c", code, tmp_path=tmp_path, **credentials)
+    assert result.returncode == 0, result.stderr
+    assert "Found credentials" not in result.stderr
+    assert "still logged" in result.stderr
