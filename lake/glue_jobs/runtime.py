@@ -96,7 +96,7 @@ class GlueRuntime(JobRuntime):
         return GlueContext(SparkContext.getOrCreate())
 
     @cached_property
-    def _glue(self):
+    def glue(self):
         import boto3
 
         return boto3.client("glue")
@@ -106,13 +106,13 @@ class GlueRuntime(JobRuntime):
         return self._context.spark_session
 
     def run_properties(self) -> RunProperties:
-        response = self._glue.get_workflow_run_properties(
+        response = self.glue.get_workflow_run_properties(
             Name=self.args["WORKFLOW_NAME"], RunId=self.args["WORKFLOW_RUN_ID"]
         )
         return parse_run_properties(response["RunProperties"])
 
     def put_run_properties(self, values: dict[str, str]) -> None:
-        self._glue.put_workflow_run_properties(
+        self.glue.put_workflow_run_properties(
             Name=self.args["WORKFLOW_NAME"],
             RunId=self.args["WORKFLOW_RUN_ID"],
             RunProperties=values,

@@ -85,6 +85,11 @@ class Command(BaseCommand):
             help="also drop the Glue databases and delete the lake's files and Athena results",
         )
         destroy.add_argument(
+            "--ignore-active-run",
+            action="store_true",
+            help="destroy even while a run of the workflow is active (that run then fails)",
+        )
+        destroy.add_argument(
             "--no-input",
             "--noinput",
             action="store_false",
@@ -250,7 +255,13 @@ class Command(BaseCommand):
         self._carry_out(deploy_plan, dry_run=dry_run)
 
     def handle_destroy(
-        self, *, dry_run: bool, delete_data: bool, interactive: bool = True, **options
+        self,
+        *,
+        dry_run: bool,
+        delete_data: bool,
+        interactive: bool = True,
+        ignore_active_run: bool = False,
+        **options,
     ) -> None:
         from lake.aws.deploy import destroy_plan
 
@@ -265,7 +276,9 @@ class Command(BaseCommand):
             return answer.strip() == "yes"
 
         self._carry_out(
-            lambda: destroy_plan(delete_data=delete_data), dry_run=dry_run, confirm=confirm
+            lambda: destroy_plan(delete_data=delete_data, ignore_active_run=ignore_active_run),
+            dry_run=dry_run,
+            confirm=confirm,
         )
 
     def _carry_out(self, make_plan, *, dry_run: bool, confirm=None) -> None:
