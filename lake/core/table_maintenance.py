@@ -50,6 +50,7 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform, MonthTransform
 from pyiceberg.types import DateType
 
+from lake.core.snapshot_tags import expired_tags, remove_tags, retired_tags
 from lake.core.table_writes import replace_rows
 from lake.core.tables import TABLE_PROPERTIES
 
@@ -104,11 +105,13 @@ def maintain_table(
     keep: set[int],
     orphan_min_age: timedelta,
     dry_run: bool = False,
+    retired_runs: list[int] | None = None,
 ) -> TableMaintenance:
     """Compact, expire and clean one lake table.
 
     ``published`` is the table's published snapshot; ``keep`` the snapshots
-    no maintenance may expire (published by a run inside the window): every
+    no maintenance may expire (published by a run inside the window), and so
+    are those a tag keeps, but for the tags of ``retired_runs``: every
     other one goes, including the unpublished ones a run made on its way
     (an overwrite commits a delete and an append), which nothing reads.
     Files no commit ever named are removed once older than ``orphan_min_age``.
@@ -127,7 +130,15 @@ def maintain_table(
         if not dry_run:
             table.refresh()
         result.snapshot_id = table.current_snapshot().snapshot_id
-    kept = keep | {current, result.snapshot_id, published} - {None}
+    # Tags past their max ref age go, as Iceberg's expiry drops them, and those
+    # of the runs retired now; the others keep their snapshots (published
+    # ones: lake/core/snapshot_tags.py).
+    old_tags = sorted({*expired_tags(table), *retired_tags(table, retired_runs or [])})
+    if old_tags and not dry_run:
+        remove_tags(table, old_tags)
+        table.refresh()
+    tagged = {ref.snapshot_id for name, ref in table.metadata.refs.items() if name not in old_tags}
+    kept = keep | tagged | {current, result.snapshot_id, published} - {None}
     named = referenced_files(table) | committed_writes(table)  # before expiry
     expire_snapshots(table, result, keep=kept, dry_run=dry_run)
     if not dry_run:

@@ -174,3 +174,18 @@ def test_without_spark_installed_the_engine_refuses_naming_make_install_spark(
     get_engine("spark").start(run)
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.FAILED and "make install-spark" in run.error
+
+
+@pytest.mark.parametrize(
+    ("master", "conf"),
+    [
+        ("local[2]", ["spark.sql.shuffle.partitions=4"]),
+        ("local", ["spark.sql.shuffle.partitions=2"]),
+        ("local[3,2]", ["spark.sql.shuffle.partitions=6"]),
+        ("spark://cluster:7077", []),
+        ("yarn", []),
+        ("k8s://https://api.example:6443", []),
+    ],
+)
+def test_a_local_master_shuffles_in_partitions_for_its_threads(master, conf):
+    assert spark_engine.local_conf(master) == conf
