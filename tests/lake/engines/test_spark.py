@@ -189,3 +189,19 @@ def test_without_spark_installed_the_engine_refuses_naming_make_install_spark(
 )
 def test_a_local_master_shuffles_in_partitions_for_its_threads(master, conf):
     assert spark_engine.local_conf(master) == conf
+
+
+@pytest.mark.django_db
+def test_the_worker_runs_a_run_the_control_panel_asked_for(fake_spark, manager, client):
+    from lake.tasks import pipeline_run_task
+
+    client.force_login(manager)
+    client.post("/lake/runs/trigger/", {"mode": "full"})
+    run = PipelineRun.objects.get()
+    assert run.engine == "spark" and run.status == PipelineRun.Status.QUEUED
+
+    pipeline_run_task(run.pk)  # what the Celery worker does with the queued run
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert run.steps.get(name="marts").rows == 7
