@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import (
+    KEY_RANGE_SCHEMA,
     TableNames,
     cast_expressions,
     changed_rows_sql,
@@ -302,6 +303,7 @@ def read_source(
     key_range: tuple[int | None, int | None, int] = (None, None, 0)
     if (key := partition_key(table)) is not None and settings.read_partitions > 1:
         reader = _jdbc_reader(spark, jdbc, settings).option("query", key_range_query(query, key))
+        reader = reader.option("customSchema", KEY_RANGE_SCHEMA)
         low, high, rows = reader.load().first()
         key_range = (low, high, rows or 0)
     options = jdbc_read_options(

@@ -130,6 +130,12 @@ def partition_key(table: StagedTable) -> str | None:
     return key if dict(table.columns).get(key) in PARTITION_KEY_TYPES else None
 
 
+# The key range query's columns, typed: on SQLite the driver reports no type
+# for MIN/MAX of no rows (an incremental read with nothing new), and Spark then
+# fails reading them ("column -1 out of bounds").
+KEY_RANGE_SCHEMA = "`low` BIGINT, `high` BIGINT, `row_count` BIGINT"
+
+
 def key_range_query(query: str, key: str) -> str:
     """The smallest and largest key and the row count of what ``query`` reads."""
     return (
