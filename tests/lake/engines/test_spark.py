@@ -205,3 +205,29 @@ def test_the_worker_runs_a_run_the_control_panel_asked_for(fake_spark, manager, 
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.SUCCEEDED
     assert run.steps.get(name="marts").rows == 7
+
+
+@pytest.mark.spark
+def test_the_installed_jars_are_the_locked_ones_and_icebergs_has_its_jackson():
+    """make install-spark's packages (PyPI's with hashes, Debian's pinned): the
+    Debian jars' SHA-256 as locked, and Iceberg's runtime with the Jackson it
+    shades (snowpark-connect-deps-iceberg 1.0.3's jar lacks it)."""
+    from lake.core.spark_jars import ICEBERG_RUNTIME, has_shaded_jackson, spark_install
+
+    install = spark_install(check_hashes=True)
+    runtime = install.jars[0]
+    assert runtime.name == ICEBERG_RUNTIME
+    assert has_shaded_jackson(runtime)
+
+
+def test_a_runtime_jar_without_icebergs_jackson_is_told_apart(tmp_path):
+    from zipfile import ZipFile
+
+    from lake.core.spark_jars import ICEBERG_SHADED_JACKSON, has_shaded_jackson
+
+    stripped, whole = tmp_path / "stripped.jar", tmp_path / "whole.jar"
+    with ZipFile(stripped, "w") as jar:
+        jar.writestr("org/apache/iceberg/jdbc/JdbcCatalog.class", b"")
+    with ZipFile(whole, "w") as jar:
+        jar.writestr(ICEBERG_SHADED_JACKSON, b"")
+    assert not has_shaded_jackson(stripped) and has_shaded_jackson(whole)
