@@ -160,10 +160,10 @@ class SparkEngine(LocalEngine):
             _stop(process)
             raise
         if process.returncode != 0:
-            tail = _tail(log_path)
-            step.log += "\n" + "\n".join(tail)
+            lines = [line for line in log_path.read_text(errors="replace").splitlines() if line]
+            step.log += "\n" + "\n".join(lines[-LOG_TAIL_LINES:])
             raise JobFailed(
-                ERROR_JOB.format(job=job, status=process.returncode, error=_error_line(tail))
+                ERROR_JOB.format(job=job, status=process.returncode, error=_error_line(lines))
             )
 
 
@@ -185,6 +185,7 @@ def submit_command(
         java_options += " -XX:TieredStopAtLevel=1"
     conf = [*job_spark_conf(), *catalog_conf()]
     conf.append(f"spark.executor.extraJavaOptions={java_options}")
+    conf.append("spark.log.level=WARN")  # the job's log: its warnings and errors, not Spark's INFO
     conf += local_conf(settings.SPARK_MASTER)
     arguments = {
         "run_properties": str(properties),
@@ -307,18 +308,13 @@ def _stop(process: subprocess.Popen) -> None:
         pass
 
 
-def _tail(path: Path) -> list[str]:
-    lines = path.read_text(errors="replace").splitlines()
-    return [line for line in lines if line.strip()][-LOG_TAIL_LINES:]
-
-
-def _error_line(tail: list[str]) -> str:
+def _error_line(lines: list[str]) -> str:
     """The Python error that ended the job, else the last line of its log."""
-    for line in reversed(tail):
+    for line in reversed(lines):
         head = line.split(":", 1)[0].strip()
         if head and " " not in head and (head.endswith(("Error", "Exception", "Exit"))):
             return line.strip()
-    return tail[-1].strip() if tail else "no output"
+    return lines[-1].strip() if lines else "no output"
 
 
 ENGINE = SparkEngine
