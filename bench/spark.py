@@ -42,7 +42,7 @@ def run(args: list[str], env: dict) -> str:
 
 
 def lake_run(env: dict, engine: str, *, full: bool) -> tuple[float, dict[str, float]]:
-    """(the run's seconds, {step: seconds} of its top steps)."""
+    """(the run's seconds, {step: seconds, "<step> rows": rows} of its top steps)."""
     output = run(
         [sys.executable, "manage.py", "lake", "run", *(["--full"] if full else [])],
         {**env, "LAKE_ENGINE": engine},
@@ -50,9 +50,10 @@ def lake_run(env: dict, engine: str, *, full: bool) -> tuple[float, dict[str, fl
     seconds = float(re.search(r"succeeded in ([\d.]+) s", output)[1])
     steps = {}
     for line in output.splitlines():
-        found = re.match(r"(\S+)\s+succeeded\s+[\d,]+\s+\d+\s+([\d.]+)$", line)
+        found = re.match(r"(\S+)\s+succeeded\s+([\d,]+)\s+\d+\s+([\d.]+)$", line)
         if found:
-            steps[found[1]] = float(found[2])
+            steps[found[1]] = float(found[3])
+            steps[f"{found[1]} rows"] = int(found[2].replace(",", ""))
     return seconds, steps
 
 
@@ -64,9 +65,10 @@ def bench(scale: str, env: dict) -> list[str]:
 
     def line(case: str, seconds: float, steps: dict[str, float]) -> str:
         jobs = ", ".join(
-            f"{name} {steps[name]:.1f}" for name in ("extract", "marts") if name in steps
+            f"{name} {steps[name]:.1f} s" for name in ("extract", "marts") if name in steps
         )
-        return f"  {case:<20}{seconds:>9.1f} s  {jobs}"
+        rows = steps.get("extract rows", 0)
+        return f"  {case:<20}{seconds:>9.1f} s  {rows:>9,} rows read  {jobs}"
 
     lines.append(line("local full", *lake_run(env, "local", full=True)))
     lines.append(line("spark full", *lake_run(env, "spark", full=True)))
