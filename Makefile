@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install lock lock-check system-deps chromium run dev test test-fast test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
+.PHONY: install install-spark spark-system-deps lock lock-check system-deps chromium run dev test test-fast test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
 
 install: $(INSTALLED)
 
@@ -105,12 +105,37 @@ chromium:
 	  fi; \
 	fi
 
-# The Glue jobs' transform on local PySpark (Java 17), compared with DuckDB.
-test-spark: $(SPARK_INSTALLED)
-	$(PY) -m pytest -m spark tests/lake/glue_jobs
+# The Glue job scripts on local PySpark (Java 17), through JDBC, compared with
+# the local engine; and LAKE_ENGINE=spark (docs/spark.md).
+test-spark: install-spark
+	$(PY) -m pytest -m spark tests/lake/glue_jobs tests/lake/engines
+
+# What LAKE_ENGINE=spark and make test-spark need: PySpark and Iceberg's Spark
+# runtime (requirements-spark.txt, with hashes), Java 17 and the JDBC drivers
+# from Debian at pinned versions (their jars' SHA-256 in lake/core/spark_jars.py).
+install-spark: $(SPARK_INSTALLED)
+	@$(PY) -m lake.core.spark_jars >/dev/null
+
+SPARK_DEBIAN_PACKAGES := libmariadb-java=2.7.6-1 libxerial-sqlite-jdbc-java=3.40.1.0+dfsg-1+deb12u1 \
+	libxerial-sqlite-jdbc-jni=3.40.1.0+dfsg-1+deb12u1
+
+spark-system-deps:
+	@if ! command -v java >/dev/null || ! $(PY) -m lake.core.spark_jars >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Java 17 and the JDBC drivers (apt-get)"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get -o DPkg::Lock::Timeout=600 install -y -qq --allow-downgrades \
+	      $$(command -v java >/dev/null || echo openjdk-17-jre-headless) $(SPARK_DEBIAN_PACKAGES); \
+	  else \
+	    echo "The Spark engine needs Java 17 and the JDBC drivers. Run:"; \
+	    echo "  sudo apt-get install openjdk-17-jre-headless $(SPARK_DEBIAN_PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi
 
 $(SPARK_INSTALLED): $(INSTALLED) requirements-spark.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements-spark.txt
+	@$(MAKE) --no-print-directory spark-system-deps
 	touch $(SPARK_INSTALLED)
 
 lint: install

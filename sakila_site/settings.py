@@ -8,7 +8,6 @@ and turns on the HTTPS protections that ``manage.py check --deploy`` expects.
 """
 
 import math
-import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,46 +16,9 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from sakila_site.env import env_bool, env_float, env_int, env_list, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
 # Where the embedded default keeps its files (database, lake, broker).
@@ -281,7 +243,7 @@ LAKE_ORPHAN_MIN_AGE_HOURS = env_float("LAKE_ORPHAN_MIN_AGE_HOURS", 24.0)
 # Tests only: "<step>:raise" or "<step>:kill" makes a run fail at that step.
 LAKE_FAULT_INJECTION = env_str("LAKE_FAULT_INJECTION")
 for _name, _value, _choices in (
-    ("LAKE_ENGINE", LAKE_ENGINE, {"local", "glue"}),
+    ("LAKE_ENGINE", LAKE_ENGINE, {"local", "glue", "spark"}),
     ("LAKE_CATALOG", LAKE_CATALOG, {"sql", "glue"}),
     ("QUERY_ENGINE", QUERY_ENGINE, {"duckdb", "athena"}),
 ):
@@ -289,6 +251,19 @@ for _name, _value, _choices in (
         raise ImproperlyConfigured(f"{_name} must be one of {', '.join(sorted(_choices))}")
 if LAKE_CATALOG == "sql" and not LAKE_CATALOG_URI:
     raise ImproperlyConfigured("LAKE_CATALOG_URI must be set when LAKE_WAREHOUSE is not a path")
+
+# LAKE_ENGINE=spark (docs/spark.md): the Glue job scripts with spark-submit on
+# SPARK_MASTER, in client mode, against the SQL catalog the local engine uses.
+SPARK_MASTER = env_str("SPARK_MASTER", "local[2]")
+SPARK_SUBMIT_OPTIONS = env_str("SPARK_SUBMIT_OPTIONS")  # more spark-submit options, shell-quoted
+SPARK_RUN_DIR = Path(env_str("SPARK_RUN_DIR", str(VAR_DIR / "spark")))  # run properties, logs
+if LAKE_ENGINE == "spark" and not (
+    LAKE_CATALOG == "sql" and LAKE_CATALOG_URI.startswith("sqlite:///")
+):
+    raise ImproperlyConfigured(
+        "LAKE_ENGINE=spark needs LAKE_CATALOG=sql with a sqlite:/// LAKE_CATALOG_URI: "
+        "Spark reaches that catalog through Iceberg's JDBC catalog (see docs/spark.md)"
+    )
 
 # Production on AWS (docs/aws.md): LAKE_ENGINE=glue runs the ETL
 # as a Glue workflow, LAKE_CATALOG=glue keeps the Iceberg tables in the Glue
@@ -497,4 +472,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # boto3's INFO lines ("Found credentials in environment variables.", the
+    # endpoint found) came with every command and every client made.
+    "loggers": {
+        name: {"level": env_str("AWS_LOG_LEVEL", "WARNING")}
+        for name in ("boto3", "botocore", "s3transfer")
+    },
 }

@@ -18,8 +18,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from lake.aws.names import GLUE_JOBS, connection_name
+from lake.catalog import glue as glue_catalog
 from lake.core.transpile import SQL_DIR, render
-from lake.glue_jobs.sql import CATALOG
+from lake.glue_jobs.extract import SPARK_SETTINGS
 from lake.glue_jobs.tables import MANIFEST, StagedTable, manifest_json, spark_columns
 from lake.glue_jobs.transform import SPARK_SQL_DIR
 from lake.pipeline.schemas import (
@@ -43,6 +44,7 @@ LIBRARY_MODULES = (
     "lake/glue_jobs/__init__.py",
     "lake/glue_jobs/extract.py",
     "lake/glue_jobs/iceberg.py",
+    "lake/glue_jobs/runtime.py",
     "lake/glue_jobs/sql.py",
     "lake/glue_jobs/tables.py",
     "lake/glue_jobs/transform.py",
@@ -54,6 +56,7 @@ LIBRARY_MODULES = (
 # that a job in the database's private subnet does not have.
 VENDORED_PACKAGES = ("holidays",)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: the same bytes every build
+GLUE_SPARK_CATALOG = "glue_catalog"  # the jobs' Iceberg catalog on Glue, as AWS's guide names it
 
 
 def job_script_key(job: str) -> str:
@@ -90,7 +93,9 @@ def job_arguments(job: str) -> dict[str, str]:
         "--conf": " --conf ".join(spark_conf(warehouse)),
         "--extra-py-files": f"{settings.GLUE_ASSETS_URI.rstrip('/')}/{LIBRARY_KEY}",
         "--lake_warehouse": warehouse,
-        "--glue_database": settings.GLUE_DATABASE,
+        "--catalog_name": GLUE_SPARK_CATALOG,
+        "--staging_namespace": glue_catalog.namespace("staging"),
+        "--marts_namespace": glue_catalog.namespace("marts"),
     }
     if job == "extract":
         arguments |= {
@@ -105,19 +110,29 @@ def job_arguments(job: str) -> dict[str, str]:
 
 
 def spark_conf(warehouse: str) -> list[str]:
-    """The Spark settings of both jobs: the Iceberg catalog on the Glue Data
-    Catalog, naive times kept as they are, and no _SUCCESS files in the raw zone.
+    """The Spark settings of both jobs on Glue: the Iceberg catalog on the Glue
+    Data Catalog, and those of every engine (``job_spark_conf``).
     https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-format-iceberg.html
     """
-    catalog = f"spark.sql.catalog.{CATALOG}"
+    catalog = f"spark.sql.catalog.{GLUE_SPARK_CATALOG}"
     return [
-        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        *job_spark_conf(),
         f"{catalog}=org.apache.iceberg.spark.SparkCatalog",
         f"{catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
         f"{catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
         f"{catalog}.warehouse={warehouse}",
+    ]
+
+
+def job_spark_conf() -> list[str]:
+    """The Spark settings the jobs need wherever they run: Iceberg's SQL
+    extensions (MERGE), naive times kept as they are, no _SUCCESS files in the
+    raw zone, CHAR values unpadded (``SPARK_SETTINGS``)."""
+    return [
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         "spark.sql.session.timeZone=UTC",
         "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs=false",
+        *(f"{name}={value}" for name, value in SPARK_SETTINGS.items()),
     ]
 
 

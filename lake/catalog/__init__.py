@@ -11,6 +11,8 @@ The rest of the app names tables by zone ("staging.rental",
 databases "<GLUE_DATABASE>_staging" and "<GLUE_DATABASE>_marts".
 """
 
+import logging
+from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +25,11 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import MonthTransform
 
 from lake.core import iceberg_backports
+from lake.core.snapshot_tags import tag_published
 from lake.core.tables import TABLE_PROPERTIES
 
 iceberg_backports.apply()
+logger = logging.getLogger(__name__)
 
 NAMESPACES = ("staging", "marts")
 BACKENDS = ("sql", "glue")
@@ -61,6 +65,15 @@ def get_catalog() -> Catalog:
     backend = _backend()
     namespaces = tuple(backend.namespace(namespace) for namespace in NAMESPACES)
     return backend.catalog(warehouse_uri(), namespaces)
+
+
+def spark_catalog() -> tuple[str, dict[str, str]]:
+    """The name and Iceberg properties of this catalog for Spark (the Spark
+    engine's jobs); a ValueError for a catalog Spark is not set up to reach."""
+    backend = _backend()
+    if not hasattr(backend, "spark_catalog"):
+        raise ValueError(f"LAKE_CATALOG={settings.LAKE_CATALOG} is not reachable from Spark here")
+    return backend.spark_catalog(warehouse_uri())
 
 
 def catalog_cache_clear() -> None:
@@ -123,3 +136,25 @@ def current_snapshot_ids() -> dict[str, int]:
         if snapshot is not None and identifier.partition(".")[0] in NAMESPACES:
             snapshots[identifier] = snapshot.snapshot_id
     return snapshots
+
+
+def protect_published(
+    snapshots: dict[str, int],
+    *,
+    previous: dict[str, int],
+    previous_run: int | None,
+    window: timedelta,
+) -> None:
+    """Tag each table's newly published snapshot, and keep the one it replaces
+    for ``window`` (``lake.core.snapshot_tags``): no expiry, ours or Glue's
+    optimizers', takes a snapshot a reader may still read. Only the tables
+    whose snapshot changed are committed to; a failure is logged, and the next
+    publish or maintenance tags again."""
+    for identifier, snapshot_id in snapshots.items():
+        if previous.get(identifier) == snapshot_id and previous_run is not None:
+            continue
+        try:
+            if (table := load_table(identifier)) is not None:
+                tag_published(table, snapshot_id, previous_run=previous_run, window=window)
+        except Exception:
+            logger.warning("could not tag %s's published snapshot", identifier, exc_info=True)

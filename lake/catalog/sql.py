@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from lake.core.tables import ensure_namespaces
 
 OVERRIDES_WRITTEN_FOR = {"pyiceberg": "0.12.0"}
+CATALOG_NAME = "sakila"  # the rows' catalog_name: Spark's catalog must have the same name
 
 
 def namespace(zone: str) -> str:
@@ -45,6 +46,21 @@ def tables_by_identifier(catalog: Catalog) -> dict[str, Table]:
 
 def cache_clear() -> None:
     _sql_catalog.cache_clear()
+
+
+def spark_catalog(warehouse: str) -> tuple[str, dict[str, str]]:
+    """The name and properties of the same catalog for Iceberg's Spark runtime:
+    its JDBC catalog, on the SQLite file pyiceberg writes (``jdbc.schema-version``
+    V1: pyiceberg's tables have the ``iceberg_type`` column of that version)."""
+    uri = settings.LAKE_CATALOG_URI
+    if not uri.startswith("sqlite:///"):
+        raise ValueError(f"Spark reaches a SQL catalog on SQLite only, not {uri!r}")
+    return CATALOG_NAME, {
+        "catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
+        "uri": "jdbc:sqlite:" + str(Path(uri.removeprefix("sqlite:///")).resolve()),
+        "jdbc.schema-version": "V1",
+        "warehouse": warehouse,
+    }
 
 
 class _SqlCatalog(SqlCatalog):
@@ -107,4 +123,4 @@ def _sql_catalog(uri: str, warehouse: str, namespaces: tuple[str, ...]) -> Catal
         Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return ensure_namespaces(_SqlCatalog("sakila", uri=uri, warehouse=warehouse), namespaces)
+    return ensure_namespaces(_SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse), namespaces)

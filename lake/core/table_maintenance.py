@@ -50,6 +50,7 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform, MonthTransform
 from pyiceberg.types import DateType
 
+from lake.core.snapshot_tags import expired_tags, remove_tags, retired_tags
 from lake.core.table_writes import replace_rows
 from lake.core.tables import TABLE_PROPERTIES
 
@@ -104,11 +105,13 @@ def maintain_table(
     keep: set[int],
     orphan_min_age: timedelta,
     dry_run: bool = False,
+    retired_runs: list[int] | None = None,
 ) -> TableMaintenance:
     """Compact, expire and clean one lake table.
 
     ``published`` is the table's published snapshot; ``keep`` the snapshots
-    no maintenance may expire (published by a run inside the window): every
+    no maintenance may expire (published by a run inside the window), and so
+    are those a tag keeps, but for the tags of ``retired_runs``: every
     other one goes, including the unpublished ones a run made on its way
     (an overwrite commits a delete and an append), which nothing reads.
     Files no commit ever named are removed once older than ``orphan_min_age``.
@@ -127,7 +130,15 @@ def maintain_table(
         if not dry_run:
             table.refresh()
         result.snapshot_id = table.current_snapshot().snapshot_id
-    kept = keep | {current, result.snapshot_id, published} - {None}
+    # Tags past their max ref age go, as Iceberg's expiry drops them, and those
+    # of the runs retired now; the others keep their snapshots (published
+    # ones: lake/core/snapshot_tags.py).
+    old_tags = sorted({*expired_tags(table), *retired_tags(table, retired_runs or [])})
+    if old_tags and not dry_run:
+        remove_tags(table, old_tags)
+        table.refresh()
+    tagged = {ref.snapshot_id for name, ref in table.metadata.refs.items() if name not in old_tags}
+    kept = keep | tagged | {current, result.snapshot_id, published} - {None}
     named = referenced_files(table) | committed_writes(table)  # before expiry
     expire_snapshots(table, result, keep=kept, dry_run=dry_run)
     if not dry_run:
@@ -290,10 +301,10 @@ def remove_orphan_files(
     newest = time.time_ns() - int(min_age.total_seconds() * 1e9)
     filesystem, files = _files_under(table)
     for info in files:
-        path = _path(info.path)
+        path = _checksummed(_path(info.path))  # a checksum goes and stays with its file
         if path in referenced:
             continue
-        write = WRITE_UUID.search(info.base_name)
+        write = WRITE_UUID.search(path.rpartition("/")[2])
         made_by_a_commit = path in named or (write is not None and write.group() in named)
         if not made_by_a_commit and (info.mtime_ns is None or info.mtime_ns > newest):
             result.orphans_kept += 1
@@ -302,6 +313,15 @@ def remove_orphan_files(
         result.bytes_removed += info.size or 0
         if not dry_run:
             filesystem.delete_file(info.path)
+
+
+def _checksummed(path: str) -> str:
+    """The file a Hadoop checksum file (``.<name>.crc``, beside each file Spark
+    writes to a local warehouse) checks; any other path as it is."""
+    folder, _, name = path.rpartition("/")
+    if name.startswith(".") and name.endswith(".crc"):
+        return f"{folder}/{name[1:-4]}"
+    return path
 
 
 def storage_usage(table: Table) -> tuple[int, int]:
@@ -321,6 +341,9 @@ def _files_under(table: Table) -> tuple[fs.FileSystem, list[fs.FileInfo]]:
 
 
 def _path(uri: str) -> str:
-    """A file's path without its scheme (``file:///a/b`` and ``/a/b`` alike)."""
+    """A file's path without its scheme: ``file:///a/b`` (pyiceberg), ``file:/a/b``
+    (Iceberg's Java library, through Hadoop) and ``/a/b`` alike."""
+    if uri.startswith("file:"):
+        return "/" + uri.removeprefix("file:").lstrip("/")
     _, _, rest = uri.rpartition("://")
-    return "/" + rest.lstrip("/") if uri.startswith("file:") else rest
+    return rest

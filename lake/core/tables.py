@@ -80,8 +80,8 @@ def register_snapshot(
     connection without file access) go through an Arrow dataset.
     """
     files = data_files(table, snapshot_id)
-    if files and all(path.startswith("file://") for path in files):
-        local = [path.removeprefix("file://") for path in files]
+    if files and all(path.startswith("file:") for path in files):  # Spark writes file:/a/b
+        local = ["/" + path.removeprefix("file:").lstrip("/") for path in files]
         con.read_parquet(local).create_view(name, replace=True)
     else:
         con.register(name, snapshot_dataset(table, snapshot_id))

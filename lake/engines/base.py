@@ -15,6 +15,10 @@ from lake.models import CrawledTable, PipelineRun
 from lake.pipeline.raw_retention import RawRetention
 
 
+class EngineUnavailable(Exception):
+    """The engine cannot run here (the message says what is missing and how to fix it)."""
+
+
 class CannotResume(Exception):
     """The run cannot be resumed (the message says why, and what to do instead)."""
 
@@ -47,9 +51,19 @@ class Engine(ABC):
     # (a sentence the run's step shows); None: maintenance runs do it.
     tables_maintained_by: ClassVar[str | None] = None
 
+    # Whether ``start`` takes ``as_of`` (a run's clock other than when it starts).
+    takes_as_of: ClassVar[bool] = True
+
+    def check_available(self) -> None:
+        """``EngineUnavailable`` when the engine cannot run here (what it needs
+        is not installed); checked before a run is made where someone waits."""
+        return None
+
     @abstractmethod
-    def start(self, run: PipelineRun) -> None:
-        """Start a queued run (and, for in-worker engines, run it to the end)."""
+    def start(self, run: PipelineRun, *, as_of: datetime | None = None) -> None:
+        """Start a queued run (and, for in-worker engines, run it to the end).
+        ``as_of``: the time late fees of open rentals accrue to (default: the
+        run's own clock)."""
 
     @abstractmethod
     def refresh(self, run: PipelineRun) -> PipelineRun:

@@ -24,7 +24,6 @@ engine (``lake.pipeline.maintain``: retire runs, raw retention on S3 and in
 the Glue Data Catalog), and Glue's table optimizers maintain the tables.
 """
 
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +34,6 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from lake import selectors
 from lake.aws.clients import aws_client
 from lake.aws.names import workflow_name
 from lake.aws.raw_retention import glue_raw_retention
@@ -43,7 +41,6 @@ from lake.aws.raw_tables import glue_raw_tables
 from lake.engines.base import CannotResume, Engine, ResumePoint
 from lake.engines.glue_graph import (
     STEP_ORDER,
-    GlueContractError,
     Status,
     copy_succeeded_steps,
     needs_resume,
@@ -51,8 +48,8 @@ from lake.engines.glue_graph import (
     not_succeeded,
     record_steps,
     step_order,
-    watermarks_to,
 )
+from lake.engines.job_runs import JobContractError, run_properties, watermarks_to
 from lake.models import CrawledTable, PipelineRun, PipelineRunEvent, PipelineStep
 from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.raw_retention import RawRetention
@@ -116,6 +113,7 @@ class GlueEngine(Engine):
     title = "AWS Glue"
     runs_elsewhere = True
     can_resume = True
+    takes_as_of = False
     tables_maintained_by = (
         "Glue's table optimizers compact the tables, expire their snapshots and delete "
         "orphan files (lake deploy turns them on): nothing to do here"
@@ -131,8 +129,9 @@ class GlueEngine(Engine):
 
     # --- Engine ---------------------------------------------------------------------------
 
-    def start(self, run: PipelineRun) -> None:
-        """Claim the queued run and start a workflow run for it.
+    def start(self, run: PipelineRun, *, as_of: datetime | None = None) -> None:
+        """Claim the queued run and start a workflow run for it (late fees
+        accrue to when it starts: ``takes_as_of`` is off).
 
         A permanent AWS error fails the run at once; a transient one leaves
         it running without a Glue run id, and the next poll starts it.
@@ -376,7 +375,7 @@ class GlueEngine(Engine):
         )["RunProperties"]
         try:
             watermarks = watermarks_to(properties)
-        except GlueContractError as error:
+        except JobContractError as error:
             self._end(run, PipelineRun.Status.FAILED, str(error))
             return
         with transaction.atomic():
@@ -423,20 +422,6 @@ class GlueEngine(Engine):
                 return
             logger.warning("run %s: Glue refused %s: %s", run.pk, doing, error)
             self._end(run, PipelineRun.Status.FAILED, aws_error_message(error, doing))
-
-
-def run_properties(run: PipelineRun) -> dict[str, str]:
-    """The workflow run properties the app sets (see ``lake.glue_jobs``)."""
-    published = selectors.published_snapshots()
-    return {
-        "run_id": str(run.pk),
-        "full": "true" if run.full or not published else "false",
-        "watermarks_from": json.dumps(run.watermarks_from, sort_keys=True),
-        "published_snapshots": json.dumps(published, sort_keys=True),
-        # Late fees of open rentals accrue to when the run started (local time,
-        # as rental dates): the jobs' own clock is UTC.
-        "as_of": (run.started_at or timezone.now()).replace(microsecond=0).isoformat(" "),
-    }
 
 
 def is_transient(error: Exception) -> bool:

@@ -8,24 +8,21 @@ run (the extract job's rows per table become "extract <table>" and
 the jobs set (``lake.glue_jobs``) give their rows and the new watermarks.
 """
 
-import json
-import logging
 from datetime import datetime
 
 from django.utils import timezone
 
 from lake.aws.names import GLUE_JOBS, crawler_name, job_name
+from lake.engines.job_runs import (
+    ROWS_PROPERTIES,
+    JobContractError,
+    extract_breakdown,
+    rows_property,
+)
 from lake.models import PipelineRun, PipelineStep
-from lake.pipeline.schemas import STAGED_MODELS, table_name
-
-logger = logging.getLogger(__name__)
 
 CRAWL_STEP = "crawl"
 STEP_ORDER = (*GLUE_JOBS, CRAWL_STEP)
-# Where each job puts its rows per table (see lake.glue_jobs).
-ROWS_PROPERTIES = {"extract": "extract_rows", "marts": "mart_rows"}
-# The extract job's rows per table, shown as steps under it.
-EXTRACT_BREAKDOWN = (("extract", "extract_rows"), ("stage", "changed_rows"))
 
 Status = PipelineStep.Status
 JOB_RUN_STATES = {
@@ -50,16 +47,11 @@ CRAWL_STATES = {
 }
 
 ERROR_STEP = "{step} failed on Glue ({state}): {message}"
-ERROR_PROPERTY = "The workflow run property {name} {problem} (set by the {job} job)."
 # The states of a job run or crawl a resume starts again from (they had a run attempt,
 # which ResumeWorkflowRun requires of its nodes).
 RESUMABLE_JOB_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR", "EXPIRED", "STOPPED"})
 RESUMABLE_CRAWL_STATES = frozenset({"FAILED", "ERROR", "CANCELLED"})
 RESUMED_STEP_LOG = "Succeeded in run {run_id}: not run again. {log}"
-
-
-class GlueContractError(Exception):
-    """A workflow run property is missing or not what ``lake.glue_jobs`` says."""
 
 
 # --- Graph nodes to steps ---------------------------------------------------------------
@@ -93,7 +85,7 @@ def record_steps(run: PipelineRun, nodes: list[dict], properties: dict) -> list[
         saved.append(step)
         position += 1
         if name == "extract" and step.status == Status.SUCCEEDED:
-            for step_name, rows in _extract_breakdown(properties):
+            for step_name, rows in extract_breakdown(properties):
                 PipelineStep.objects.update_or_create(
                     run=run,
                     name=step_name,
@@ -159,16 +151,6 @@ def _latest_crawl(node: dict) -> dict | None:
     return max(crawls, key=lambda c: _timestamp(c.get("StartedOn"))) if crawls else None
 
 
-def _extract_breakdown(properties: dict) -> list[tuple[str, int]]:
-    """The extract job's rows per table, as the local engine's steps name them:
-    "extract <table>" (rows read), then "stage <table>" (rows merged into staging)."""
-    breakdown = []
-    for prefix, name in EXTRACT_BREAKDOWN:
-        by_table = _rows_property(properties, name, "extract") or {}
-        breakdown += [(f"{prefix} {table}", rows) for table, rows in sorted(by_table.items())]
-    return breakdown
-
-
 def step_order(step: str) -> tuple[int, str]:
     return (STEP_ORDER.index(step) if step in STEP_ORDER else len(STEP_ORDER), step)
 
@@ -183,7 +165,7 @@ def _job_state(step: str, node: dict, properties: dict) -> dict:
         log.append(f"attempt {job_run['Attempt'] + 1}")
     if job_run.get("ExecutionTime"):
         log.append(f"{job_run['ExecutionTime']} s of execution")
-    if by_table := _rows_property(properties, ROWS_PROPERTIES.get(step, ""), step):
+    if by_table := rows_property(properties, ROWS_PROPERTIES.get(step, ""), step):
         rows = sum(by_table.values())
         log.append(", ".join(f"{name}: {count}" for name, count in sorted(by_table.items())))
     return {
@@ -245,53 +227,4 @@ def _local(value: datetime | None) -> datetime | None:
     return timezone.make_naive(value)
 
 
-# --- Run properties ----------------------------------------------------------------------
-
-
-def _json_property(properties: dict, name: str, job: str) -> dict | None:
-    if name not in properties:
-        return None
-    try:
-        value = json.loads(properties[name])
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise GlueContractError(
-            ERROR_PROPERTY.format(name=name, problem="is not a JSON object", job=job)
-        )
-    return value
-
-
-def _rows_property(properties: dict, name: str, job: str) -> dict[str, int] | None:
-    """Rows per table from a run property; counts are shown, not relied on: a
-    malformed value is logged and left out."""
-    if not name:
-        return None
-    try:
-        value = _json_property(properties, name, job)
-        return {str(table): int(rows) for table, rows in (value or {}).items()} or None
-    except (GlueContractError, TypeError, ValueError) as error:
-        logger.warning("ignoring the run property %s: %s", name, error)
-        return None
-
-
-def watermarks_to(properties: dict) -> dict[str, datetime]:
-    """The extract job's ``watermarks_to``, as the site stores times."""
-    value = _json_property(properties, "watermarks_to", "extract")
-    if value is None:
-        raise GlueContractError(
-            ERROR_PROPERTY.format(name="watermarks_to", problem="is missing", job="extract")
-        )
-    try:
-        watermarks = {table: _local(datetime.fromisoformat(iso)) for table, iso in value.items()}
-    except (TypeError, ValueError) as error:
-        problem = f"has a value that is not an ISO timestamp ({error})"
-        raise GlueContractError(
-            ERROR_PROPERTY.format(name="watermarks_to", problem=problem, job="extract")
-        ) from None
-    if missing := sorted({table_name(model) for model in STAGED_MODELS} - watermarks.keys()):
-        problem = f"has no watermark for {', '.join(missing)}"
-        raise GlueContractError(
-            ERROR_PROPERTY.format(name="watermarks_to", problem=problem, job="extract")
-        )
-    return watermarks
+GlueContractError = JobContractError  # the name the Glue engine knew it by

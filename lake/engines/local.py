@@ -1,6 +1,8 @@
 """The local engine: the pipeline of ``lake.pipeline`` inside the Celery worker
 (or in the foreground with ``lake run``), on the lake under ``LAKE_WAREHOUSE``."""
 
+from datetime import datetime
+
 from lake.engines.base import Engine
 from lake.models import CrawledTable, PipelineRun
 from lake.pipeline import raw_retention
@@ -13,11 +15,11 @@ class LocalEngine(Engine):
     title = "local"
     runs_elsewhere = False
 
-    def start(self, run: PipelineRun) -> None:
+    def start(self, run: PipelineRun, *, as_of: datetime | None = None) -> None:
         if run.kind == PipelineRun.Kind.MAINTENANCE:
             maintenance_run_execute(run, self)
         else:
-            pipeline_run_execute(run)
+            pipeline_run_execute(run, as_of=as_of)
 
     def refresh(self, run: PipelineRun) -> PipelineRun:
         # The run records its own state as it goes.

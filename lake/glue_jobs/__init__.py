@@ -1,13 +1,17 @@
-"""The PySpark jobs Glue runs in production (``LAKE_ENGINE=glue``).
+"""The PySpark jobs Glue runs in production (``LAKE_ENGINE=glue``), and the
+Spark engine on a Spark master of one's own (``LAKE_ENGINE=spark``).
 
-A Glue workflow (``lake deploy``) chains them: ``extract`` (JDBC from RDS
+A Glue workflow (``lake deploy``) chains them (the Spark engine runs them in
+the same order, lake/engines/spark.py): ``extract`` (JDBC from RDS
 into the raw zone and the staging Iceberg tables), then ``marts`` (the
 date dimension and the marts, from the same SQL files transpiled to Spark
 SQL), then the crawler over the raw zone. Entry scripts are
 ``<job>_job.py``; what they share is importable and imports no Django, so
 the transform part runs on local PySpark in tests.
 
-Workflow run properties, the contract with ``lake/engines/glue.py``:
+Run properties, the contract with ``lake/engines/glue.py`` and
+``lake/engines/spark.py`` (kept by the Glue workflow run, or in a JSON file
+per run on Spark: ``runtime.py``):
 
 - set by the app when it starts a run: ``run_id``, ``full`` ("true" or
   "false"), ``watermarks_from`` (JSON {table: ISO timestamp}),

@@ -31,10 +31,13 @@ from zoneinfo import ZoneInfo
 
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import (
+    KEY_RANGE_SCHEMA,
+    TableNames,
     cast_expressions,
     changed_rows_sql,
     count_query,
     deleted_rows_sql,
+    jdbc_custom_schema,
     jdbc_query,
     jdbc_read_options,
     jdbc_url,
@@ -48,13 +51,17 @@ from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri, raw
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-MYSQL_DRIVER = "com.mysql.cj.jdbc.Driver"
+MYSQL_DRIVER = "com.mysql.cj.jdbc.Driver"  # Glue's (MySQL Connector/J)
+# Spark 3.5 pads CHAR(n) values to n characters when it reads them (JDBC
+# included); MySQL strips the padding, and so must the lake: 'English', not
+# 'English' and 13 spaces.
+SPARK_SETTINGS = {"spark.sql.readSideCharPadding": "false"}
 
 
 @dataclass(frozen=True)
 class JobSettings:
     warehouse: str  # LAKE_WAREHOUSE (s3://...)
-    database: str  # GLUE_DATABASE
+    names: TableNames  # the lake's tables in the jobs' Spark catalog
     time_zone: str  # the site's TIME_ZONE: last_update holds naive times in it
     overlap_seconds: int  # LAKE_EXTRACT_OVERLAP_SECONDS
     batch_rows: int  # LAKE_EXTRACT_BATCH_ROWS: the JDBC fetch size
@@ -77,15 +84,20 @@ class RunExtract:
 
 
 def jdbc_login(connection: Mapping[str, str], name: str) -> dict[str, str]:
-    """URL (with the database: Glue's "fullUrl"), user and password from
-    ``GlueContext.extract_jdbc_conf(name)``."""
+    """URL (with the database: Glue's "fullUrl"), user, password and driver
+    from ``GlueContext.extract_jdbc_conf(name)``."""
     url = connection.get("fullUrl") or connection.get("url")
     if not url or "user" not in connection or "password" not in connection:
         raise ValueError(
             f"Glue connection {name!r} has no JDBC URL, user and password: it must be a "
             "JDBC connection to the rental database (lake deploy creates it)"
         )
-    return {"url": url, "user": connection["user"], "password": connection["password"]}
+    return {
+        "url": url,
+        "user": connection["user"],
+        "password": connection["password"],
+        "driver": MYSQL_DRIVER,
+    }
 
 
 def read_time(time_zone: str) -> datetime:
@@ -114,7 +126,10 @@ def extract_run(
     jdbc: Mapping[str, str],
     settings: JobSettings,
 ) -> RunExtract:
-    """Extract and stage every table. ``jdbc``: url, user and password (``jdbc_login``)."""
+    """Extract and stage every table. ``jdbc``: url, user, password and driver
+    (``JobRuntime.jdbc_login``)."""
+    for name, value in SPARK_SETTINGS.items():
+        spark.conf.set(name, value)
     read_at = read_time(settings.time_zone)
     starts = extract_starts(tables, run, settings.overlap_seconds)
     results = [
@@ -141,7 +156,7 @@ def extract_table(
     extracted.createOrReplaceTempView(f"extracted_{table.name}")
 
     identifier = iceberg.ensure_table(
-        spark, settings.database, "staging", table.name, table.columns, table.month_partition
+        spark, settings.names, "staging", table.name, table.columns, table.month_partition
     )
     if run.full:
         iceberg.replace_all(extracted, identifier)
@@ -288,18 +303,21 @@ def read_source(
     key_range: tuple[int | None, int | None, int] = (None, None, 0)
     if (key := partition_key(table)) is not None and settings.read_partitions > 1:
         reader = _jdbc_reader(spark, jdbc, settings).option("query", key_range_query(query, key))
+        reader = reader.option("customSchema", KEY_RANGE_SCHEMA)
         low, high, rows = reader.load().first()
         key_range = (low, high, rows or 0)
     options = jdbc_read_options(
         query, key, key_range, settings.read_partitions, settings.partition_rows
     )
+    if (custom := jdbc_custom_schema(table, jdbc["url"])) is not None:
+        options["customSchema"] = custom
     return _jdbc_reader(spark, jdbc, settings).options(**options).load()
 
 
 def _jdbc_reader(spark: "SparkSession", jdbc: Mapping[str, str], settings: JobSettings):
     return (
         spark.read.format("jdbc")
-        .option("driver", MYSQL_DRIVER)
+        .option("driver", jdbc["driver"])
         .option("url", jdbc_url(jdbc["url"]))
         .option("user", jdbc["user"])
         .option("password", jdbc["password"])

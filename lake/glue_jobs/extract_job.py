@@ -1,57 +1,40 @@
-"""Glue job "<GLUE_NAME_PREFIX>-extract": the rental database into the raw
-zone and the staging tables (lake/glue_jobs/extract.py does the work).
+"""Job "extract": the rental database into the raw zone and the staging tables
+(lake/glue_jobs/extract.py does the work). Glue runs it as
+"<GLUE_NAME_PREFIX>-extract"; the Spark engine with spark-submit.
 
-Reads the workflow run's properties; sets watermarks_to, extract_rows,
-changed_rows and deleted_rows. The job library comes with --extra-py-files (lake deploy).
+Reads the run's properties; sets watermarks_to, extract_rows, changed_rows and
+deleted_rows. The job library comes with --extra-py-files (lake deploy) or
+--py-files (the Spark engine); lake/glue_jobs/runtime.py is where it runs.
 """
 
 import sys
 
-import boto3
-from awsglue.context import GlueContext
-from awsglue.utils import getResolvedOptions
-from pyspark.context import SparkContext
-
-from lake.glue_jobs.extract import JobSettings, extract_run, jdbc_login
+from lake.glue_jobs.extract import JobSettings, extract_run
+from lake.glue_jobs.runtime import job_runtime
 from lake.glue_jobs.tables import staged_tables
-from lake.glue_jobs.workflow import (
-    JOB_OPTIONS,
-    WORKFLOW_OPTIONS,
-    counts_json,
-    get_run_properties,
-    put_run_properties,
-    require_workflow,
-    timestamps_json,
-)
+from lake.glue_jobs.workflow import counts_json, timestamps_json
 
 
 def main() -> None:
-    require_workflow(sys.argv)
-    args = getResolvedOptions(sys.argv, [*WORKFLOW_OPTIONS, *JOB_OPTIONS["extract"]])
-    glue = boto3.client("glue")
-    run = get_run_properties(glue, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
-    context = GlueContext(SparkContext.getOrCreate())
-    jdbc = jdbc_login(context.extract_jdbc_conf(args["connection_name"]), args["connection_name"])
+    job = job_runtime(sys.argv, "extract")
+    run = job.run_properties()
     settings = JobSettings(
-        warehouse=args["lake_warehouse"],
-        database=args["glue_database"],
-        time_zone=args["time_zone"],
-        overlap_seconds=int(args["overlap_seconds"]),
-        batch_rows=int(args["batch_rows"]),
-        read_partitions=int(args["read_partitions"]),
-        partition_rows=int(args["partition_rows"]),
+        warehouse=job.args["lake_warehouse"],
+        names=job.table_names(),
+        time_zone=job.args["time_zone"],
+        overlap_seconds=int(job.args["overlap_seconds"]),
+        batch_rows=int(job.args["batch_rows"]),
+        read_partitions=int(job.args["read_partitions"]),
+        partition_rows=int(job.args["partition_rows"]),
     )
-    result = extract_run(context.spark_session, staged_tables(), run, jdbc, settings)
-    put_run_properties(
-        glue,
-        args["WORKFLOW_NAME"],
-        args["WORKFLOW_RUN_ID"],
+    result = extract_run(job.spark, staged_tables(), run, job.jdbc_login(), settings)
+    job.put_run_properties(
         {
             "watermarks_to": timestamps_json(result.watermarks),
             "extract_rows": counts_json({t.table: t.rows_read for t in result.tables}),
             "changed_rows": counts_json({t.table: t.rows_changed for t in result.tables}),
             "deleted_rows": counts_json({t.table: t.rows_deleted for t in result.tables}),
-        },
+        }
     )
 
 

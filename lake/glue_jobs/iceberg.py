@@ -1,4 +1,4 @@
-"""Writing the lake's Iceberg tables from Spark (Glue catalog ``glue_catalog``).
+"""Writing the lake's Iceberg tables from Spark (the catalog ``TableNames`` names).
 
 Every write is one Iceberg commit; the SQL comes from ``lake.glue_jobs.sql``.
 """
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lake.glue_jobs.sql import (
+    TableNames,
     create_namespace_sql,
     create_table_sql,
     delete_rows_sql,
@@ -14,7 +15,6 @@ from lake.glue_jobs.sql import (
     replace_keys_sql,
     row_count_sql,
     snapshot_sql,
-    table_identifier,
     upsert_sql,
 )
 from lake.glue_jobs.tables import StagedTable, ddl_schema
@@ -25,15 +25,15 @@ if TYPE_CHECKING:
 
 def ensure_table(
     spark: "SparkSession",
-    database: str,
-    namespace: str,
+    names: TableNames,
+    zone: str,
     name: str,
     columns: Sequence[tuple[str, str]],
     month_partition: str | None = None,
 ) -> str:
-    """The table's identifier, the table created (and its Glue database) if missing."""
-    spark.sql(create_namespace_sql(database, namespace))
-    identifier = table_identifier(database, namespace, name)
+    """The table's identifier, the table created (and its namespace) if missing."""
+    spark.sql(create_namespace_sql(names, zone))
+    identifier = names.identifier(zone, name)
     spark.sql(create_table_sql(identifier, columns, month_partition))
     names = [name for name, _ in columns]
     if (drop := drop_columns_sql(identifier, spark.table(identifier).columns, names)) is not None:

@@ -1,51 +1,36 @@
-"""Glue job "<GLUE_NAME_PREFIX>-marts": dim_date and the marts from staging
-(lake/glue_jobs/transform.py does the work), after the extract job.
+"""Job "marts": dim_date and the marts from staging (lake/glue_jobs/transform.py
+does the work), after the extract job. Glue runs it as "<GLUE_NAME_PREFIX>-marts";
+the Spark engine with spark-submit.
 
-Reads the workflow run's properties (changed_rows from the extract job);
-sets mart_rows. The job library comes with --extra-py-files (lake deploy).
+Reads the run's properties (changed_rows from the extract job); sets mart_rows.
+The job library comes with --extra-py-files (lake deploy) or --py-files (the
+Spark engine); lake/glue_jobs/runtime.py is where it runs.
 """
 
 import sys
 
-import boto3
-from awsglue.context import GlueContext
-from awsglue.utils import getResolvedOptions
-from pyspark.context import SparkContext
-
+from lake.glue_jobs.runtime import job_runtime, log
 from lake.glue_jobs.tables import staged_tables
 from lake.glue_jobs.transform import marts_run, spark_sql_files
-from lake.glue_jobs.workflow import (
-    JOB_OPTIONS,
-    WORKFLOW_OPTIONS,
-    counts_json,
-    delete_changes,
-    get_run_properties,
-    put_run_properties,
-    require_workflow,
-)
+from lake.glue_jobs.workflow import counts_json, delete_changes
 
 
 def main() -> None:
-    require_workflow(sys.argv)
-    args = getResolvedOptions(sys.argv, [*WORKFLOW_OPTIONS, *JOB_OPTIONS["marts"]])
-    glue = boto3.client("glue")
-    run = get_run_properties(glue, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
-    context = GlueContext(SparkContext.getOrCreate())
+    job = job_runtime(sys.argv, "marts")
+    run = job.run_properties()
     written = marts_run(
-        context.spark_session,
+        job.spark,
         staged_tables(),
         spark_sql_files(),
         run,
-        warehouse=args["lake_warehouse"],
-        database=args["glue_database"],
+        warehouse=job.args["lake_warehouse"],
+        names=job.table_names(),
     )
-    put_run_properties(
-        glue, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"], {"mart_rows": counts_json(written)}
-    )
+    job.put_run_properties({"mart_rows": counts_json(written)})
     try:  # the marts are committed: a failed clean-up must not fail the run
-        delete_changes(boto3.client("s3"), args["lake_warehouse"], run.run_id)
+        delete_changes(job.spark, job.args["lake_warehouse"], run.run_id)
     except Exception as error:
-        print(f"Could not delete run {run.run_id}'s changed rows: {error}", file=sys.stderr)
+        log(f"Could not delete run {run.run_id}'s changed rows: {error}")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@ MySQL both quote identifiers with backticks.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
 from lake.glue_jobs.tables import StagedTable
 
-CATALOG = "glue_catalog"  # the Iceberg catalog the jobs' --conf names (lake/aws/assets.py)
 # As lake/catalog/ creates tables. Copy-on-write: a snapshot is exactly its
 # data files, which the app's readers rely on; Iceberg's default, made explicit.
 TABLE_PROPERTIES = {
@@ -20,9 +20,11 @@ TABLE_PROPERTIES = {
     "write.update.mode": "copy-on-write",
     "write.merge.mode": "copy-on-write",
 }
-# MySQL Connector/J options: YEAR read as a number (not a date), and rows
-# streamed in fetch-size batches rather than the whole result held in memory.
+# MySQL Connector/J options (MariaDB Connector/J takes the first, ignores the
+# second and streams by fetch size anyway): YEAR read as a number (not a date),
+# and rows streamed in fetch-size batches rather than the whole result held in memory.
 JDBC_OPTIONS = {"yearIsDateType": "false", "useCursorFetch": "true"}
+MYSQL_SCHEMES = ("jdbc:mysql:", "jdbc:mariadb:")
 REMOVE = "lake_remove"  # the marker column of a mart merge's source rows
 
 
@@ -41,23 +43,55 @@ def pairs(names: Sequence[str], left: str, right: str, joiner: str) -> str:
     return joiner.join(f"{left}.{quote(name)} = {right}.{quote(name)}" for name in names)
 
 
-def table_identifier(database: str, namespace: str, table: str) -> str:
-    """``glue_catalog.<database>_<namespace>.<table>``: the lake table
-    ``<namespace>.<table>`` in the Glue database lake/catalog/ names."""
-    return ".".join((CATALOG, quote(f"{database}_{namespace}"), quote(table)))
+@dataclass(frozen=True)
+class TableNames:
+    """Where the jobs find the lake's tables: the Spark catalog their ``--conf``
+    names, and each zone's namespace in it, as lake/catalog/ names them
+    (``sakila_staging`` in the Glue Data Catalog, ``staging`` in the SQL catalog)."""
+
+    catalog: str
+    staging: str
+    marts: str
+
+    def namespace(self, zone: str) -> str:
+        """``<catalog>.<namespace>`` of a lake zone ("staging", "marts")."""
+        if zone not in ("staging", "marts"):
+            raise ValueError(f"not a lake zone: {zone!r}")
+        return f"{quote(self.catalog)}.{quote(getattr(self, zone))}"
+
+    def identifier(self, zone: str, table: str) -> str:
+        """The lake table ``<zone>.<table>`` as Spark names it."""
+        return f"{self.namespace(zone)}.{quote(table)}"
 
 
 # --- MySQL, over JDBC ---------------------------------------------------------------------
 
 
 def jdbc_url(url: str) -> str:
-    """The Glue connection's JDBC URL with the options the extract needs
-    (an option the connection already sets is kept as it is)."""
+    """A MySQL JDBC URL with the options the extract needs (an option the URL
+    already sets is kept as it is); other databases' URLs as they are."""
+    if not url.startswith(MYSQL_SCHEMES):
+        return url
     base, _, query = url.partition("?")
     options = dict(parse_qsl(query, keep_blank_values=True))
     for name, value in JDBC_OPTIONS.items():
         options.setdefault(name, value)
     return f"{base}?{urlencode(options)}"
+
+
+def jdbc_custom_schema(table: StagedTable, url: str) -> str | None:
+    """Spark's ``customSchema`` for a read of ``table``: on SQLite, whose JDBC
+    driver cuts a DATETIME held as text to its date and reads a DECIMAL through
+    a double, those columns are read as the text SQLite holds (the extract's
+    casts then give their exact values); elsewhere None (the driver's types)."""
+    if not url.startswith("jdbc:sqlite:"):
+        return None
+    as_text = [
+        f"{quote(name)} STRING"
+        for name, spark_type in table.columns
+        if spark_type.startswith(("TIMESTAMP", "DECIMAL"))
+    ]
+    return ", ".join(as_text) or None
 
 
 def jdbc_query(table: StagedTable, since: datetime | None) -> str:
@@ -94,6 +128,12 @@ def partition_key(table: StagedTable) -> str | None:
         return None
     key = table.primary_key[0]
     return key if dict(table.columns).get(key) in PARTITION_KEY_TYPES else None
+
+
+# The key range query's columns, typed: on SQLite the driver reports no type
+# for MIN/MAX of no rows (an incremental read with nothing new), and Spark then
+# fails reading them ("column -1 out of bounds").
+KEY_RANGE_SCHEMA = "`low` BIGINT, `high` BIGINT, `row_count` BIGINT"
 
 
 def key_range_query(query: str, key: str) -> str:
@@ -139,8 +179,8 @@ def cast_expressions(columns: Sequence[tuple[str, str]]) -> list[str]:
     return [f"CAST({quote(name)} AS {spark_type}) AS {quote(name)}" for name, spark_type in columns]
 
 
-def create_namespace_sql(database: str, namespace: str) -> str:
-    return f"CREATE NAMESPACE IF NOT EXISTS {CATALOG}.{quote(f'{database}_{namespace}')}"
+def create_namespace_sql(names: TableNames, zone: str) -> str:
+    return f"CREATE NAMESPACE IF NOT EXISTS {names.namespace(zone)}"
 
 
 def drop_columns_sql(identifier: str, table_columns: Sequence[str], columns: Sequence[str]):

@@ -21,7 +21,7 @@ import pyarrow as pa
 from lake.core.dates import days_sql, dim_date_additions, dim_date_rows
 from lake.core.marts import DIM_DATE, RUN_CLOCK, SQL_MARTS, Mart
 from lake.glue_jobs import iceberg
-from lake.glue_jobs.sql import cast_expressions, table_identifier
+from lake.glue_jobs.sql import TableNames, cast_expressions
 from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
 from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
 
@@ -74,17 +74,17 @@ def register_sources(
 
 
 def register_clock_and_marts(
-    spark: "SparkSession", database: str, as_of: datetime, sql: Mapping[str, str]
+    spark: "SparkSession", names: TableNames, as_of: datetime, sql: Mapping[str, str]
 ) -> None:
     """``run_clock`` (the time fees of open rentals accrue to) and, for each
     ``mart_<name>`` the SQL reads, that mart as it stands before the run."""
     arrow_frame(spark, pa.table({"as_of": [as_of]}, schema=RUN_CLOCK)).createOrReplaceTempView(
         "run_clock"
     )
-    names = {name for text in sql.values() for name in re.findall(r"\bmart_(\w+)", text)}
+    read = {name for text in sql.values() for name in re.findall(r"\bmart_(\w+)", text)}
     for mart in SQL_MARTS:
-        if mart.name in names:
-            frame = iceberg.table_or_none(spark, table_identifier(database, "marts", mart.name))
+        if mart.name in read:
+            frame = iceberg.table_or_none(spark, names.identifier("marts", mart.name))
             if frame is None:
                 frame = spark.createDataFrame([], ddl_schema(spark_columns(mart.schema)))
             frame.createOrReplaceTempView(f"mart_{mart.name}")
@@ -232,32 +232,32 @@ def marts_run(
     run: RunProperties,
     *,
     warehouse: str,
-    database: str,
+    names: TableNames,
 ) -> dict[str, int]:
     """Build dim_date and every mart from staging as the extract job left it;
     {mart: rows written}. One Iceberg commit per mart."""
     staging = {}
     for table in tables:
-        frame = iceberg.table_or_none(spark, table_identifier(database, "staging", table.name))
+        frame = iceberg.table_or_none(spark, names.identifier("staging", table.name))
         if frame is not None:
             staging[table.name] = frame
     changed = None if run.full else read_changes(spark, tables, run, warehouse)
     register_sources(spark, tables, staging, changed)
     # The app gives the time it started the run (local, as rental dates are).
-    register_clock_and_marts(spark, database, run.as_of or datetime.now(), sql)
+    register_clock_and_marts(spark, names, run.as_of or datetime.now(), sql)
     written = {}
     deleted = {name for name, rows in run.deleted_rows.items() if rows}
     with SparkTransform(spark, sql, full=run.full, deleted=deleted) as transform:
-        written[DIM_DATE.name] = write_dim_date(spark, transform, database)
+        written[DIM_DATE.name] = write_dim_date(spark, transform, names)
         for mart in SQL_MARTS:
-            written[mart.name] = write_mart(spark, transform, mart, database)
+            written[mart.name] = write_mart(spark, transform, mart, names)
     return written
 
 
-def write_dim_date(spark: "SparkSession", transform: SparkTransform, database: str) -> int:
+def write_dim_date(spark: "SparkSession", transform: SparkTransform, names: TableNames) -> int:
     """New days are appended (a full run, or deleted rentals, rewrite the calendar)."""
     identifier = iceberg.ensure_table(
-        spark, database, "marts", DIM_DATE.name, spark_columns(DIM_DATE.schema)
+        spark, names, "marts", DIM_DATE.name, spark_columns(DIM_DATE.schema)
     )
 
     def existing_ids() -> set[int]:
@@ -274,10 +274,12 @@ def write_dim_date(spark: "SparkSession", transform: SparkTransform, database: s
     return rows.num_rows
 
 
-def write_mart(spark: "SparkSession", transform: SparkTransform, mart: Mart, database: str) -> int:
+def write_mart(
+    spark: "SparkSession", transform: SparkTransform, mart: Mart, names: TableNames
+) -> int:
     """Replace the mart's rows for the rebuilt keys (a full run: all rows)."""
     identifier = iceberg.ensure_table(
-        spark, database, "marts", mart.name, spark_columns(mart.schema), mart.month_partition
+        spark, names, "marts", mart.name, spark_columns(mart.schema), mart.month_partition
     )
     build = transform.build_mart(mart)
     if build is None:

@@ -1,27 +1,28 @@
-"""The workflow run properties the jobs read and write (the contract in
-``lake/glue_jobs/__init__.py``), and where a run's files go."""
+"""The run properties the jobs read and write (the contract in
+``lake/glue_jobs/__init__.py``; lake/glue_jobs/runtime.py keeps them where the
+job runs), and where a run's files go."""
 
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-# The arguments each job reads (getResolvedOptions): Glue passes WORKFLOW_NAME
-# and WORKFLOW_RUN_ID to a job a workflow starts; lake/aws/assets.py sets the rest.
-WORKFLOW_OPTIONS = ("WORKFLOW_NAME", "WORKFLOW_RUN_ID")
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# The arguments each job reads, wherever it runs (lake/glue_jobs/runtime.py adds
+# how it logs in to the rental database); lake/aws/assets.py sets them on Glue,
+# lake/engines/spark.py on Spark.
 JOB_OPTIONS = {
     "extract": (
-        "lake_warehouse", "glue_database", "connection_name", "time_zone",
+        "lake_warehouse", "catalog_name", "staging_namespace", "marts_namespace", "time_zone",
         "overlap_seconds", "batch_rows", "read_partitions", "partition_rows",
     ),
-    "marts": ("lake_warehouse", "glue_database"),
+    "marts": ("lake_warehouse", "catalog_name", "staging_namespace", "marts_namespace"),
 }  # fmt: skip
-ERROR_NOT_IN_WORKFLOW = (
-    "This job runs only inside the lake's Glue workflow, which gives it --WORKFLOW_NAME and "
-    "--WORKFLOW_RUN_ID: start a run from the app (LAKE_ENGINE=glue), not the job alone."
-)
 ERROR_MISSING = (
     "Workflow run property {name!r} is missing: the app sets it when it starts a run "
-    "(lake/engines/glue.py); this job runs only inside the lake's Glue workflow."
+    "(lake/engines/glue.py, lake/engines/spark.py); start a run from the app."
 )
 ERROR_INVALID = "Workflow run property {name!r} is not valid: {problem} (value: {value!r})."
 
@@ -112,31 +113,11 @@ def deleted_uri(warehouse: str, table: str, run_id: int) -> str:
     return f"{warehouse.rstrip('/')}/staging/_changes/run_id={run_id}/deleted/{table}"
 
 
-def delete_changes(s3, warehouse: str, run_id: int) -> int:
-    """Delete a run's changed rows (``s3``: a boto3 S3 client) once the marts
-    are built from them: nothing reads them again. How many files went."""
-    bucket, _, key = warehouse.removeprefix("s3://").partition("/")
-    prefix = changes_uri(key, "", run_id).lstrip("/")  # ".../run_id=<n>/": this run only
-    deleted = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if objects:  # a page holds at most 1,000 keys, as many as one delete takes
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-            deleted += len(objects)
-    return deleted
-
-
-def require_workflow(argv: list[str]) -> None:
-    """Stop with a clear message when the job was started outside its workflow."""
-    if not all(f"--{option}" in argv for option in WORKFLOW_OPTIONS):
-        raise SystemExit(ERROR_NOT_IN_WORKFLOW)
-
-
-def get_run_properties(glue, workflow: str, workflow_run_id: str) -> RunProperties:
-    """The properties of the workflow run this job belongs to (``glue``: a boto3 Glue client)."""
-    response = glue.get_workflow_run_properties(Name=workflow, RunId=workflow_run_id)
-    return parse_run_properties(response["RunProperties"])
-
-
-def put_run_properties(glue, workflow: str, workflow_run_id: str, values: dict[str, str]) -> None:
-    glue.put_workflow_run_properties(Name=workflow, RunId=workflow_run_id, RunProperties=values)
+def delete_changes(spark: "SparkSession", warehouse: str, run_id: int) -> bool:
+    """Delete a run's changed rows once the marts are built from them: nothing
+    reads them again. Through Spark's Hadoop filesystem, which reaches the
+    warehouse wherever it is (S3 on Glue); whether there was anything to delete."""
+    uri = changes_uri(warehouse, "", run_id).rstrip("/")  # ".../run_id=<n>": this run only
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(uri)
+    filesystem = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(filesystem.exists(path) and filesystem.delete(path, True))

@@ -37,6 +37,7 @@ from lake.core.table_maintenance import TableMaintenance, maintain_table
 from lake.models import PipelineRun, PipelineRunEvent
 from lake.pipeline.raw_retention import RawRetention
 from lake.pipeline.runner import (
+    published_protect_on_commit,
     run_claimed_execute,
     run_event,
     run_finish,
@@ -105,6 +106,7 @@ def maintain_tables(plan: MaintenancePlan, *, dry_run: bool, each=None) -> list[
                 keep=plan.keep,
                 orphan_min_age=timedelta(hours=settings.LAKE_ORPHAN_MIN_AGE_HOURS),
                 dry_run=dry_run,
+                retired_runs=plan.retired_runs,
             )
 
         results.append(each(identifier, work) if each else work())
@@ -164,6 +166,7 @@ def maintenance_publish(run: PipelineRun, plan: MaintenancePlan, compacted: list
         run.watermarks_from = run.watermarks_to = latest.watermarks_to if latest else {}
         current = current_snapshot_ids() if compacted else {}
         run.snapshots = {**plan.published, **{t: current[t] for t in compacted if t in current}}
+        published_protect_on_commit(run.snapshots, every_table=True)
         run.save(update_fields=["watermarks_from"])
         run_finish(run, PipelineRun.Status.SUCCEEDED)
         total = f"{run.seconds:.1f}" if run.seconds is not None else "?"

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from lake import selectors
-from lake.catalog import current_snapshot_ids
+from lake.catalog import current_snapshot_ids, protect_published
 from lake.core.marts import SQL_MARTS
 from lake.engines import get_engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
@@ -233,9 +234,27 @@ def pipeline_run_publish(
             **{name: value.isoformat(" ") for name, value in watermarks.items()},
         }
         run.snapshots = current_snapshot_ids()
+        published_protect_on_commit(run.snapshots)
         run_finish(run, PipelineRun.Status.SUCCEEDED)
         total = f"{run.seconds:.1f}" if run.seconds is not None else "?"
         run_event(run, PipelineRunEvent.Action.SUCCEEDED, message=f"Published in {total} s.")
+
+
+def published_protect_on_commit(snapshots: dict[str, int], *, every_table: bool = False) -> None:
+    """Once the publishing transaction commits, tag the published snapshots so
+    no expiry takes them (``lake.catalog.protect_published``); call it before
+    the publishing run is marked succeeded. ``every_table``: check each table's
+    tag, not only the changed ones (maintenance repairs what a failed tagging left)."""
+    previous = selectors.published_run()
+    transaction.on_commit(
+        partial(
+            protect_published,
+            snapshots,
+            previous={} if every_table or previous is None else dict(previous.snapshots),
+            previous_run=previous.pk if previous else None,
+            window=timedelta(days=settings.LAKE_RETENTION_DAYS),
+        )
+    )
 
 
 def pipeline_run_execute(run: PipelineRun, *, as_of: datetime | None = None) -> PipelineRun:

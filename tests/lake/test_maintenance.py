@@ -313,3 +313,18 @@ def test_reports_as_of_kept_runs_are_unchanged_and_expired_runs_are_refused(
     assert f"Time travel reaches back to run {runs[1].pk}" in message
     assert runs[0] not in time_travel_runs()
     assert time_travel_reach().startswith(f"Back to run {runs[1].pk} (")
+
+
+def test_a_file_is_the_same_file_whichever_writer_named_it():
+    """pyiceberg names files file:///a/b, Iceberg's Java library (Spark) file:/a/b:
+    orphan removal took Spark's live files for orphans before both were one path.
+    A Hadoop checksum file (.<name>.crc) goes and stays with the file it checks."""
+    from lake.core.table_maintenance import _checksummed, _path
+
+    assert _path("file:///w/t/data/f.parquet") == _path("file:/w/t/data/f.parquet")
+    assert (
+        _path("file:/w/t/data/f.parquet") == _path("/w/t/data/f.parquet") == "/w/t/data/f.parquet"
+    )
+    assert _path("s3://bucket/w/t/f.parquet") == "bucket/w/t/f.parquet"
+    assert _checksummed("/w/t/data/.f.parquet.crc") == "/w/t/data/f.parquet"
+    assert _checksummed("/w/t/data/f.parquet") == "/w/t/data/f.parquet"

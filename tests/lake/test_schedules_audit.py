@@ -174,7 +174,7 @@ def quick_runs(monkeypatch):
         run.save()
         return run
 
-    monkeypatch.setattr("lake.management.commands.lake.pipeline_run_execute", execute)
+    monkeypatch.setattr("lake.engines.local.pipeline_run_execute", execute)
 
 
 def test_a_run_from_the_command_line_says_so_with_the_os_user(panel, quick_runs):

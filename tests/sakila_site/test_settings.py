@@ -62,7 +62,7 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'"),
         ("DATABASE_URL", "postgres://u@h/db", "DATABASE_URL must be sqlite:// or mysql://"),
         ("SECURE_HSTS_SECONDS", "a year", "SECURE_HSTS_SECONDS must be a whole number"),
-        ("LAKE_ENGINE", "spark", "LAKE_ENGINE must be one of glue, local"),
+        ("LAKE_ENGINE", "flink", "LAKE_ENGINE must be one of glue, local, spark"),
         ("QUERY_ENGINE", "trino", "QUERY_ENGINE must be one of athena, duckdb"),
         ("ATHENA_PRICE_PER_TB", "five", "ATHENA_PRICE_PER_TB must be a number, not 'five'"),
     ],
@@ -126,3 +126,25 @@ def test_aws_engines_name_what_they_miss(tmp_path, env, message):
     result = manage("check", tmp_path=tmp_path, **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_commands_do_not_log_where_boto3_found_its_credentials(tmp_path):
+    """botocore logs "Found credentials in environment variables." at INFO each
+    time a client is made: not worth a line of every command's output."""
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    code = "import boto3, logging; boto3.client('s3', region_name='us-east-1'); " + (
+        "logging.getLogger('lake').warning('still logged')"
+    )
+    result = manage("shell", "-c", code, tmp_path=tmp_path, **credentials)
+    assert result.returncode == 0, result.stderr
+    assert "Found credentials" not in result.stderr
+    assert "still logged" in result.stderr
+
+
+def test_the_spark_engine_refuses_a_catalog_spark_cannot_reach(tmp_path):
+    result = manage("check", tmp_path=tmp_path, LAKE_ENGINE="spark", LAKE_CATALOG="glue")
+    assert result.returncode != 0
+    assert "LAKE_ENGINE=spark needs LAKE_CATALOG=sql with a sqlite:/// LAKE_CATALOG_URI" in (
+        result.stderr
+    )
+    assert manage("check", tmp_path=tmp_path, LAKE_ENGINE="spark").returncode == 0

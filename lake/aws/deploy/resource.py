@@ -10,7 +10,11 @@ from botocore.exceptions import ClientError
 
 # Every resource deploy creates carries this tag, so they can be found in the console.
 TAG_KEY, TAG_VALUE = "managed-by", "sakila-lake deploy"
-NOT_FOUND_CODES = {"EntityNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+NOT_FOUND_CODES = {
+    "EntityNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound",
+    "NoSuchEntity", "ResourceNotFoundException", "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidSubnetID.Malformed",
+}  # fmt: skip
 
 
 class DeployError(Exception):

@@ -13,6 +13,7 @@ from lake.aws import assets, names
 from lake.aws.clients import s3_split
 from lake.aws.deploy.alerts import AlertTopic, failure_rules
 from lake.aws.deploy.athena import AthenaWorkGroup
+from lake.aws.deploy.checks import check_no_active_run, check_prerequisites
 from lake.aws.deploy.config import GLUE_TEMP_FOLDER, ZONES, assets_uri, check_settings, warehouse
 from lake.aws.deploy.glue import GlueConnection, GlueCrawler, GlueDatabase, GlueJob
 from lake.aws.deploy.optimizers import table_optimizers
@@ -35,6 +36,7 @@ def _asset_folders(files: dict[str, bytes]) -> list[str]:
 def deploy_plan() -> Plan:
     """What ``lake deploy`` would change; nothing is changed."""
     check_settings("deploy")
+    check_prerequisites()
     files = assets.job_assets()
     resources: list[Resource] = [*_buckets()]
     resources += [S3Object(f"{assets_uri()}/{key}", body) for key, body in sorted(files.items())]
@@ -74,13 +76,16 @@ def _data_prefixes(databases: list[GlueDatabase]) -> list[str]:
     return kept
 
 
-def destroy_plan(*, delete_data: bool = False) -> Plan:
+def destroy_plan(*, delete_data: bool = False, ignore_active_run: bool = False) -> Plan:
     """What ``lake destroy`` would delete, in reverse order of creation.
 
     The lake's data (the Glue databases with their tables, the zones' files,
     Athena's results) is kept unless ``delete_data``; buckets are always kept.
+    Refused while the workflow has an active run, unless ``ignore_active_run``.
     """
     check_settings("destroy", for_destroy=True)
+    if not ignore_active_run:
+        check_no_active_run()
     files = assets.job_assets()
     workgroup = AthenaWorkGroup()
     actions = [planned_removal(rule) for rule in reversed(failure_rules())]

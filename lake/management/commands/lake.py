@@ -12,6 +12,7 @@ from lake.aws.names import workflow_name
 from lake.catalog import CatalogUnavailable, load_table
 from lake.core.table_maintenance import storage_usage
 from lake.engines import current_engine
+from lake.engines.base import EngineUnavailable
 from lake.models import PipelineCheck, PipelineRun
 from lake.pipeline.maintain import (
     maintain_tables,
@@ -19,7 +20,7 @@ from lake.pipeline.maintain import (
     maintenance_run_execute,
     raw_retention,
 )
-from lake.pipeline.runner import AlreadyRunning, pipeline_run_create, pipeline_run_execute
+from lake.pipeline.runner import AlreadyRunning, pipeline_run_create
 from lake.query import QueryError
 from lake.query.console import EXPORT_ROW_LIMIT, console_query_run
 from lake.services import RunStateError, lake_maintain_request
@@ -92,6 +93,11 @@ class Command(BaseCommand):
             help="also drop the Glue databases and delete the lake's files and Athena results",
         )
         destroy.add_argument(
+            "--ignore-active-run",
+            action="store_true",
+            help="destroy even while a run of the workflow is active (that run then fails)",
+        )
+        destroy.add_argument(
             "--no-input",
             "--noinput",
             action="store_false",
@@ -104,11 +110,15 @@ class Command(BaseCommand):
 
     def handle_run(self, *, full: bool, as_of: datetime | None = None, **options) -> None:
         engine = current_engine()
-        if engine.runs_elsewhere and as_of is not None:
+        if as_of is not None and not engine.takes_as_of:
             raise CommandError(
-                f"--as-of runs only on the local engine: LAKE_ENGINE={settings.LAKE_ENGINE} "
+                f"--as-of does not run on LAKE_ENGINE={settings.LAKE_ENGINE}, which "
                 "accrues late fees to when the run starts."
             )
+        try:
+            engine.check_available()
+        except EngineUnavailable as error:
+            raise CommandError(str(error)) from None
         try:
             run = pipeline_run_create(
                 full=full, trigger=PipelineRun.Trigger.COMMAND, os_user=os_user()
@@ -118,8 +128,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Run {run.pk} ({'full' if run.full else 'incremental'}) started")
         if engine.runs_elsewhere:
             run = self._follow(engine, run)
-        else:
-            run = pipeline_run_execute(run, as_of=as_of)
+        else:  # to its end, here
+            engine.start(run, as_of=as_of)
+            run.refresh_from_db()
         self.stdout.write(f"{'step':<22}{'status':<11}{'rows':>10}{'files':>7}{'seconds':>9}")
         for step in run.steps.all():
             seconds = f"{step.seconds:.2f}" if step.seconds is not None else ""
@@ -281,7 +292,13 @@ class Command(BaseCommand):
         self._carry_out(deploy_plan, dry_run=dry_run)
 
     def handle_destroy(
-        self, *, dry_run: bool, delete_data: bool, interactive: bool = True, **options
+        self,
+        *,
+        dry_run: bool,
+        delete_data: bool,
+        interactive: bool = True,
+        ignore_active_run: bool = False,
+        **options,
     ) -> None:
         from lake.aws.deploy import destroy_plan
 
@@ -296,7 +313,9 @@ class Command(BaseCommand):
             return answer.strip() == "yes"
 
         self._carry_out(
-            lambda: destroy_plan(delete_data=delete_data), dry_run=dry_run, confirm=confirm
+            lambda: destroy_plan(delete_data=delete_data, ignore_active_run=ignore_active_run),
+            dry_run=dry_run,
+            confirm=confirm,
         )
 
     def _carry_out(self, make_plan, *, dry_run: bool, confirm=None) -> None:

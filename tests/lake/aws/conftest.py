@@ -1,4 +1,5 @@
 from contextlib import suppress
+from pathlib import Path
 
 import boto3
 import pytest
@@ -10,14 +11,22 @@ from tests.lake.aws.moto_gaps import moto_gaps  # noqa: F401 (a fixture)
 WAREHOUSE_BUCKET = "sakila-lake-test"
 RESULTS_BUCKET = "sakila-athena-results"
 RAW_DATABASE = "sakila_raw"  # the crawler's, with GLUE_DATABASE=sakila
-SERVICES = ("s3", "glue", "athena", "ec2")
+SERVICES = ("s3", "glue", "athena", "ec2", "iam", "secretsmanager")
 READ_ONLY_PREFIXES = ("Get", "Head", "List", "Describe")
+GLUE_TRUST = (Path(__file__).resolve().parents[3] / "docs" / "aws-iam-glue-trust.json").read_text()
 
 
 @pytest.fixture
 def deploy_settings(aws, settings, moto_gaps):  # noqa: F811
-    """Production-like AWS settings on moto: a VPC subnet and security group
-    for the JDBC connection; the buckets are left for deploy to create."""
+    """Production-like AWS settings on moto: the Glue role, the JDBC secret, a
+    VPC subnet and security group for the JDBC connection (what step 1 of
+    docs/aws.md prepares); the buckets are left for deploy to create."""
+    role = aws_client("iam").create_role(
+        RoleName="sakila-lake-glue", AssumeRolePolicyDocument=GLUE_TRUST
+    )["Role"]["Arn"]
+    aws_client("secretsmanager").create_secret(
+        Name="sakila/rds-login", SecretString='{"username": "etl", "password": "x"}'
+    )
     ec2 = aws_client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1b")
@@ -28,7 +37,7 @@ def deploy_settings(aws, settings, moto_gaps):  # noqa: F811
     settings.ATHENA_WORKGROUP = "sakila-lake"
     settings.GLUE_DATABASE = "sakila"
     settings.GLUE_NAME_PREFIX = "sakila-lake"
-    settings.GLUE_ROLE_ARN = "arn:aws:iam::123456789012:role/sakila-lake-glue"
+    settings.GLUE_ROLE_ARN = role
     settings.GLUE_VERSION = "5.0"
     settings.GLUE_WORKER_TYPE = "G.1X"
     settings.GLUE_WORKERS = 2

@@ -27,7 +27,7 @@ from lake.aws.deploy.plan import (
     plan_apply,
 )
 from lake.aws.deploy.stack import deploy_plan, destroy_plan
-from tests.lake.aws.conftest import RESULTS_BUCKET, WAREHOUSE_BUCKET, mutating
+from tests.lake.aws.conftest import GLUE_TRUST, RESULTS_BUCKET, WAREHOUSE_BUCKET, mutating
 
 ASSETS = f"s3://{WAREHOUSE_BUCKET}/lake/_glue"
 JOBS = ("sakila-lake-extract", "sakila-lake-marts")
@@ -316,16 +316,56 @@ def test_missing_settings_are_named_together_before_any_aws_call(deploy_settings
     assert aws_calls == []
 
 
-def test_an_unknown_subnet_is_named_with_the_aws_message(deploy_settings):
+def test_prerequisites_that_do_not_exist_are_all_named_before_any_change(
+    deploy_settings, aws_calls
+):
+    """A made-up role, secret, subnet and security group gave a clean plan, and
+    jobs that failed at their first run (issue 25, defect 4)."""
+    deploy_settings.GLUE_ROLE_ARN = "arn:aws:iam::123456789012:role/made-up"
+    deploy_settings.GLUE_JDBC_SECRET_ID = "made/up"
     deploy_settings.GLUE_SUBNET_ID = "subnet-0123456789abcdef0"
+    deploy_settings.GLUE_SECURITY_GROUP_IDS = [
+        *deploy_settings.GLUE_SECURITY_GROUP_IDS, "sg-0123456789abcdef0",
+    ]  # fmt: skip
 
     with pytest.raises(CommandError) as raised:
         lake("deploy", "--dry-run")
 
-    assert str(raised.value) == (
-        "GLUE_SUBNET_ID subnet-0123456789abcdef0: InvalidSubnetID.NotFound: "
-        "The subnet ID 'subnet-0123456789abcdef0' does not exist"
+    message = str(raised.value)
+    assert message.startswith("lake deploy needs these to exist first (docs/aws.md, Deploying")
+    assert (
+        "GLUE_ROLE_ARN arn:aws:iam::123456789012:role/made-up (IAM role) does not exist: "
+        "NoSuchEntity: Role made-up not found" in message
     )
+    assert "GLUE_JDBC_SECRET_ID made/up (Secrets Manager secret) does not exist" in message
+    assert (
+        "GLUE_SUBNET_ID subnet-0123456789abcdef0 (subnet) does not exist: "
+        "InvalidSubnetID.NotFound: The subnet ID 'subnet-0123456789abcdef0' does not exist"
+    ) in message
+    assert "GLUE_SECURITY_GROUP_IDS sg-0123456789abcdef0 (security group) does not exist" in message
+    assert len(message.splitlines()) == 5  # the security group that exists is not named
+    assert mutating(aws_calls) == []
+
+
+def test_destroy_refuses_while_a_workflow_run_is_active_naming_it(deploy_settings):
+    """AWS deletes a running workflow, and its run then fails (defect 3): destroy
+    refuses unless told to go on. moto's workflow runs stay RUNNING."""
+    lake("deploy")
+    glue = aws_client("glue")
+    run_id = glue.start_workflow_run(Name="sakila-lake")["RunId"]
+
+    with pytest.raises(CommandError) as raised:
+        lake("destroy", "--no-input")
+
+    assert str(raised.value).startswith(
+        f"Workflow sakila-lake has an active run: {run_id} (RUNNING, started "
+    )
+    assert "--ignore-active-run" in str(raised.value)
+    assert glue.get_workflow(Name="sakila-lake")["Workflow"]["Name"] == "sakila-lake"
+    out = lake("destroy", "--no-input", "--ignore-active-run")
+    assert "Destroyed:" in out
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.get_workflow(Name="sakila-lake")
 
 
 def test_an_aws_error_stops_deploy_with_its_message_and_a_rerun_finishes(deploy_settings):
@@ -500,7 +540,9 @@ def create_iceberg_tables(database: str, tables: list[str]) -> None:
 def test_table_optimizers_are_turned_on_once_the_tables_exist_and_destroy_removes_them(
     deploy_settings, aws_calls
 ):
-    deploy_settings.GLUE_OPTIMIZER_ROLE_ARN = "arn:aws:iam::123456789012:role/sakila-optimizer"
+    deploy_settings.GLUE_OPTIMIZER_ROLE_ARN = aws_client("iam").create_role(
+        RoleName="sakila-optimizer", AssumeRolePolicyDocument=GLUE_TRUST
+    )["Role"]["Arn"]
     first = lake("deploy")
     staging, marts = optimized_tables("staging"), optimized_tables("marts")
     assert (

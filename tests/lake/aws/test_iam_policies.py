@@ -21,7 +21,18 @@ from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
-SERVICES = ("s3", "glue", "athena", "ec2", "secretsmanager", "logs", "cloudwatch", "sns", "events")
+SERVICES = (
+    "s3",
+    "glue",
+    "athena",
+    "ec2",
+    "secretsmanager",
+    "iam",
+    "logs",
+    "cloudwatch",
+    "sns",
+    "events",
+)
 CLIENT_FACTORIES = {"aws_client", "client"}  # aws_client("glue"), boto3.client("glue")
 
 # Operations whose IAM action has another name.

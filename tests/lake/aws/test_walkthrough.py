@@ -48,11 +48,17 @@ AWS_SETTINGS = ("AWS_", "GLUE_", "ATHENA_", "LAKE_ENGINE", "LAKE_CATALOG", "LAKE
                 "QUERY_ENGINE")  # fmt: skip
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 WATERMARK = datetime(2026, 3, 2, 9, 59, 58)
+GLUE_TRUST = (Path(__file__).resolve().parents[3] / "docs" / "aws-iam-glue-trust.json").read_text()
 
 
 @pytest.fixture
 def readme_settings(aws, settings, monkeypatch, moto_gaps):
-    """The settings module read again with only docs/aws.md's variables set."""
+    """The settings module read again with only docs/aws.md's variables set, and
+    what step 1 prepares: the role, the secret, the subnet and security group."""
+    aws_client("iam").create_role(RoleName="sakila-lake-glue", AssumeRolePolicyDocument=GLUE_TRUST)
+    aws_client("secretsmanager").create_secret(
+        Name="sakila/rds-login", SecretString='{"username": "etl", "password": "x"}'
+    )
     ec2 = aws_client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")

@@ -769,7 +769,7 @@ def test_lake_run_on_glue_fails_with_the_workflows_error(glue, stub, monkeypatch
     assert "extract failed on Glue (FAILED): boom" in str(failure.value)
     with pytest.raises(CommandError) as refusal:
         call_command("lake", "run", "--as-of", "2006-02-14")
-    assert str(refusal.value).startswith("--as-of runs only on the local engine")
+    assert str(refusal.value).startswith("--as-of does not run on LAKE_ENGINE=glue")
 
 
 def test_the_reaper_fails_a_glue_run_only_when_its_polls_stopped(

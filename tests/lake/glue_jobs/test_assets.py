@@ -190,7 +190,12 @@ def test_job_arguments_run_iceberg_on_the_glue_catalog(on_aws, job):
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert arguments["--extra-py-files"] == f"s3://sakila-bucket/lake/_glue/{LIBRARY_KEY}"
     assert arguments["--lake_warehouse"] == "s3://sakila-bucket/lake"
-    assert arguments["--glue_database"] == "sakila"
+    assert arguments["--catalog_name"] == "glue_catalog"
+    assert (arguments["--staging_namespace"], arguments["--marts_namespace"]) == (
+        "sakila_staging", "sakila_marts",
+    )  # fmt: skip
+    # Spark 3.5 pads CHAR(n) columns it reads (language.name: 'English' and 13 spaces).
+    assert conf["spark.sql.readSideCharPadding"] == "false"
     # Every argument the job reads is given.
     assert {f"--{option}" for option in JOB_OPTIONS[job]} <= set(arguments)
 

@@ -23,7 +23,7 @@ from lake.glue_jobs.workflow import RunProperties, changes_uri, deleted_uri
 from rentals.generator import generate_sakila
 from rentals.models import Film, FilmActor
 from tests.lake.conftest import marts_contents
-from tests.lake.glue_jobs.test_transform import (
+from tests.lake.glue_jobs.spark_tables import (
     after_merge,
     arrow_rows,
     frame_rows,
@@ -108,7 +108,10 @@ KINDS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+# Rentals, payments, customers and films deleted at the source go through the real
+# jobs in tests/lake/engines/test_spark_runs.py; a link table read like any
+# other (not whole) is only here.
+@pytest.mark.parametrize("kind", ["film_actor"])
 def test_deleted_rows_leave_staging_and_the_marts_at_the_next_run(spark, lake, kind):
     generate_sakila(scale=0.05, seed=9)
     before = run_as_of(AS_OF)

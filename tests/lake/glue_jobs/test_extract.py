@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lake.glue_jobs.extract import JobSettings, extract_starts, jdbc_login, read_source, read_time
+from lake.glue_jobs.sql import TableNames
 from lake.glue_jobs.tables import StagedTable
 from lake.glue_jobs.workflow import RunProperties
 
@@ -49,6 +50,7 @@ def test_the_login_comes_from_the_glue_connection_with_its_database():
     }  # fmt: skip
     assert jdbc_login(connection, "sakila-lake-rds") == {
         "url": "jdbc:mysql://db.example:3306/sakila", "user": "etl", "password": "secret",
+        "driver": "com.mysql.cj.jdbc.Driver",
     }  # fmt: skip
 
 
@@ -102,12 +104,13 @@ class FakeSpark:
         return FakeReader(self.loads, self.key_range)
 
 
-JDBC = {"url": "jdbc:mysql://db:3306/sakila", "user": "etl", "password": "s"}
+JDBC = {"url": "jdbc:mysql://db:3306/sakila", "user": "etl", "password": "s", "driver": "d"}
 
 
 def job_settings(**options) -> JobSettings:
     return JobSettings(
-        warehouse="s3://b/lake", database="sakila", time_zone="UTC", overlap_seconds=300,
+        warehouse="s3://b/lake", names=TableNames("glue_catalog", "sakila_staging", "sakila_marts"),
+        time_zone="UTC", overlap_seconds=300,
         batch_rows=10_000, **options,
     )  # fmt: skip
 

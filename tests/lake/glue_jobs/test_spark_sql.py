@@ -11,6 +11,7 @@ from lake.core.dates import dim_date_rows
 from lake.core.marts import DIM_DATE, MARTS, SQL_MARTS
 from lake.glue_jobs.sql import (
     REMOVE,
+    TableNames,
     cast_expressions,
     changed_rows_sql,
     create_namespace_sql,
@@ -22,7 +23,6 @@ from lake.glue_jobs.sql import (
     row_count_sql,
     same_row,
     snapshot_sql,
-    table_identifier,
     upsert_sql,
 )
 from lake.glue_jobs.tables import StagedTable, ddl_schema, spark_columns
@@ -147,9 +147,10 @@ def test_the_iceberg_statements_parse_in_spark(spark):
     """MERGE, CREATE TABLE and time travel run on Glue only (Iceberg); Spark's
     own parser accepts each statement the jobs send."""
     parser = spark._jsparkSession.sessionState().sqlParser()
-    statements = [create_namespace_sql("sakila", "staging")]
+    names = TableNames("glue_catalog", "sakila_staging", "sakila_marts")
+    statements = [create_namespace_sql(names, "staging")]
     for table in staged_tables_from_models():
-        identifier = table_identifier("sakila", "staging", table.name)
+        identifier = names.identifier("staging", table.name)
         statements += [
             create_table_sql(identifier, table.columns, table.month_partition),
             snapshot_sql(identifier, table.column_names, 1234567890123),
@@ -158,7 +159,7 @@ def test_the_iceberg_statements_parse_in_spark(spark):
             row_count_sql(identifier),
         ]
     for mart in MARTS:
-        identifier = table_identifier("sakila", "marts", mart.name)
+        identifier = names.identifier("marts", mart.name)
         columns = spark_columns(mart.schema)
         statements.append(create_table_sql(identifier, columns, mart.month_partition))
         if mart in SQL_MARTS:

@@ -8,19 +8,20 @@ import sqlglot
 
 from lake.glue_jobs.sql import (
     TABLE_PROPERTIES,
+    TableNames,
     changed_rows_sql,
     count_query,
     create_table_sql,
     delete_rows_sql,
     deleted_rows_sql,
     drop_columns_sql,
+    jdbc_custom_schema,
     jdbc_query,
     jdbc_url,
     keys_query,
     replace_keys_sql,
     row_count_sql,
     snapshot_sql,
-    table_identifier,
     upsert_sql,
 )
 from lake.glue_jobs.tables import StagedTable
@@ -82,10 +83,24 @@ def test_the_jdbc_url_reads_year_as_a_number_and_streams(url, expected):
     assert jdbc_url(url) == expected
 
 
-def test_lake_tables_are_named_in_the_glue_catalog_as_the_app_names_them():
-    # lake/catalog/: "<GLUE_DATABASE>_<namespace>" in the Glue catalog
-    identifier = table_identifier("sakila", "staging", "rental")
-    assert identifier == "glue_catalog.`sakila_staging`.`rental`"
+def test_other_databases_jdbc_urls_are_left_as_they_are():
+    assert jdbc_url("jdbc:sqlite:/srv/sakila.sqlite3") == "jdbc:sqlite:/srv/sakila.sqlite3"
+
+
+def test_on_sqlite_times_and_decimals_are_read_as_the_text_sqlite_holds():
+    assert jdbc_custom_schema(PAYMENT, "jdbc:sqlite:/srv/s.db") == (
+        "`amount` STRING, `last_update` STRING"
+    )
+    assert jdbc_custom_schema(PAYMENT, "jdbc:mysql://db/sakila") is None
+
+
+def test_lake_tables_are_named_as_the_catalog_names_them():
+    # lake/catalog/: "<GLUE_DATABASE>_<namespace>" in the Glue catalog, the zone in the SQL one
+    glue = TableNames("glue_catalog", "sakila_staging", "sakila_marts")
+    assert glue.identifier("staging", "rental") == "`glue_catalog`.`sakila_staging`.`rental`"
+    assert TableNames("sakila", "staging", "marts").namespace("marts") == "`sakila`.`marts`"
+    with pytest.raises(ValueError, match="not a lake zone: 'raw'"):
+        glue.namespace("raw")
 
 
 def test_tables_are_created_copy_on_write_and_partitioned_by_month():

@@ -1,21 +1,15 @@
-"""The workflow run properties, the jobs' contract with the app, through moto's Glue."""
+"""The run properties, the jobs' contract with the app, and where a run's files go."""
 
 import json
 from datetime import datetime
 
-import boto3
 import pytest
 
 from lake.glue_jobs.workflow import (
     changes_uri,
-    counts_json,
-    delete_changes,
     deleted_uri,
-    get_run_properties,
     parse_run_properties,
-    put_run_properties,
     raw_uri,
-    require_workflow,
     timestamps_json,
 )
 
@@ -73,42 +67,3 @@ def test_a_run_writes_where_the_local_engine_does():
     # Under the run's changes: the marts job's clean-up takes them too.
     deleted = deleted_uri("s3://b/lake", "rental", 12)
     assert deleted == "s3://b/lake/staging/_changes/run_id=12/deleted/rental"
-
-
-def test_a_job_started_outside_its_workflow_stops_with_the_reason():
-    with pytest.raises(SystemExit, match="runs only inside the lake's Glue workflow"):
-        require_workflow(["extract_job.py", "--JOB_NAME", "sakila-lake-extract"])
-    require_workflow(["x", "--WORKFLOW_NAME", "w", "--WORKFLOW_RUN_ID", "wr_1"])
-
-
-def test_the_jobs_read_and_add_properties_of_their_workflow_run(aws):
-    glue = boto3.client("glue")  # as the job scripts make it (endpoint from the environment)
-    glue.create_workflow(Name="sakila-lake")
-    run_id = glue.start_workflow_run(Name="sakila-lake", RunProperties=APP_PROPERTIES)["RunId"]
-
-    run = get_run_properties(glue, "sakila-lake", run_id)
-    put_run_properties(glue, "sakila-lake", run_id, {"changed_rows": counts_json({"rental": 5})})
-
-    assert run.run_id == 12
-    properties = glue.get_workflow_run_properties(Name="sakila-lake", RunId=run_id)
-    assert properties["RunProperties"] == {**APP_PROPERTIES, "changed_rows": '{"rental": 5}'}
-    assert get_run_properties(glue, "sakila-lake", run_id).changed_rows == {"rental": 5}
-
-
-@pytest.mark.slow
-def test_the_marts_job_deletes_its_runs_changed_rows_only(aws):
-    s3 = boto3.client("s3")  # as the marts job makes it
-    s3.create_bucket(Bucket="sakila-lake")
-    warehouse = "s3://sakila-lake/lake"
-    ours = [f"lake/staging/_changes/run_id=7/rental/part-{n:05}.parquet" for n in range(1001)]
-    kept = [
-        "lake/staging/_changes/run_id=70/rental/part-00000.parquet",  # another run's
-        "lake/staging/rental/data/part-00000.parquet",  # the staging table's
-    ]
-    for key in [*ours, *kept]:
-        s3.put_object(Bucket="sakila-lake", Key=key, Body=b"x")
-
-    assert delete_changes(s3, warehouse, 7) == 1001  # more than one page of keys
-    left = s3.list_objects_v2(Bucket="sakila-lake")["Contents"]
-    assert sorted(item["Key"] for item in left) == sorted(kept)
-    assert delete_changes(s3, warehouse, 7) == 0
