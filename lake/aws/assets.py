@@ -19,7 +19,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from lake.aws.names import GLUE_JOBS, connection_name
 from lake.catalog import glue as glue_catalog
+from lake.core.checks import checks_to_json, load_checks
 from lake.core.transpile import SQL_DIR, render
+from lake.glue_jobs.audit import CHECKS_FILE
 from lake.glue_jobs.extract import SPARK_SETTINGS
 from lake.glue_jobs.tables import MANIFEST, StagedTable, manifest_json, spark_columns
 from lake.glue_jobs.transform import SPARK_SQL_DIR
@@ -39,9 +41,11 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARY_MODULES = (
     "lake/__init__.py",
     "lake/core/__init__.py",
+    "lake/core/checks.py",
     "lake/core/dates.py",
     "lake/core/marts.py",
     "lake/glue_jobs/__init__.py",
+    "lake/glue_jobs/audit.py",
     "lake/glue_jobs/extract.py",
     "lake/glue_jobs/iceberg.py",
     "lake/glue_jobs/runtime.py",
@@ -170,6 +174,8 @@ def job_library() -> bytes:
     files[f"lake/glue_jobs/{MANIFEST}"] = manifest_json(staged_tables_from_models()).encode()
     for name, sql in spark_sql().items():
         files[f"lake/glue_jobs/{SPARK_SQL_DIR}/{name}"] = sql.encode()
+    checks = checks_to_json(load_checks(), lambda sql: render(sql, "spark"))
+    files[f"lake/glue_jobs/{SPARK_SQL_DIR}/{CHECKS_FILE}"] = checks.encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as library:
         for path in sorted(files):

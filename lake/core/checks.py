@@ -23,10 +23,11 @@ whatever executes SQL, against the tables as the run wrote them (the marts
 by their names, staging as ``staging_<table>``).
 """
 
+import json
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -249,6 +250,42 @@ def _volume_result(check: Check, volume: Volume) -> CheckResult:
         )
         return CheckResult(check, _status(check, unexplained), unexplained, [row], message)
     return CheckResult(check, "passed", rows=[], message=f"{now:,} rows, {before:,} published")
+
+
+# --- Across engines: checks and results as JSON ------------------------------------------
+#
+# The Spark jobs have no sqlglot or TOML files: ``lake deploy`` gives them the
+# checks compiled and rendered for Spark (``checks_to_json``), and the marts job
+# hands its results back to the app in a run property (``results_to_json``).
+
+
+def checks_to_json(checks: list[Check], render: Callable[[str], str] | None = None) -> str:
+    """The checks as JSON, their SQL rendered by ``render`` (for another dialect)."""
+    listed = [asdict(check) for check in checks]
+    if render is not None:
+        for check in listed:
+            check["sql"] = render(check["sql"]) if check["sql"] else ""
+    return json.dumps(listed, indent=1)
+
+
+def checks_from_json(text: str) -> list[Check]:
+    return [Check(**check) for check in json.loads(text)]
+
+
+def results_to_json(results: list[CheckResult]) -> str:
+    """Results with their check; values JSON lacks (decimals, times) as text."""
+    return json.dumps(
+        [{**asdict(result), "check": asdict(result.check)} for result in results],
+        default=str,
+    )
+
+
+def results_from_json(text: str) -> list[CheckResult]:
+    results = []
+    for result in json.loads(text):
+        result["check"] = Check(**result["check"])
+        results.append(CheckResult(**result))
+    return results
 
 
 def _status(check: Check, failing: int) -> str:

@@ -4,7 +4,8 @@
 with the run properties of the contract in ``lake.glue_jobs``; the worker
 then calls ``refresh`` with backoff, which reads the workflow run with its
 graph, copies every job and crawler node into a step, and, once the
-workflow has completed cleanly, publishes the run as the local runner does
+workflow has completed cleanly and the marts job's data checks passed,
+publishes the run as the local runner does
 (the snapshots now in the Glue catalog and the extract job's watermarks, in
 one database transaction). Until then readers see the previous run.
 
@@ -49,8 +50,14 @@ from lake.engines.glue_graph import (
     record_steps,
     step_order,
 )
-from lake.engines.job_runs import JobContractError, run_properties, watermarks_to
+from lake.engines.job_runs import (
+    JobContractError,
+    check_results,
+    run_properties,
+    watermarks_to,
+)
 from lake.models import CrawledTable, PipelineRun, PipelineRunEvent, PipelineStep
+from lake.pipeline.audit import ChecksFailed, checks_conclude
 from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.raw_retention import RawRetention
 from lake.pipeline.runner import (
@@ -58,6 +65,7 @@ from lake.pipeline.runner import (
     pipeline_run_finish,
     pipeline_run_publish,
     run_event,
+    run_finish,
 )
 
 logger = logging.getLogger(__name__)
@@ -375,11 +383,19 @@ class GlueEngine(Engine):
         )["RunProperties"]
         try:
             watermarks = watermarks_to(properties)
+            results = check_results(properties)
         except JobContractError as error:
             self._end(run, PipelineRun.Status.FAILED, str(error))
             return
         with transaction.atomic():
             if (locked := _lock_running(run)) is None:
+                return
+            try:
+                checks_conclude(locked, results, watermarks)
+            except ChecksFailed as failed:
+                run_finish(locked, PipelineRun.Status.CHECKS_FAILED, str(failed))
+                run_event(locked, PipelineRunEvent.Action.CHECKS_FAILED, message=locked.error)
+                run.refresh_from_db()
                 return
             try:
                 pipeline_run_publish(locked, watermarks)

@@ -7,9 +7,11 @@ import json
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from lake import selectors
+from lake.core.checks import CheckResult, results_from_json
 from lake.models import PipelineRun
 from lake.pipeline.schemas import STAGED_MODELS, table_name
 
@@ -34,13 +36,32 @@ def run_properties(run: PipelineRun, *, as_of: datetime | None = None) -> dict[s
     as_of = as_of or (run.started_at or timezone.now()).replace(microsecond=0)
     if timezone.is_aware(as_of):
         as_of = timezone.make_naive(as_of)
-    return {
+    properties = {
         "run_id": str(run.pk),
         "full": "true" if run.full or not published else "false",
         "watermarks_from": json.dumps(run.watermarks_from, sort_keys=True),
         "published_snapshots": json.dumps(published, sort_keys=True),
         "as_of": as_of.isoformat(" "),
     }
+    if settings.LAKE_FAULT_INJECTION.startswith("marts:"):  # tests only
+        properties["fault"] = settings.LAKE_FAULT_INJECTION
+    return properties
+
+
+def check_results(properties: dict) -> list[CheckResult]:
+    """The marts job's checks (``check_results``); a job that wrote none ran
+    none, which blocks the publish as a failed check does."""
+    if "check_results" not in properties:
+        raise JobContractError(
+            ERROR_PROPERTY.format(name="check_results", problem="is missing", job="marts")
+        )
+    try:
+        return results_from_json(properties["check_results"])
+    except (ValueError, TypeError, KeyError) as error:
+        problem = f"is not the checks' results ({error})"
+        raise JobContractError(
+            ERROR_PROPERTY.format(name="check_results", problem=problem, job="marts")
+        ) from None
 
 
 def _json_property(properties: dict, name: str, job: str) -> dict | None:

@@ -8,7 +8,8 @@ A run, in the worker (or in the foreground with ``lake run``), as the local
 runner does it: claim the run; the ``extract`` job, then the ``marts`` job,
 each a spark-submit in client mode (the driver here, the executors on the
 master's cluster; ``local[n]``: all here); the local crawler over the raw zone;
-then publish, in one database transaction. A job that fails fails the run with
+then (when the marts job's data checks passed: ``check_results``) publish, in
+one database transaction. A job that fails fails the run with
 its error and the tail of its log; nothing is published, and the next run
 catches up, as on every engine.
 
@@ -45,6 +46,7 @@ from lake.core.spark_jars import SparkInstall, SparkNotInstalled, spark_install
 from lake.engines.base import EngineUnavailable
 from lake.engines.job_runs import (
     ROWS_PROPERTIES,
+    check_results,
     extract_breakdown,
     rows_property,
     run_properties,
@@ -52,6 +54,7 @@ from lake.engines.job_runs import (
 )
 from lake.engines.local import LocalEngine
 from lake.models import PipelineRun, PipelineStep
+from lake.pipeline.audit import checks_conclude
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import (
@@ -118,6 +121,10 @@ class SparkEngine(LocalEngine):
                 step.log += "\n" + ", ".join(f"{name}: {n}" for name, n in sorted(rows.items()))
             if job == "extract":
                 _record_breakdown(run, step, properties)
+        with run_step(run, "checks") as step:
+            results = check_results(properties)
+            step.rows = sum(result.failing for result in results)
+            step.log = checks_conclude(run, results, watermarks_to(properties))
         with run_step(run, "crawl") as step:
             crawled = crawl_raw_zone()
             step.rows = crawled.new_partitions

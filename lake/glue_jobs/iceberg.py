@@ -6,6 +6,7 @@ Every write is one Iceberg commit; the SQL comes from ``lake.glue_jobs.sql``.
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lake.core.marts import MARTS
 from lake.glue_jobs.sql import (
     TableNames,
     create_namespace_sql,
@@ -14,10 +15,12 @@ from lake.glue_jobs.sql import (
     drop_columns_sql,
     replace_keys_sql,
     row_count_sql,
+    set_current_snapshot_sql,
     snapshot_sql,
     upsert_sql,
 )
 from lake.glue_jobs.tables import StagedTable, ddl_schema
+from lake.glue_jobs.workflow import RunProperties
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -104,3 +107,18 @@ def replace_keys(
 ) -> None:
     """Replace the table's rows for the keys in the view ``keys`` with the view ``rows``."""
     spark.sql(replace_keys_sql(identifier, rows, keys, key, grain, columns))
+
+
+def marts_reset_to_published(spark: "SparkSession", names: TableNames, run: RunProperties) -> None:
+    """Put back each mart a run wrote without publishing (it failed, or its
+    checks did) to its published snapshot: a run builds on what readers see."""
+    for mart in MARTS:
+        published = run.published_snapshots.get(mart.identifier)
+        identifier = names.identifier("marts", mart.name)
+        if published is None or table_or_none(spark, identifier) is None:
+            continue
+        current = spark.sql(
+            f"SELECT snapshot_id FROM {identifier}.refs WHERE name = 'main'"
+        ).first()
+        if current is not None and current[0] != published:
+            spark.sql(set_current_snapshot_sql(names, "marts", mart.name, published))

@@ -243,6 +243,23 @@ def row_count_sql(identifier: str) -> str:
     )
 
 
+def snapshot_rows_sql(identifier: str, snapshot_id: int) -> str:
+    """A snapshot's row count from its summary (metadata only)."""
+    return (
+        f"SELECT CAST(summary['total-records'] AS BIGINT) AS row_count "
+        f"FROM {identifier}.snapshots WHERE snapshot_id = {int(snapshot_id)}"
+    )
+
+
+def set_current_snapshot_sql(names: "TableNames", zone: str, table: str, snapshot_id: int) -> str:
+    """Iceberg's procedure that makes ``snapshot_id`` the table's current snapshot."""
+    target = f"{getattr(names, zone)}.{table}"
+    return (
+        f"CALL {quote(names.catalog)}.system.set_current_snapshot("
+        f"table => '{target}', snapshot_id => {int(snapshot_id)})"
+    )
+
+
 def deleted_rows_sql(table: StagedTable, staged: str, source_keys: str, recorded: str) -> str:
     """Staged rows whose key the source no longer has, less those a previous
     attempt of the run ``recorded`` already. As lake/pipeline/stage.py does."""

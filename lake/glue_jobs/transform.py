@@ -236,6 +236,7 @@ def marts_run(
 ) -> dict[str, int]:
     """Build dim_date and every mart from staging as the extract job left it;
     {mart: rows written}. One Iceberg commit per mart."""
+    iceberg.marts_reset_to_published(spark, names, run)
     staging = {}
     for table in tables:
         frame = iceberg.table_or_none(spark, names.identifier("staging", table.name))

@@ -37,6 +37,7 @@ class RunProperties:
     as_of: datetime | None = None  # late fees of open rentals accrue to this local time
     # table -> of its changed rows, those deleted at the source (set by the extract job)
     deleted_rows: dict[str, int] = field(default_factory=dict)
+    fault: str = ""  # tests only: the app's LAKE_FAULT_INJECTION for the marts job
 
 
 def parse_run_properties(properties: dict[str, str]) -> RunProperties:
@@ -73,6 +74,7 @@ def parse_run_properties(properties: dict[str, str]) -> RunProperties:
         changed_rows=mapping("changed_rows", int) if "changed_rows" in properties else {},
         as_of=_as_of(properties.get("as_of"), invalid),
         deleted_rows=mapping("deleted_rows", int) if "deleted_rows" in properties else {},
+        fault=properties.get("fault", ""),
     )
 
 

@@ -9,12 +9,14 @@ severity (or cannot run) keeps the run from publishing: readers go on
 seeing the last published run, and the next run starts from it.
 """
 
+from datetime import datetime
+
 import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
 from pyiceberg.table import Table
 
-from lake.catalog import load_table
+from lake.catalog import current_snapshot_ids, load_table
 from lake.core.checks import CheckResult, Volume, load_checks, run_checks
 from lake.core.marts import MARTS
 from lake.core.tables import register_snapshot
@@ -70,6 +72,24 @@ def checks_record(run: PipelineRun, results: list[CheckResult]) -> None:
             )
             for result in results
         )
+
+
+def checks_conclude(
+    run: PipelineRun, results: list[CheckResult], watermarks: dict[str, datetime]
+) -> str:
+    """Record a run's check results (any engine's); their summary when the run
+    may publish. Otherwise ``ChecksFailed``, with what the run wrote and read up
+    to kept on it, not published: a manager may publish it anyway
+    (``services.pipeline_run_publish_anyway``)."""
+    checks_record(run, results)
+    if not any(result.blocks_publish for result in results):
+        return checks_summary(results)
+    run.snapshots = current_snapshot_ids()
+    run.watermarks_to = {
+        **run.watermarks_from,
+        **{name: value.isoformat(" ") for name, value in watermarks.items()},
+    }
+    raise ChecksFailed(checks_failed_message(results))
 
 
 def checks_summary(results: list[CheckResult]) -> str:

@@ -29,13 +29,7 @@ from lake.catalog import current_snapshot_ids, protect_published
 from lake.core.marts import SQL_MARTS
 from lake.engines import get_engine
 from lake.models import PipelineLock, PipelineRun, PipelineRunEvent, PipelineStep, Watermark
-from lake.pipeline.audit import (
-    ChecksFailed,
-    checks_failed_message,
-    checks_record,
-    checks_summary,
-    tables_audit,
-)
+from lake.pipeline.audit import ChecksFailed, checks_conclude, tables_audit
 from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.extract import extract_tables
 from lake.pipeline.schemas import STAGED_MODELS, table_name
@@ -356,12 +350,9 @@ def _execute(
                     )
         with run_step(run, "checks") as step:
             results = tables_audit(transform, published=published, deleted=deleted)
-            checks_record(run, results)
             step.rows = sum(result.failing for result in results)
-            step.log = checks_summary(results)
-            if any(result.blocks_publish for result in results):
-                _keep_for_publish_anyway(run, extracts)
-                raise ChecksFailed(checks_failed_message(results))
+            watermarks = {name: extract.watermark for name, extract in extracts.items()}
+            step.log = checks_conclude(run, results, watermarks)
 
     with run_step(run, "crawl") as step:
         crawled = crawl_raw_zone()
@@ -376,16 +367,6 @@ def _execute(
     pipeline_run_publish(
         run, {name: extract.watermark for name, extract in extracts.items()}, staged_rows
     )
-
-
-def _keep_for_publish_anyway(run: PipelineRun, extracts: dict) -> None:
-    """What the run wrote and read up to, kept on the run (not published): a
-    manager may publish it anyway (``services.pipeline_run_publish_anyway``)."""
-    run.snapshots = current_snapshot_ids()
-    run.watermarks_to = {
-        **run.watermarks_from,
-        **{name: extract.watermark.isoformat(" ") for name, extract in extracts.items()},
-    }
 
 
 def pipeline_run_finish(run: PipelineRun, status: str, error: str) -> None:

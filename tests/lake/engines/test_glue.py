@@ -26,6 +26,7 @@ from lake import selectors, services, tasks
 from lake.aws.clients import aws_client
 from lake.aws.names import crawler_name, job_name, workflow_name
 from lake.catalog import catalog_cache_clear, ensure_table
+from lake.core.checks import Check, CheckResult, results_to_json
 from lake.core.table_writes import replace_rows
 from lake.engines import get_engine
 from lake.engines.base import CannotResume
@@ -251,6 +252,13 @@ def expect_ended_poll(stub: Stubber, run: PipelineRun, response: dict) -> None:
     stub.add_response("get_workflow_run_properties", {"RunProperties": properties}, params)
 
 
+def check_results_json(status: str) -> str:
+    """The marts job's ``check_results``: one check of fact_sales's grain."""
+    check = Check("fact_sales", "one row per rental_id", "grain", "error", "select 1")
+    rows = [{"rental_id": 7, "row_count": 2}] if status == "failed" else []
+    return results_to_json([CheckResult(check, status, len(rows), rows)])
+
+
 STAGED = sorted(table_name(model) for model in STAGED_MODELS)
 # Every staged table's watermark (an aware one read as the site's time).
 WATERMARKS_TO = {
@@ -263,6 +271,7 @@ JOB_PROPERTIES = {
     "extract_rows": json.dumps({"rental": 120, "payment": 130}),
     "changed_rows": json.dumps({"rental": 20, "payment": 30}),
     "mart_rows": json.dumps({"fact_sales": 120, "dim_film": 7}),
+    "check_results": check_results_json("passed"),
 }
 
 
@@ -653,6 +662,42 @@ def test_a_watermark_missing_for_a_staged_table_fails_the_run(running, stub):
         "(set by the extract job)."
     )
     assert selectors.published_run() is None and not Watermark.objects.exists()
+
+
+def test_a_marts_job_whose_checks_failed_publishes_nothing_and_says_which(
+    running, stub, glue_catalog
+):
+    previous = publish_previous_run()
+    before = dict(Watermark.objects.values_list("table", "value"))
+    failing = {**JOB_PROPERTIES, "check_results": check_results_json("failed")}
+    expect_ended_poll(stub, running, workflow_succeeded(running, properties=failing))
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.CHECKS_FAILED
+    assert run.error == (
+        "1 of 1 checks failed, so nothing was published: "
+        "fact_sales: one row per rental_id (1 rows)."
+    )
+    check = run.checks.get()
+    assert (check.status, check.rows) == ("failed", [{"rental_id": 7, "row_count": 2}])
+    assert run.events.filter(action=PipelineRunEvent.Action.CHECKS_FAILED).exists()
+    assert selectors.published_run() == previous
+    assert dict(Watermark.objects.values_list("table", "value")) == before
+    assert run.watermarks_to["rental"] == "2006-02-14 15:16:03"  # kept: publish anyway
+
+
+def test_a_marts_job_that_ran_no_checks_fails_the_run(running, stub):
+    properties = {k: v for k, v in JOB_PROPERTIES.items() if k != "check_results"}
+    expect_ended_poll(stub, running, workflow_succeeded(running, properties=properties))
+
+    run = GlueEngine().refresh(running)
+
+    assert run.status == PipelineRun.Status.FAILED
+    assert run.error == (
+        "The workflow run property check_results is missing (set by the marts job)."
+    )
+    assert selectors.published_run() is None
 
 
 def test_a_catalog_that_cannot_be_read_fails_the_publish_and_leaves_the_watermarks(

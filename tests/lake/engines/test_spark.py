@@ -22,6 +22,7 @@ from lake.engines import spark as spark_engine
 from lake.models import PipelineRun, PipelineStep
 from lake.pipeline.runner import pipeline_run_create
 from lake.pipeline.schemas import STAGED_MODELS, table_name
+from tests.lake.engines.test_glue import check_results_json
 
 TABLES = [table_name(model) for model in STAGED_MODELS]
 # Plays spark-submit: reads the job's --run_properties, then, as FAKE_JOB says,
@@ -50,6 +51,9 @@ if script.endswith("extract_job.py"):
     }}
 else:
     properties["mart_rows"] = json.dumps({{"dim_film": 3, "fact_sales": 4}})
+    properties["check_results"] = (
+        {failed!r} if os.environ.get("FAKE_CHECKS") == "failed" else {passed!r}
+    )
 json.dump(properties, open(path, "w"))
 """
 
@@ -58,7 +62,14 @@ json.dump(properties, open(path, "w"))
 def fake_spark(settings, lake, tmp_path, monkeypatch):
     """LAKE_ENGINE=spark with the stand-in spark-submit."""
     submit = tmp_path / "spark-submit"
-    submit.write_text(FAKE_SPARK_SUBMIT.format(python=sys.executable, tables=TABLES))
+    submit.write_text(
+        FAKE_SPARK_SUBMIT.format(
+            python=sys.executable,
+            tables=TABLES,
+            passed=check_results_json("passed"),
+            failed=check_results_json("failed"),
+        )
+    )
     submit.chmod(0o755)
     install = SparkInstall(submit, (Path("/jars/iceberg.jar"),), "/usr/lib/jni")
     monkeypatch.setattr(spark_engine, "spark_install", lambda: install)
@@ -76,7 +87,7 @@ def test_a_run_is_each_job_submitted_followed_and_published(fake_spark, settings
     run = PipelineRun.objects.get()
     assert run.status == PipelineRun.Status.SUCCEEDED and run.engine == "spark"
     steps = {step.name: step for step in run.steps.all()}
-    assert [name for name in steps if " " not in name] == ["extract", "marts", "crawl"]
+    assert [name for name in steps if " " not in name] == ["extract", "marts", "checks", "crawl"]
     assert steps["extract"].rows == 2 * len(TABLES) and steps["stage rental"].rows == 1
     assert steps["marts"].rows == 7 and "dim_film: 3, fact_sales: 4" in steps["marts"].log
     assert f"log: {settings.SPARK_RUN_DIR}/run-{run.pk}/extract.log" in steps["extract"].log
@@ -112,6 +123,21 @@ def test_the_jobs_are_the_ones_lake_deploy_uploads_on_the_sql_catalog(fake_spark
     assert (named["--catalog_name"], named["--staging_namespace"]) == ("sakila", "staging")
     assert named["--jdbc_url"] == "jdbc:sqlite:/srv/s.db"
     assert "pw" not in command  # the password goes in the environment, not on ps's view
+
+
+@pytest.mark.django_db
+def test_checks_that_fail_in_the_marts_job_keep_the_run_from_publishing(fake_spark, monkeypatch):
+    monkeypatch.setenv("FAKE_CHECKS", "failed")
+    run = pipeline_run_create(full=True)
+
+    get_engine("spark").start(run)
+
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.CHECKS_FAILED
+    assert "fact_sales: one row per rental_id (1 rows)" in run.error
+    assert run.steps.get(name="checks").status == PipelineStep.Status.FAILED
+    assert run.checks.get().rows == [{"rental_id": 7, "row_count": 2}]
+    assert not run.steps.filter(name="crawl").exists()
 
 
 @pytest.mark.django_db

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from lake import selectors
 from lake.catalog import load_table
+from lake.core.checks import load_checks
 from lake.engines import get_engine
 from lake.models import PipelineRun
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
@@ -118,6 +120,9 @@ def test_on_the_real_sakila_data_spark_equals_the_local_engine(
     spark_full = PipelineRun.objects.get()
     assert "succeeded" in out.getvalue() and spark_full.engine == "spark"
     assert spark_full.steps.get(name="stage language").rows == 6
+    # The marts job ran the local engine's checks, on Spark, and all passed.
+    statuses = list(spark_full.checks.values_list("status", flat=True))
+    assert statuses == ["passed"] * len(load_checks())
     assert_same_lake(spark_full, local_full_run(settings))
 
     make_desk_changes()
@@ -148,3 +153,14 @@ def test_on_generated_data_a_killed_extract_retried_equals_a_local_full_run(spar
     assert not retried.full
     assert retried.steps.get(name="stage film").rows >= 1
     assert_same_lake(retried, local_full_run(settings))
+
+    # A planted duplicate: the marts job's checks fail, nothing is published.
+    published = selectors.published_run()
+    make_desk_changes()
+    settings.LAKE_FAULT_INJECTION = "marts:duplicate"
+    audited = spark_run()
+    settings.LAKE_FAULT_INJECTION = ""
+    assert audited.status == PipelineRun.Status.CHECKS_FAILED, audited.error
+    grain = audited.checks.get(table="fact_sales", kind="grain")
+    assert (grain.status, grain.failing) == ("failed", 1)
+    assert selectors.published_run() == published
