@@ -16,6 +16,11 @@ TEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Python keeps compiled modules (and pytest its assertion-rewritten ones, of the
+# tests and of its plugins' packages) in __pycache__ (git-ignored). A shell that
+# sets PYTHONDONTWRITEBYTECODE makes every process, each test worker and each
+# worker or stack a test starts, compile ~500 modules again: 5 s or more each.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install install-spark spark-system-deps lock lock-check system-deps chromium run dev test test-fast test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
 

@@ -427,13 +427,14 @@ def run_raise_if_cancelled(run: PipelineRun) -> None:
 def run_inject_fault(step_name: str) -> None:
     """Fail on purpose at a step, for the atomicity and orchestration tests:
     LAKE_FAULT_INJECTION is "<step name>:raise", "<step name>:kill" (the
-    process kills itself) or "<step name>:sleep=<seconds>" (a slow step)."""
+    process kills itself) or "<step name>:sleep=<seconds>" (a slow step). Other
+    actions are not this function's ("marts:duplicate": see audit.DUPLICATE_FAULT)."""
     target, _, action = settings.LAKE_FAULT_INJECTION.rpartition(":")
     if not target or target != step_name:
         return
     if action.startswith("sleep="):
         time.sleep(float(action.removeprefix("sleep=")))
-        return
-    if action == "kill":
+    elif action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
-    raise InjectedFault(f"fault injected at {step_name}")
+    elif action == "raise":
+        raise InjectedFault(f"fault injected at {step_name}")

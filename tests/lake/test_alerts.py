@@ -193,7 +193,9 @@ def test_the_worker_tells_at_once_after_a_run(managers, fresh, webhook, monkeypa
     run = PipelineRun.objects.create()
     monkeypatch.setattr(
         "lake.engines.local.pipeline_run_execute",
-        lambda run: PipelineRun.objects.filter(pk=run.pk).update(status=Status.FAILED, error="x"),
+        lambda run, **_: PipelineRun.objects.filter(pk=run.pk).update(
+            status=Status.FAILED, error="x"
+        ),
     )
 
     tasks.pipeline_run_task(run.pk)

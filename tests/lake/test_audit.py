@@ -26,9 +26,8 @@ def checks_of(run: PipelineRun) -> dict[str, str]:
     return {f"{c.table}: {c.name}": c.status for c in run.checks.all()}
 
 
-def test_every_check_passes_on_generated_data_with_changes_and_deletes(lake):
-    generate_sakila(scale=0.03, seed=8)
-    first = run_pipeline()
+def test_every_check_passes_on_generated_data_with_changes_and_deletes(sakila_lake):
+    first = sakila_lake(scale=0.03, seed=5)
     make_desk_changes()
     Rental.objects.filter(return_date__isnull=False).first().delete()  # its payments stay
 
@@ -50,10 +49,9 @@ def test_every_check_passes_on_the_real_sakila_data(lake, real_sakila_dir):
 
 
 def test_a_duplicated_row_is_not_published_and_the_next_run_starts_from_what_was(
-    lake, settings, capsys
+    sakila_lake, settings, capsys
 ):
-    generate_sakila(scale=0.03, seed=9)
-    published = run_pipeline()
+    published = sakila_lake(scale=0.03, seed=5)
     make_desk_changes()
     before = published_state()
 
@@ -111,10 +109,9 @@ def test_a_failed_warning_publishes_with_a_flag_on_the_page(lake, monkeypatch, c
     assert "Publish anyway" not in html
 
 
-def test_a_manager_publishes_a_run_anyway_for_a_reason(lake, settings, client):
-    generate_sakila(scale=0.03, seed=11)
+def test_a_manager_publishes_a_run_anyway_for_a_reason(sakila_lake, settings, client):
+    sakila_lake(scale=0.03, seed=5)
     manager = a_manager()
-    run_pipeline()
     make_desk_changes()
     settings.LAKE_FAULT_INJECTION = audit.DUPLICATE_FAULT
     failed = pipeline_run_execute(pipeline_run_create())
@@ -143,10 +140,9 @@ def test_a_manager_publishes_a_run_anyway_for_a_reason(lake, settings, client):
         services.pipeline_run_publish_anyway(run=failed, user=manager, reason="again")
 
 
-def test_a_run_cannot_be_published_anyway_once_another_has_run(lake, settings, client):
-    generate_sakila(scale=0.03, seed=12)
+def test_a_run_cannot_be_published_anyway_once_another_has_run(sakila_lake, settings, client):
+    sakila_lake(scale=0.03, seed=5)
     manager = a_manager()
-    run_pipeline()
     settings.LAKE_FAULT_INJECTION = audit.DUPLICATE_FAULT
     failed = pipeline_run_execute(pipeline_run_create())
     settings.LAKE_FAULT_INJECTION = ""

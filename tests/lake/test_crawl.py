@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_run_catalogs_every_raw_table(sakila_lake):
-    run = sakila_lake(scale=0.02, seed=1)
+    run = sakila_lake(scale=0.02, seed=11)
     crawled = {table.name: table for table in CrawledTable.objects.all()}
     assert len(crawled) == len(STAGED_MODELS)
     rental = crawled["rental"]
@@ -26,7 +26,7 @@ def test_a_run_catalogs_every_raw_table(sakila_lake):
 
 
 def test_new_columns_make_a_new_schema_version(lake, sakila_lake):
-    sakila_lake(scale=0.02, seed=1)
+    sakila_lake(scale=0.02, seed=11)
     partition = lake / "raw" / "customer" / "run_id=999"
     partition.mkdir(parents=True)
     pq.write_table(

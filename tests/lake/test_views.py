@@ -698,7 +698,7 @@ def test_the_catalog_when_the_lake_is_empty(panel):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_catalog_and_freshness_of_a_real_lake(client, sakila_lake):
-    first = sakila_lake(scale=0.02, seed=3)
+    first = sakila_lake(scale=0.02, seed=11)
     second = run_pipeline(full=True)
     client.force_login(make_role_user(MANAGER))
 

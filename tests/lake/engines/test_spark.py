@@ -94,7 +94,7 @@ def test_a_run_is_each_job_submitted_followed_and_published(fake_spark, settings
     assert run.watermarks_to["rental"] == "2006-02-15 05:00:00"
     properties = json.loads((settings.SPARK_RUN_DIR / f"run-{run.pk}/properties.json").read_text())
     assert properties["run_id"] == str(run.pk) and properties["full"] == "true"
-    assert "Run 1 succeeded" in out.getvalue()
+    assert f"Run {run.pk} succeeded" in out.getvalue()
 
 
 @pytest.mark.django_db
