@@ -10,7 +10,9 @@ Each mart declares its checks beside its SQL, in ``sql/marts/<mart>.checks.toml`
 - ``accepted``: ``column`` is one of ``values`` (or null);
 - ``reconcile``: ``actual`` and ``expected``, two queries each returning the
   ``by`` columns and a ``value``, agree row for row: the marts against the
-  source as the run read it (``staging_<table>``);
+  source as the run read it (``staging_<table>``); ``scoped = true`` lets an
+  incremental run compare them over the keys it wrote only (see
+  ``lake/pipeline/audit.py``'s ``RunScope``);
 - ``volume``: the table has lost no more than ``max_drop`` (a share) of the
   rows it had when last published, beyond the rows the run deleted from
   ``explained_by`` (a source table).
@@ -49,6 +51,9 @@ class Check:
     sql: str  # DuckDB: the rows that break it ("" for volume, computed from counts)
     max_drop: float | None = None  # volume only
     explained_by: str | None = None  # volume only: the source whose deletes explain a drop
+    column: str | None = None  # relationship only: the column that points
+    to: str | None = None  # relationship only: what it points at ("dim_store.store_id")
+    scoped: bool = False  # reconcile only: an incremental run may compare the keys it wrote
 
 
 @dataclass
@@ -110,6 +115,9 @@ def compile_check(table: str, spec: dict) -> Check:
         sql=sql,
         max_drop=float(spec["max_drop"]) if kind == "volume" else None,
         explained_by=spec.get("explained_by"),
+        column=spec["column"] if kind == "relationship" else None,
+        to=spec["to"] if kind == "relationship" else None,
+        scoped=bool(spec.get("scoped", False)) if kind == "reconcile" else False,
     )
 
 
@@ -125,16 +133,22 @@ def _grain(table: str, spec: dict) -> tuple[str, str]:
 
 
 def _relationship(table: str, spec: dict) -> tuple[str, str]:
-    column = spec["column"]
-    target, _, target_column = spec["to"].partition(".")
+    target = spec["to"].partition(".")[0]
+    return f"every {spec['column']} is in {target}", relationship_sql(
+        table, spec["column"], spec["to"]
+    )
+
+
+def relationship_sql(table: str, column: str, to: str) -> str:
+    """The rows of ``table`` (a table or view) whose ``column`` is not in ``to``."""
+    target, _, target_column = to.partition(".")
     if not target_column:
-        raise ValueError(f"to = {spec['to']!r} is not <table>.<column>")
+        raise ValueError(f"to = {to!r} is not <table>.<column>")
     return (
-        f"every {column} is in {target}",
         f"select t.{column}, count(*) as row_count\nfrom {table} as t\n"
         f"where t.{column} is not null\n  and not exists (\n"
         f"    select 1 from {target} as r where r.{target_column} = t.{column}\n  )\n"
-        f"group by t.{column}",
+        f"group by t.{column}"
     )
 
 

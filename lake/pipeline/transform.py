@@ -74,6 +74,15 @@ class Transform:
         self.con.close()
 
     def query(self, sql: str) -> pa.Table:
+        self._register_relations(sql)
+        return self.con.sql(sql).to_arrow_table()
+
+    def create_view(self, name: str, sql: str) -> None:
+        """``name`` as a view of ``sql`` (which may read what ``query`` may)."""
+        self._register_relations(sql)
+        self.con.execute(f"create or replace temp view {name} as {sql}")
+
+    def _register_relations(self, sql: str) -> None:
         for name in set(re.findall(r"\b(\w+)_keys\b", sql)) - self.registered_keys:
             if (shared := SHARED_KEYS_DIR / f"{name}_keys.sql").is_file():
                 self.con.register(f"{name}_keys", self.query(shared.read_text()))
@@ -100,7 +109,6 @@ class Transform:
             self.staging.add(name)
             if self.full:
                 self.con.execute(f"create view changed_{name} as select * from staging_{name}")
-        return self.con.sql(sql).to_arrow_table()
 
     def nothing_changed_for(self, sql: str) -> bool:
         """Whether every changed_<table> the SQL reads (itself or through

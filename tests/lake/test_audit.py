@@ -2,15 +2,19 @@
 says why on the command line, the page and the API, and may be published
 anyway, for a reason, by a manager."""
 
+import pyarrow as pa
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from lake import selectors, services
-from lake.core.checks import compile_check, load_checks
+from lake.core.checks import Volume, compile_check, load_checks, run_checks
+from lake.core.marts import MARTS
 from lake.models import PipelineCheck, PipelineRun, PipelineRunEvent
 from lake.pipeline import audit
 from lake.pipeline.runner import pipeline_run_create, pipeline_run_execute
+from lake.pipeline.transform import MARTS_BY_NAME, Transform
 from rentals.generator import generate_sakila
 from rentals.models import Rental
 from sakila_site.roles import MANAGER
@@ -164,3 +168,69 @@ def test_a_run_cannot_be_published_anyway_once_another_has_run(sakila_lake, sett
     assert {"table": "fact_sales", "kind": "grain", "status": "failed"}.items() <= next(
         check for check in detail["checks"] if check["kind"] == "grain" and check["failing"]
     ).items()
+
+
+# --- An incremental run checks the rows it wrote ---------------------------------------
+
+
+def scoped_outcomes(marts: dict[str, list[dict]], written: dict[str, list[int]]) -> dict:
+    """Every check of an incremental run over the given marts' rows (the others
+    empty), ``written`` the keys the run wrote per mart: failing rows by check."""
+    with Transform({}, full=False, as_of=timezone.now()) as transform:
+        for mart in MARTS:
+            rows = marts.get(mart.name, [])
+            transform.con.register(mart.name, pa.Table.from_pylist(rows, schema=mart.schema))
+        for name, keys in written.items():
+            key = MARTS_BY_NAME[name].key
+            transform.con.register(f"{name}_keys", pa.table({key: pa.array(keys, pa.int32())}))
+            transform.registered_keys.add(name)
+        scope = audit.RunScope(transform, dim_date_rebuilt=False)
+        checks = [scope.check(check, load_checks()) for check in load_checks()]
+        results = run_checks(
+            [c for c in checks if c.kind in ("grain", "relationship")],
+            lambda sql: transform.query(sql).to_pylist(),
+            Volume(rows={}, published_rows={}, deleted={}),
+        )
+    return {f"{r.check.table}: {r.check.name}": r.rows for r in results if r.status != "passed"}
+
+
+def test_an_incremental_run_checks_the_rows_of_the_keys_it_wrote():
+    sales = [{"rental_id": 1, "customer_id": 7}, {"rental_id": 1, "customer_id": 7},
+             {"rental_id": 2, "customer_id": 7}, {"rental_id": 2, "customer_id": 7}]  # fmt: skip
+    customers = [{"customer_id": 7, "store_id": None}]
+
+    failing = scoped_outcomes({"fact_sales": sales, "dim_customer": customers}, {"fact_sales": [2]})
+
+    # Rental 1's rows were published as they are (and passed then): not read again.
+    assert failing == {
+        "fact_sales: one row per rental_id, never null": [{"rental_id": 2, "row_count": 2}]
+    }
+
+
+def test_rows_pointing_at_a_key_the_run_deleted_and_rows_without_a_key_are_read():
+    sales = [{"rental_id": 1, "customer_id": 7}, {"rental_id": 2, "customer_id": 8},
+             {"rental_id": None, "customer_id": 8}]  # fmt: skip
+    customers = [{"customer_id": 8, "store_id": None}]  # 7 is gone: the run deleted it
+
+    failing = scoped_outcomes(
+        {"fact_sales": sales, "dim_customer": customers}, {"dim_customer": [7, 8]}
+    )
+
+    assert failing == {
+        "fact_sales: every customer_id is in dim_customer": [{"customer_id": 7, "row_count": 1}],
+        "fact_sales: one row per rental_id, never null": [{"rental_id": None, "row_count": 1}],
+    }
+
+
+def test_a_full_run_checks_whole_tables_and_an_incremental_one_says_what_it_read(sakila_lake):
+    full = sakila_lake(scale=0.02, seed=11)
+    make_desk_changes()
+    incremental = run_pipeline()
+
+    grain = "one row per rental_id, never null"
+    assert not full.checks.get(table="fact_sales", name=grain).sql.startswith("--")
+    scoped = incremental.checks.get(table="fact_sales", name=grain)
+    assert scoped.sql.startswith("-- incremental run: the rows of the rental_ids it wrote")
+    assert "from scoped_fact_sales" in scoped.sql
+    unscoped = incremental.checks.get(table="fact_sales", name="a row for every rental read")
+    assert "scoped" not in unscoped.sql
