@@ -55,12 +55,12 @@ from lake.engines.job_runs import (
 from lake.engines.local import LocalEngine
 from lake.models import PipelineRun, PipelineStep
 from lake.pipeline.audit import checks_conclude
-from lake.pipeline.crawl import crawl_raw_zone
 from lake.pipeline.maintain import maintenance_run_execute
 from lake.pipeline.runner import (
     RunCancelled,
     pipeline_run_publish,
     run_claimed_execute,
+    run_crawl,
     run_inject_fault,
     run_raise_if_cancelled,
     run_step,
@@ -125,13 +125,7 @@ class SparkEngine(LocalEngine):
             results = check_results(properties)
             step.rows = sum(result.failing for result in results)
             step.log = checks_conclude(run, results, watermarks_to(properties))
-        with run_step(run, "crawl") as step:
-            crawled = crawl_raw_zone()
-            step.rows = crawled.new_partitions
-            step.log = (
-                f"{crawled.tables} raw tables, {crawled.new_partitions} new partitions, "
-                f"{crawled.new_columns} new columns"
-            )
+        run_crawl(run)
         run_inject_fault("publish")
         run_raise_if_cancelled(run)
         pipeline_run_publish(run, watermarks_to(_read(properties_file)))

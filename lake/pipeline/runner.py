@@ -354,14 +354,7 @@ def _execute(
             watermarks = {name: extract.watermark for name, extract in extracts.items()}
             step.log = checks_conclude(run, results, watermarks)
 
-    with run_step(run, "crawl") as step:
-        crawled = crawl_raw_zone()
-        step.rows = crawled.new_partitions
-        step.log = (
-            f"{crawled.tables} raw tables, {crawled.new_partitions} new partitions, "
-            f"{crawled.new_columns} new columns"
-        )
-
+    run_crawl(run)
     run_inject_fault("publish")
     run_raise_if_cancelled(run)
     pipeline_run_publish(
@@ -384,6 +377,17 @@ def run_finish(run: PipelineRun, status: str, error: str = "") -> None:
     run.finished_at = timezone.now()
     # Only what the run itself owns: a cancel request may have been saved meanwhile.
     run.save(update_fields=["status", "error", "finished_at", "watermarks_to", "snapshots"])
+
+
+def run_crawl(run: PipelineRun) -> None:
+    """The run's "crawl" step: the raw zone's new partitions and columns catalogued."""
+    with run_step(run, "crawl") as step:
+        crawled = crawl_raw_zone()
+        step.rows = crawled.new_partitions
+        step.log = (
+            f"{crawled.tables} raw tables, {crawled.new_partitions} new partitions, "
+            f"{crawled.new_columns} new columns"
+        )
 
 
 @contextmanager
