@@ -138,14 +138,20 @@ def _resolution(kind: str) -> str:
 
 def alert_recipients(kind: str) -> list[str]:
     """The email addresses of the active users who may see the lake and want ``kind``."""
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    users = (
+        get_user_model()
+        .objects.with_perm(
+            "lake.view_pipelinerun", backend="django.contrib.auth.backends.ModelBackend"
+        )
+        .filter(is_active=True)
+        .exclude(email="")
+    )
     subscriptions = {s.user_id: s for s in AlertSubscription.objects.all()}
     return sorted(
         {
             user.email
             for user in users
-            if user.has_perm("lake.view_pipelinerun")
-            and (user.pk not in subscriptions or subscriptions[user.pk].wants(kind))
+            if user.pk not in subscriptions or subscriptions[user.pk].wants(kind)
         }
     )
 

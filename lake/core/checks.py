@@ -36,6 +36,9 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 KINDS = ("grain", "relationship", "range", "accepted", "reconcile", "volume")
 SEVERITIES = ("error", "warn")
 FAILING_ROWS_SHOWN = 20
+# Tests only (LAKE_FAULT_INJECTION): every engine writes one fact_sales row twice
+# after the marts, before the checks.
+DUPLICATE_FAULT = "marts:duplicate"
 
 
 class CheckError(ValueError):

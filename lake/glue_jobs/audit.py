@@ -10,7 +10,7 @@ only if no check of error severity failed.
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
-from lake.core.checks import CheckResult, Volume, checks_from_json, run_checks
+from lake.core.checks import DUPLICATE_FAULT, CheckResult, Volume, checks_from_json, run_checks
 from lake.core.marts import MARTS
 from lake.glue_jobs import iceberg
 from lake.glue_jobs.sql import TableNames, snapshot_rows_sql
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 CHECKS_FILE = "checks.json"  # in the job library's spark_sql/
-# Tests only (the app's LAKE_FAULT_INJECTION): one fact_sales row written twice.
-DUPLICATE_FAULT = "marts:duplicate"
 
 
 def spark_checks() -> list:

@@ -19,7 +19,15 @@ from django.db import transaction
 from pyiceberg.table import Table
 
 from lake.catalog import current_snapshot_ids, load_table
-from lake.core.checks import Check, CheckResult, Volume, load_checks, relationship_sql, run_checks
+from lake.core.checks import (
+    DUPLICATE_FAULT,
+    Check,
+    CheckResult,
+    Volume,
+    load_checks,
+    relationship_sql,
+    run_checks,
+)
 from lake.core.marts import DIM_DATE, MARTS, SQL_MARTS, Mart
 from lake.core.tables import register_snapshot
 from lake.models import PipelineCheck, PipelineRun
@@ -27,9 +35,6 @@ from lake.pipeline.transform import MARTS_BY_NAME, SCHEMAS, Transform
 
 SQL_MARTS_BY_NAME = {mart.name: mart for mart in SQL_MARTS}
 INLINE_KEYS = 10_000  # more: a semi-join on the keys table
-
-# Tests only: LAKE_FAULT_INJECTION=marts:duplicate writes one fact_sales row twice.
-DUPLICATE_FAULT = "marts:duplicate"
 
 
 class ChecksFailed(Exception):

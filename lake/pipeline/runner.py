@@ -432,7 +432,7 @@ def run_inject_fault(step_name: str) -> None:
     """Fail on purpose at a step, for the atomicity and orchestration tests:
     LAKE_FAULT_INJECTION is "<step name>:raise", "<step name>:kill" (the
     process kills itself) or "<step name>:sleep=<seconds>" (a slow step). Other
-    actions are not this function's ("marts:duplicate": see audit.DUPLICATE_FAULT)."""
+    actions are not this function's ("marts:duplicate": see lake.core.checks.DUPLICATE_FAULT)."""
     target, _, action = settings.LAKE_FAULT_INJECTION.rpartition(":")
     if not target or target != step_name:
         return
