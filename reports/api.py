@@ -29,6 +29,7 @@ from reports.registry import (
     report_run_get,
 )
 from sakila_site.api import permission_required
+from sakila_site.problems import ProblemSerializer
 
 REPORT_PERMISSION = "lake.view_pipelinerun"
 TRUE = {"1", "true", "yes", "on"}
@@ -152,9 +153,9 @@ class ReportDetailApi(APIView):
         ],
         responses={
             200: ReportResultSerializer,
-            400: OpenApiResponse(description="Bad parameters, keyed by name."),
-            404: OpenApiResponse(description="No such report."),
-            409: OpenApiResponse(description="The lake has no data yet, or the query failed."),
+            409: OpenApiResponse(
+                ProblemSerializer, description="The lake has no data yet, or the query failed."
+            ),
         },
     )
     def get(self, request: Request, name: str) -> Response:

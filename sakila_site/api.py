@@ -1,10 +1,8 @@
 """REST framework policies shared by every API of the site (see REST_FRAMEWORK)."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import filters, pagination, permissions
 from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -107,20 +105,3 @@ class LocalDateTimeSchema(OpenApiSerializerFieldExtension):
             "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
             "example": "2005-05-24T22:53:30",
         }
-
-
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus business-rule errors from services as 400s.
-
-    Services raise Django's ``ValidationError`` keyed by field name
-    (``{"film": "No free copy ..."}``); the API answers with the same keys.
-    """
-    # rest_framework.views imports this module's classes through the settings.
-    from rest_framework.views import exception_handler as drf_exception_handler
-
-    if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            exc = ValidationError(detail=exc.message_dict)
-        else:
-            exc = ValidationError(detail={"non_field_errors": exc.messages})
-    return drf_exception_handler(exc, context)

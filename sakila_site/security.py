@@ -11,10 +11,12 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.response import Response
+from rest_framework.exceptions import APIException
+
+from sakila_site.problems import ProblemSerializer
 
 LOCKED_OUT = (
     "Too many failed logins for this account or from this address: "
@@ -40,24 +42,36 @@ def lockout_response(
     return response
 
 
+class LockedOut(APIException):
+    """429 with Retry-After (the handler reads ``wait``), in the API's problem format."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self, detail: str, *, wait: float) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
 class TokenObtainApi(ObtainAuthToken):
     """``POST /api/auth/token/``: DRF's token view, refused while axes locks the login out."""
 
     @extend_schema(
+        summary="A token for a username and password",
         responses={
-            200: OpenApiResponse(description='The token: {"token": "..."}'),
-            400: OpenApiResponse(description="Wrong username or password."),
-            429: OpenApiResponse(description="Too many failed logins: wait, then try again."),
-        }
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            429: OpenApiResponse(
+                ProblemSerializer, description="Too many failed logins: wait, then try again."
+            ),
+        },
     )
     def post(self, request, *args, **kwargs):
         data = request.data if hasattr(request.data, "get") else {}  # a JSON list: a 400 below
         username = data.get("username")
         credentials = {"username": username if isinstance(username, str) else None}
         if not AxesProxyHandler.is_allowed(request, credentials):
-            return Response(
-                {"detail": LOCKED_OUT.format(minutes=lockout_minutes())},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))},
+            raise LockedOut(
+                LOCKED_OUT.format(minutes=lockout_minutes()),
+                wait=settings.AXES_COOLOFF_TIME.total_seconds(),
             )
         return super().post(request, *args, **kwargs)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "drf_standardized_errors",
     "django_htmx",
     "django_celery_beat",
     "axes",
@@ -387,6 +388,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["sakila_site.api.ModelPermissions"],
+    # JSON bodies only: one media type per operation in the schema, which is
+    # what generated clients handle (the browsable API's forms post JSON too).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "sakila_site.renderers.BrowsableAPIRenderer",  # inline styles allowed on its pages
@@ -397,10 +402,15 @@ REST_FRAMEWORK = {
         "sakila_site.api.SearchFilter",
         "sakila_site.api.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "sakila_site.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "sakila_site.problems.AutoSchema",
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S",
+}
+# Errors as RFC 9457 problems (sakila_site/problems.py).
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "sakila_site.problems.ProblemHandler",
+    "EXCEPTION_FORMATTER_CLASS": "sakila_site.problems.ProblemFormatter",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sakila Lake API",

@@ -12,6 +12,8 @@ from sakila_site import renderers, security, views
 # home page and each app's index still list every table.
 admin.site.enable_nav_sidebar = False
 
+handler404 = "sakila_site.problems.page_not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -23,6 +23,7 @@ from lake import selectors, services
 from lake.models import PipelineCheck, PipelineRun, PipelineStep
 from lake.panel.forms import PipelineRunFilter
 from sakila_site.api import permission_required
+from sakila_site.problems import Conflict, conflict_problem
 
 # --- Serializers -------------------------------------------------------------------------
 
@@ -203,19 +204,18 @@ class PublishAnywaySerializer(serializers.Serializer):
 
 class ActiveRunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.CharField()
+    status = NamedChoiceField(choices=PipelineRun.Status.choices, enum_name="PipelineRunStatusEnum")
     url = serializers.URLField()
-
-
-class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    active_run = ActiveRunSerializer(required=False, help_text="The run that is active.")
 
 
 # --- Views -------------------------------------------------------------------------------
 
-CONFLICT = OpenApiResponse(ConflictSerializer, description="The run's state does not allow it.")
-FORBIDDEN = OpenApiResponse(description="No login, or not allowed to run the lake.")
+CONFLICT = OpenApiResponse(
+    conflict_problem(
+        active_run=ActiveRunSerializer(required=False, help_text="The run that is active.")
+    ),
+    description="The run's state does not allow it, or another run is active (``active_run``).",
+)
 # Retry and resume make a new run from one: they need both permissions.
 NEW_RUN_FROM_RUN = [permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")]
 
@@ -245,16 +245,12 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         serializer = PipelineRunDetailSerializer(stored, context=self.get_serializer_context())
         return Response(serializer.data, status=code)
 
-    def _conflict(self, error: Exception, run: PipelineRun | None = None) -> Response:
-        body: dict = {"detail": str(error)}
-        if run is not None:
-            url = reverse("api-lake-run-detail", args=[run.pk])
-            body["active_run"] = {
-                "id": run.pk,
-                "status": run.status,
-                "url": self.request.build_absolute_uri(url),
-            }
-        return Response(body, status=status.HTTP_409_CONFLICT)
+    def _conflict(self, error: Exception, run: PipelineRun | None = None) -> Conflict:
+        if run is None:
+            return Conflict(str(error))
+        url = reverse("api-lake-run-detail", args=[run.pk])
+        active = {"id": run.pk, "status": run.status, "url": self.request.build_absolute_uri(url)}
+        return Conflict(str(error), active_run=active)
 
     @extend_schema(
         summary="Start a run",
@@ -263,7 +259,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "at a time: while one is, the answer is 409 with the active run."
         ),
         request=PipelineRunCreateSerializer,
-        responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+        responses={201: PipelineRunDetailSerializer, 409: CONFLICT},
     )
     def create(self, request: Request) -> Response:
         body = PipelineRunCreateSerializer(data=request.data)
@@ -273,7 +269,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 full=body.validated_data["full"], trigger=PipelineRun.Trigger.API, user=request.user
             )
         except services.AlreadyRunning as error:
-            return self._conflict(error, error.run)
+            raise self._conflict(error, error.run) from None
         return self._run_response(run, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -283,7 +279,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "(its status turns to cancelled then) and publishes nothing."
         ),
         request=None,
-        responses={200: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+        responses={200: PipelineRunDetailSerializer, 409: CONFLICT},
     )
     @action(
         detail=True,
@@ -295,7 +291,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         try:
             run = services.pipeline_run_cancel(run=run, user=request.user)
         except services.RunStateError as error:
-            return self._conflict(error)
+            raise self._conflict(error) from None
         return self._run_response(run)
 
     @extend_schema(
@@ -306,7 +302,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "checks_failed and no run has started since."
         ),
         request=PublishAnywaySerializer,
-        responses={200: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+        responses={200: PipelineRunDetailSerializer, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
     def publish(self, request: Request, pk: str | None = None) -> Response:
@@ -323,7 +319,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         summary="Retry a failed, cancelled or checks-failed run",
         description="Queues a new run like it (``retry_of`` names the run it retries).",
         request=None,
-        responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+        responses={201: PipelineRunDetailSerializer, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
     def retry(self, request: Request, pk: str | None = None) -> Response:
@@ -340,7 +336,7 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "failed with Glue's message."
         ),
         request=None,
-        responses={201: PipelineRunDetailSerializer, 403: FORBIDDEN, 409: CONFLICT},
+        responses={201: PipelineRunDetailSerializer, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
     def resume(self, request: Request, pk: str | None = None) -> Response:
@@ -362,9 +358,9 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         try:
             run = call()
         except services.RunStateError as error:
-            return self._conflict(error)
+            raise self._conflict(error) from None
         except services.AlreadyRunning as error:
-            return self._conflict(error, error.run)
+            raise self._conflict(error, error.run) from None
         return self._run_response(run, code)
 
 

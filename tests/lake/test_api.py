@@ -12,6 +12,7 @@ from lake.aws.clients import aws_client
 from lake.models import PipelineRun, PipelineStep
 from tests.lake.engines.test_glue import expect_poll, expect_resume, workflow_run
 from tests.lake.test_views import make_glue_run_failed_at_marts, make_run
+from tests.problems import detail_of, errors_of
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +105,7 @@ def test_list_filters(api):
 def test_bad_filters_are_400s_naming_the_parameter(api, params, field):
     response = api.get(RUNS, params)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in errors_of(response)
 
 
 def test_the_list_costs_the_same_queries_for_more_runs(manager, django_assert_max_num_queries):
@@ -208,9 +209,7 @@ def test_cancel_a_finished_run_is_a_409(api):
     run = make_run(Status.FAILED)
     response = api.post(f"{RUNS}{run.pk}/cancel/")
     assert response.status_code == 409
-    assert response.json() == {
-        "detail": services.ERROR_NOT_ACTIVE.format(run_id=run.pk, status="failed")
-    }
+    assert detail_of(response) == services.ERROR_NOT_ACTIVE.format(run_id=run.pk, status="failed")
 
 
 def test_retry_a_failed_run(api, manager):
@@ -227,7 +226,7 @@ def test_retry_is_refused_for_a_succeeded_run_or_while_one_is_active(api):
     succeeded = make_run(Status.SUCCEEDED)
     response = api.post(f"{RUNS}{succeeded.pk}/retry/")
     assert response.status_code == 409
-    assert response.json()["detail"] == services.ERROR_NOT_RETRYABLE.format(
+    assert detail_of(response) == services.ERROR_NOT_RETRYABLE.format(
         run_id=succeeded.pk, status="succeeded"
     )
     failed = make_run(Status.FAILED)
@@ -266,15 +265,15 @@ def test_resume_is_refused_with_the_reason_or_the_active_run(api):
     local = make_run(Status.FAILED)
     response = api.post(f"{RUNS}{local.pk}/resume/")
     assert response.status_code == 409
-    assert response.json() == {
-        "detail": services.ERROR_RESUME_ENGINE.format(run_id=local.pk, engine="local")
-    }
+    assert detail_of(response) == services.ERROR_RESUME_ENGINE.format(
+        run_id=local.pk, engine="local"
+    )
     failed = make_glue_run_failed_at_marts()
     active = make_run(Status.RUNNING)
     response = api.post(f"{RUNS}{failed.pk}/resume/")  # refused before Glue is asked
     assert response.status_code == 409
     assert response.json()["active_run"]["id"] == active.pk
-    assert "is already running" in response.json()["detail"]
+    assert "is already running" in detail_of(response)
     assert PipelineRun.objects.count() == 3
 
 

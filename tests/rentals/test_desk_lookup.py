@@ -15,6 +15,7 @@ from django.urls import reverse
 from rentals import forms, pricing, services
 from rentals.models import Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, StoreFactory
+from tests.problems import errors_of
 
 pytestmark = pytest.mark.django_db
 
@@ -238,8 +239,8 @@ def test_the_api_says_it_too(client, clerk, customer, all_out):
         "/api/rentals/", {"customer": customer.pk, "film": film.pk}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert f"The first is due back on {due:%Y-%m-%d %H:%M}" in response.json()["film"][0]
-    assert f"Free now at {other} (2 copies)." in response.json()["film"][0]
+    assert f"The first is due back on {due:%Y-%m-%d %H:%M}" in errors_of(response)["film"][0]
+    assert f"Free now at {other} (2 copies)." in errors_of(response)["film"][0]
 
 
 # --- A copy of another store brought back here ----------------------------------------------
@@ -285,6 +286,8 @@ def test_the_desks_confirmation_says_where_the_copy_belongs(desk, rented_elsewhe
 
 def test_the_api_names_the_store_to_send_it_back_to(client, clerk, rented_elsewhere):
     client.force_login(clerk)
-    response = client.post(f"/api/rentals/{rented_elsewhere.pk}/return/", {})
+    response = client.post(
+        f"/api/rentals/{rented_elsewhere.pk}/return/", {}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.json()["send_back_to"] == rented_elsewhere.inventory.store_id

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from rentals import limits, services
 from rentals.models import Payment, Rental
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, PaymentFactory
+from tests.problems import errors_of
 from tests.rentals.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_the_api_answers_400_with_the_reason(official_ids, clerk, film, customer
         "/api/rentals/", {"customer": customer.pk, "film": film.pk}, format="json"
     )
     assert response.status_code == 400
-    assert "widen_ids" in response.json()["non_field_errors"][0]
+    assert "widen_ids" in errors_of(response)["non_field_errors"][0]
 
 
 def test_the_desk_shows_the_reason(official_ids, client, clerk, film, customer):

@@ -12,6 +12,7 @@ from reports.registry import REPORTS, report_get, report_run
 from sakila_site.roles import CLERK, MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import run_pipeline
+from tests.problems import detail_of, errors_of
 from tests.reports.test_registry import add_rental
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_cache")]
@@ -103,14 +104,14 @@ def test_bad_parameters_are_400s_naming_the_field(sales, api):
     url = f"{REPORTS_URL}top_films/"
     response = api.get(url, {"start": "yesterday", "store": "7", "top": "abc"})
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_of(response) == {
         "start": ["Enter a date as YYYY-MM-DD, not 'yesterday'."],
         "store": ["There is no store 7."],
         "top": ["Enter a whole number, not 'abc'."],
     }
     response = api.get(url, {"start": "2005-07-02", "end": "2005-07-01"})
     assert response.status_code == 400
-    assert list(response.json()) == ["end"]
+    assert list(errors_of(response)) == ["end"]
     assert api.get(f"{REPORTS_URL}nope/").status_code == 404
 
 
@@ -130,10 +131,10 @@ def test_time_travel_and_runs_that_cannot_be_read(sales, api):
     for bad in (failed.pk, 999999, "x"):
         response = api.get(url, {"as_of_run": bad})
         assert response.status_code == 400, bad
-        assert list(response.json()) == ["as_of_run"]
+        assert list(errors_of(response)) == ["as_of_run"]
 
 
 def test_no_data_yet(api, lake):
     response = api.get(f"{REPORTS_URL}sales_by_store/")
     assert response.status_code == 409
-    assert response.json() == {"detail": ERROR_NO_DATA}
+    assert detail_of(response) == ERROR_NO_DATA

@@ -5,6 +5,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from sakila_site.security import LOCKED_OUT
+from tests.problems import detail_of
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_the_token_endpoint_is_throttled_per_account(clerk, limit):
         assert response.status_code == 400
     response = api.post(url, {"username": "clerk", "password": "right-one"}, REMOTE_ADDR="10.1.0.2")
     assert response.status_code == 429
-    assert response.json() == {"detail": LOCKED_OUT.format(minutes=15)}
+    assert detail_of(response) == LOCKED_OUT.format(minutes=15)
     assert response["Retry-After"] == "900"
 
 

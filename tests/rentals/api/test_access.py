@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from rentals.models import Rental
 from tests.factories import RentalFactory
+from tests.problems import detail_of, errors_of
 from tests.rentals.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_a_token_from_the_token_endpoint_authenticates(api, clerk, film, custome
 def test_a_wrong_password_or_token_is_refused(api, clerk):
     response = api.post("/api/auth/token/", {"username": "clerk", "password": "nope"})
     assert response.status_code == 400
-    assert list(response.json()) == ["non_field_errors"]
+    assert list(errors_of(response)) == ["non_field_errors"]
     api.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     assert api.get("/api/films/").status_code == 401
 
@@ -113,7 +114,7 @@ def test_a_session_post_needs_the_csrf_token(clerk, film, customer):
     client.force_login(clerk)
     response = client.post("/api/rentals/", {"customer": customer.pk, "film": film.pk})
     assert response.status_code == 403
-    assert "CSRF" in response.json()["detail"]
+    assert "CSRF" in detail_of(response)
     assert not Rental.objects.exists()
 
 
@@ -155,8 +156,8 @@ def test_the_browsable_api_asks_for_ids_rather_than_listing_rows(clerk_api, rent
     assert '<input type="number" name="rental"' in page
     assert '<input type="number" name="customer"' in page
     assert f'<option value="{rental.pk}"' not in page
-    # The form to rent asks for the ids it posts.
+    # The form to rent takes a JSON body, the API's only kind.
     page = clerk_api.get("/api/rentals/", HTTP_ACCEPT="text/html").content.decode()
-    assert '<input name="customer" class="form-control" type="number"' in page
-    assert '<input name="film" class="form-control" type="number"' in page
+    assert '<option value="application/json"' in page
+    assert "multipart/form-data" not in page
     assert f'<option value="{rental.customer_id}"' not in page

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import RentalFactory
+from tests.problems import detail_of, errors_of
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ HUGE = "9" * 30  # past SQLite's 2**63 (OverflowError) and MySQL's BIGINT
 def test_bad_filter_values_are_400s_naming_the_parameter(clerk_api, url, params, field):
     response = clerk_api.get(url, params)
     assert response.status_code == 400, response.content
-    assert list(response.json()) == [field]
+    assert list(errors_of(response)) == [field]
 
 
 def test_a_time_with_an_offset_filters_in_local_time(clerk_api):
@@ -71,7 +72,7 @@ def test_pages_out_of_range_are_404s(clerk_api, page):
     RentalFactory()
     response = clerk_api.get("/api/rentals/", {"page": page})
     assert response.status_code == 404
-    assert response.json() == {"detail": "Invalid page."}
+    assert detail_of(response) == "Invalid page."
 
 
 @pytest.mark.parametrize("size", ["abc", "0", "-5", HUGE])
@@ -98,10 +99,10 @@ def test_odd_search_and_ordering_values_are_harmless(clerk_api, params):
 def test_a_nul_character_in_a_search_is_a_400(clerk_api):
     response = clerk_api.get("/api/customers/", {"search": "mary\x00"})
     assert response.status_code == 400
-    assert response.json() == {"search": ["Null characters are not allowed."]}
+    assert errors_of(response) == {"search": ["Null characters are not allowed."]}
 
 
 def test_a_malformed_json_body_is_a_400(clerk_api):
     response = clerk_api.post("/api/rentals/", "{not json", content_type="application/json")
     assert response.status_code == 400
-    assert "JSON parse error" in response.json()["detail"]
+    assert "JSON parse error" in detail_of(response)

@@ -8,6 +8,7 @@ import pytest
 
 from rentals import pricing, services
 from rentals.models import Payment, Rental
+from tests.problems import errors_of
 from tests.rentals.api.conftest import BACKDATED
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_a_refused_payment_refuses_the_return_too(clerk_api, late_rental, amount
         format="json",
     )
     assert response.status_code == 400
-    [message] = response.json()["payment_amount"]
+    [message] = errors_of(response)["payment_amount"]
     assert message.startswith(field_message)
     assert Rental.objects.get().return_date is None and Payment.objects.count() == 1
 
@@ -79,7 +80,7 @@ def test_a_payment_over_the_balance_needs_confirming(clerk_api, customer):
     body = {"customer": customer.pk, "amount": "5.00"}
     response = clerk_api.post("/api/payments/", body, format="json")
     assert response.status_code == 400
-    assert "confirm to keep the difference as credit" in response.json()["amount"][0]
+    assert "confirm to keep the difference as credit" in errors_of(response)["amount"][0]
     assert not Payment.objects.exists()
 
     response = clerk_api.post(
@@ -100,7 +101,7 @@ def test_renting_above_the_limit_is_a_400_on_customer(clerk_api, late_rental, cu
         "/api/rentals/", {"customer": customer.pk, "film": late_rental.inventory.film_id}
     )
     assert response.status_code == 400
-    assert response.json()["customer"] == [
+    assert errors_of(response)["customer"] == [
         "MARY SMITH owes $19.99, more than the desk's limit of $10.00: "
         "take a payment before renting."
     ]

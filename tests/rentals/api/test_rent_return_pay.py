@@ -10,6 +10,7 @@ from rentals.models import Payment, Rental
 from sakila_site.roles import CLERK
 from tests.conftest import make_role_user
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, RentalFactory
+from tests.problems import detail_of, errors_of
 from tests.rentals.api.conftest import BACKDATED, client_for
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,7 @@ def test_no_free_copy_is_a_400_on_film_and_writes_nothing(clerk_api, film, custo
     RentalFactory(inventory=film.inventory.get(), return_date=None)
     response = rent(clerk_api, customer=customer.pk, film=film.pk)
     assert response.status_code == 400
-    assert response.json() == {"film": [services.no_free_copy_message(film=film, store=store)]}
+    assert errors_of(response) == {"film": [services.no_free_copy_message(film=film, store=store)]}
     assert_nothing_written(rentals=1)
 
 
@@ -113,7 +114,9 @@ def test_a_film_not_stocked_at_the_store_is_a_400(clerk_api, customer, store):
     InventoryFactory(film=film)  # at another store
     response = rent(clerk_api, customer=customer.pk, film=film.pk)
     assert response.status_code == 400
-    assert response.json() == {"film": [services.FILM_NOT_STOCKED.format(film=film, store=store)]}
+    assert errors_of(response) == {
+        "film": [services.FILM_NOT_STOCKED.format(film=film, store=store)]
+    }
     assert_nothing_written()
 
 
@@ -121,7 +124,9 @@ def test_an_inactive_customer_is_a_400_on_customer(clerk_api, film, store):
     customer = CustomerFactory(store=store, active=False)
     response = rent(clerk_api, customer=customer.pk, film=film.pk)
     assert response.status_code == 400
-    assert response.json() == {"customer": [services.CUSTOMER_INACTIVE.format(customer=customer)]}
+    assert errors_of(response) == {
+        "customer": [services.CUSTOMER_INACTIVE.format(customer=customer)]
+    }
     assert_nothing_written()
 
 
@@ -131,7 +136,9 @@ def test_a_future_rental_date_is_a_400_on_rental_date(clerk_api, film, customer)
         clerk_api, customer=customer.pk, film=film.pk, rental_date=f"{future:%Y-%m-%dT%H:%M:%S}"
     )
     assert response.status_code == 400
-    assert response.json() == {"rental_date": [services.RENTAL_DATE_IN_FUTURE.format(date=future)]}
+    assert errors_of(response) == {
+        "rental_date": [services.RENTAL_DATE_IN_FUTURE.format(date=future)]
+    }
     assert_nothing_written()
 
 
@@ -194,7 +201,7 @@ def test_bad_rent_bodies_are_400s_naming_the_field(clerk_api, film, customer, bo
     }
     response = rent(clerk_api, **body)
     assert response.status_code == 400, response.content
-    errors = response.json()
+    errors = errors_of(response)
     assert list(errors) == [field]
     if message:
         assert errors[field] == [message]
@@ -216,7 +223,7 @@ def test_a_login_without_a_staff_row_gets_a_clear_403(film, customer):
     ]:
         response = client.post(url, body, format="json")
         assert response.status_code == 403, url
-        assert response.json() == {"detail": services.STAFF_NOT_LINKED}
+        assert detail_of(response) == services.STAFF_NOT_LINKED
     assert_nothing_written(rentals=1)
     assert Rental.objects.get().return_date is None
 
@@ -227,7 +234,7 @@ def test_inactive_staff_is_a_400_on_staff(clerk_api, clerk, film, customer):
     staff.save()
     response = rent(clerk_api, customer=customer.pk, film=film.pk)
     assert response.status_code == 400
-    assert response.json() == {"staff": [services.STAFF_INACTIVE.format(staff=staff)]}
+    assert errors_of(response) == {"staff": [services.STAFF_INACTIVE.format(staff=staff)]}
     assert_nothing_written()
 
 
@@ -273,7 +280,7 @@ def test_returning_twice_is_a_400_on_rental(clerk_api, late_rental):
     assert clerk_api.post(url, {"return_date": "2025-03-05T09:00:00"}).status_code == 200
     response = clerk_api.post(url, {"return_date": "2025-03-06T09:00:00"})
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_of(response) == {
         "rental": [
             services.ALREADY_RETURNED.format(
                 rental_id=late_rental.pk, date=datetime(2025, 3, 5, 9, 0)
@@ -296,9 +303,9 @@ def test_bad_return_dates_are_400s_on_return_date(clerk_api, late_rental, return
         f"/api/rentals/{late_rental.pk}/return/", {"return_date": return_date}, format="json"
     )
     assert response.status_code == 400
-    assert list(response.json()) == ["return_date"]
+    assert list(errors_of(response)) == ["return_date"]
     if message:
-        assert response.json()["return_date"] == [message]
+        assert errors_of(response)["return_date"] == [message]
     assert Rental.objects.get().return_date is None
     assert Payment.objects.count() == 1
 
@@ -364,9 +371,9 @@ def test_bad_amounts_are_400s_on_amount(clerk_api, customer, amount, message):
         "/api/payments/", {"customer": customer.pk, "amount": amount}, format="json"
     )
     assert response.status_code == 400, response.content
-    assert list(response.json()) == ["amount"]
+    assert list(errors_of(response)) == ["amount"]
     if message:
-        assert response.json()["amount"] == [message]
+        assert errors_of(response)["amount"] == [message]
     assert_nothing_written()
 
 
@@ -378,7 +385,7 @@ def test_paying_for_another_customers_rental_is_a_400_on_rental(clerk_api, late_
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_of(response) == {
         "rental": [
             services.PAYMENT_RENTAL_OF_OTHER_CUSTOMER.format(
                 rental_id=late_rental.pk, customer=other
@@ -391,5 +398,5 @@ def test_paying_for_another_customers_rental_is_a_400_on_rental(clerk_api, late_
 def test_paying_for_an_unknown_customer_is_a_400(clerk_api):
     response = clerk_api.post("/api/payments/", {"customer": 424242, "amount": "1.00"})
     assert response.status_code == 400
-    assert list(response.json()) == ["customer"]
+    assert list(errors_of(response)) == ["customer"]
     assert_nothing_written()

@@ -1,0 +1,288 @@
+"""A Python client generated from the schema the stack serves (openapi-python-client),
+driven against that stack as a clerk and as a manager would use it: only the
+generated functions and models, never raw HTTP.
+
+Steps that wait on server work are marked TODO(<feature>) and noted on ``pending``:
+the journey goes on with a stand-in where it can, and the test fails at its end
+naming each one.
+"""
+
+import csv
+import datetime
+import importlib
+import inspect
+import io
+import json
+import time
+import typing
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.api_clients.conftest import (
+    PACKAGE,
+    GeneratedClient,
+    Pending,
+    bootstrap_token,
+    demo_password,
+)
+from tests.stack import Stack
+
+pytestmark = pytest.mark.clients
+
+DAYS_LATE = 3
+RUN_TIMEOUT_SECONDS = 180  # a run takes 5-20 s here; a busy machine, more
+RUN_FINAL = {"succeeded", "failed", "cancelled", "checks_failed"}
+
+
+def test_the_served_schema_is_the_one_linted(served_schema, dumped_schema):
+    """test_schema_lint.py checks manage.py spectacular's schema: it must be what is served."""
+    served = json.loads(served_schema.read_text())
+    dumped = json.loads(dumped_schema[0].read_text())
+    differ = [
+        f"{part}: {name}"
+        for part in ("paths", "components")
+        for name in sorted(set(served.get(part, {})) | set(dumped.get(part, {})))
+        if served.get(part, {}).get(name) != dumped.get(part, {}).get(name)
+    ]
+    assert served == dumped, f"the served and dumped schemas differ at {differ or 'the top'}"
+
+
+def test_the_generator_warns_of_nothing(generated_client):
+    """A warning means a part of the schema it could not turn into code (left out)."""
+    assert "Warning" not in generated_client.output, generated_client.output
+
+
+def test_every_generated_operation_imports(generated_client):
+    failures = []
+    for module in sorted(generated_client.root.glob("api/*/*.py")):
+        if module.name == "__init__.py":
+            continue
+        name = f"{PACKAGE}.api.{module.parent.name}.{module.stem}"
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # whatever the generated code raises, reported together
+            failures.append(f"{name}: {error!r}")
+    assert not failures, "generated modules that do not import:\n" + "\n".join(failures)
+
+
+def token_of(generated: GeneratedClient, stack: Stack, username: str, pending: Pending) -> str:
+    """A token through the generated ``auth_token_create``. If that cannot work, the
+    failure is noted and the token taken without the client, so the journey goes on."""
+    try:
+        login = generated.operation("auth_token_create")
+        body = generated.models.AuthTokenRequest(
+            username=username, password=demo_password(username)
+        )
+        anonymous = generated.client(stack.url)
+        answer = login.sync_detailed(client=anonymous, body=body)
+    except Exception as error:  # the generated module itself is broken: noted, then go on
+        pending.note(
+            "POST /api/auth/token/",
+            f"the generated auth_token_create fails ({error!r}); openapi-python-client 0.29.1 "
+            "generates broken code for a request body in several media types of one schema "
+            "(form, multipart and JSON): JSON only would do",
+        )
+        return bootstrap_token(stack, username)
+    assert answer.status_code == 200, answer.content
+    accepted = typing.get_args(
+        inspect.signature(login.sync_detailed).parameters["client"].annotation
+    )
+    if type(anonymous) not in accepted:
+        pending.note(
+            "POST /api/auth/token/",
+            "the generated auth_token_create is typed to take an AuthenticatedClient, as the "
+            "schema gives it a security requirement; asking for a token needs no login "
+            "(no `security`, or an empty one, types it Client | AuthenticatedClient)",
+        )
+    return answer.parsed.token
+
+
+def pages(operation, client, **filters) -> list:
+    """Every result of a paginated list operation."""
+    results, page = [], 1
+    while True:
+        answer = operation.sync(client=client, page=page, page_size=100, **filters)
+        results += answer.results
+        if not answer.next:
+            return results
+        page += 1
+
+
+def clerk_store(generated: GeneratedClient, clerk, pending: Pending) -> int:
+    """The clerk's store, as GET /api/me/ says."""
+    me_operation = generated.operation_id("get", "/me/")
+    stores = generated.operation("stores_list")
+    if me_operation is None:
+        # TODO(api-me): GET /api/me/ (user, role, staff, store) is being added. Until
+        # then, setup_demo's clerk works at the first store.
+        pending.note("GET /api/me/", "not in the schema yet; the journey used the first store")
+        return stores.sync(client=clerk).results[0].id
+    me = generated.operation(me_operation).sync(client=clerk)
+    # TODO(api-me): the field names and types (user, role, staff, store) as planned;
+    # check them against the endpoint once it is in.
+    assert (str(me.user), str(me.role)) == ("clerk", "Clerk"), me
+    assert me.staff is not None, me
+    return me.store if isinstance(me.store, int) else me.store.id
+
+
+def test_clerk_rents_returns_late_and_pays_once(stack, generated_client, pending):
+    api, models = generated_client.operation, generated_client.models
+    clerk = generated_client.client(stack.url, token_of(generated_client, stack, "clerk", pending))
+    store = clerk_store(generated_client, clerk, pending)
+
+    # A customer of the store owing nothing, with nothing out.
+    customers = api("customers_list").sync(client=clerk, active=True, store=store, page_size=50)
+    customer = next(
+        detail
+        for listed in customers.results
+        if (detail := api("customers_retrieve").sync(client=clerk, customer_id=listed.id))
+        and detail.open_rentals == 0
+        and Decimal(detail.balance) == 0
+    )
+
+    # A film with a copy on the shelf, rented as of rental_duration + 3 days ago so that
+    # it comes back 3 days late. A copy out at some point since then is refused (400):
+    # the next film is tried.
+    now = datetime.datetime.now().replace(microsecond=0)
+    films = api("films_list").sync(client=clerk, available_at_store=store, page_size=50).results
+    assert films, f"no film with a free copy at store {store}"
+    refusals = []
+    for film in films:
+        answer = api("rentals_create").sync_detailed(
+            client=clerk,
+            body=models.RentalCreateRequest(
+                customer=customer.id,
+                film=film.id,
+                rental_date=now - datetime.timedelta(days=film.rental_duration + DAYS_LATE),
+            ),
+        )
+        if answer.status_code == 201:
+            rental = answer.parsed
+            break
+        assert answer.status_code == 400, answer.content
+        refusals.append(answer.parsed.detail)
+    else:
+        pytest.fail(f"every film was refused: {refusals}")
+    assert (rental.status, rental.customer, rental.film) == ("open", customer.id, film.id)
+    assert Decimal(rental.amount_charged) == Decimal(film.rental_rate)
+
+    opened = api("rentals_list").sync(
+        client=clerk, customer=customer.id, status=models.RentalsListStatus.OPEN
+    )
+    assert [open_rental.id for open_rental in opened.results] == [rental.id]
+
+    returned = api("rentals_return_create").sync_detailed(
+        client=clerk, rental_id=rental.id, body=models.RentalReturnRequest()
+    )
+    assert returned.status_code == 200, returned.content
+    late_fee = Decimal(returned.parsed.late_fee)
+    assert returned.parsed.rental.status == "returned"
+    assert returned.parsed.days_late == DAYS_LATE
+    assert late_fee == min(Decimal(DAYS_LATE), Decimal(film.replacement_cost))
+    balance = api("customers_retrieve").sync(client=clerk, customer_id=customer.id).balance
+    assert Decimal(balance) == late_fee
+
+    # The balance paid twice with one Idempotency-Key: one payment.
+    payments_list, payments_create = api("payments_list"), api("payments_create")
+    paid_before = payments_list.sync(client=clerk, customer=customer.id).count
+    payment = models.PaymentCreateRequest(customer=customer.id, amount=balance)
+    if "idempotency_key" in inspect.signature(payments_create.sync_detailed).parameters:
+        key = str(uuid.uuid4())
+        first = payments_create.sync_detailed(client=clerk, body=payment, idempotency_key=key)
+        again = payments_create.sync_detailed(client=clerk, body=payment, idempotency_key=key)
+        assert first.status_code == 201, first.content
+        assert again.status_code in (200, 201), again.content
+        assert again.parsed.id == first.parsed.id
+    else:
+        # TODO(idempotency-key): POST /api/payments/ is to document an Idempotency-Key
+        # header; the generated payments_create then takes idempotency_key=.
+        pending.note(
+            "Idempotency-Key on POST /api/payments/",
+            "no such header parameter in the schema (payments_create has no idempotency_key "
+            "argument); the journey paid once, without it",
+        )
+        first = payments_create.sync_detailed(client=clerk, body=payment)
+        assert first.status_code == 201, first.content
+    assert payments_list.sync(client=clerk, customer=customer.id).count == paid_before + 1
+    customer = api("customers_retrieve").sync(client=clerk, customer_id=customer.id)
+    assert Decimal(customer.balance) == 0
+    pending.check()
+
+
+def run_finished(generated: GeneratedClient, manager, run_id: int):
+    """The run's detail once its status is final."""
+    retrieve = generated.operation("lake_runs_retrieve")
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while True:
+        # The path parameter is a string: the schema gives the id as a pattern.
+        run = retrieve.sync(client=manager, id=str(run_id))
+        if str(run.status) in RUN_FINAL:
+            return run
+        assert time.monotonic() < deadline, f"run {run_id} still {run.status}"
+        time.sleep(0.5)
+
+
+def csv_operation(schema: dict) -> str | None:
+    """The operationId of a GET of one report that documents a text/csv answer."""
+    for path, operations in schema["paths"].items():
+        get = operations.get("get", {"responses": {}})
+        answers = get["responses"].values()
+        if "/reports/" in path and any("text/csv" in a.get("content", {}) for a in answers):
+            return get["operationId"]
+    return None
+
+
+def test_manager_runs_the_lake_and_reads_a_report(stack, generated_client, pending):
+    api, models = generated_client.operation, generated_client.models
+    token = token_of(generated_client, stack, "manager", pending)
+    manager = generated_client.client(stack.url, token)
+
+    runs = api("lake_runs_list").sync(client=manager)
+    assert runs.count >= 1, "setup_demo's first run is missing"
+    started = api("lake_runs_create").sync_detailed(
+        client=manager, body=models.PipelineRunCreateRequest()
+    )
+    if started.status_code == 201:
+        run_id = started.parsed.id
+    else:  # another run is active (the desk's rentals ask for runs): follow that one
+        assert started.status_code == 409, started.content
+        run_id = started.parsed.active_run.id
+    run = run_finished(generated_client, manager, run_id)
+    assert str(run.status) == "succeeded", (
+        run.error,
+        [(step.name, str(step.status), step.error) for step in run.steps],
+    )
+
+    reports = api("reports_list").sync(client=manager)
+    assert reports, "no reports"
+    answer = api("reports_retrieve").sync_detailed(name=reports[0].name, client=manager)
+    assert answer.status_code == 200, answer.content
+    result = answer.parsed
+    assert result.report == reports[0].name
+    assert result.columns and result.run_id >= run_id
+
+    operation_id = csv_operation(generated_client.schema)
+    if operation_id is None:
+        # TODO(report-csv): GET /api/reports/{name}/ as CSV (?format=csv or Accept:
+        # text/csv) is being added; the schema is to document its text/csv answer.
+        pending.note("a report as CSV", "no GET of a report documents a text/csv answer yet")
+    else:
+        # A client of its own: with_headers changes the httpx client it shares.
+        as_csv = generated_client.client(stack.url, token).with_headers({"Accept": "text/csv"})
+        try:
+            answer = api(operation_id).sync_detailed(name=reports[0].name, client=as_csv)
+        except Exception as error:  # the generated parsing of the answer: noted, go on
+            pending.note(
+                "a report as CSV",
+                f"the generated {operation_id} fails on the CSV answer ({error!r}); "
+                "openapi-python-client reads an answer as the first media type its "
+                "schema documents",
+            )
+        else:
+            assert answer.status_code == 200, answer.content
+            assert answer.headers["content-type"].startswith("text/csv")
+            header = next(csv.reader(io.StringIO(answer.content.decode())))
+            assert header == result.columns
+    pending.check()
