@@ -1,8 +1,13 @@
 """REST framework policies shared by every API of the site (see REST_FRAMEWORK)."""
 
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from rest_framework import filters, pagination, permissions
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import filters, pagination, permissions, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -105,3 +110,18 @@ class LocalDateTimeSchema(OpenApiSerializerFieldExtension):
             "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
             "example": "2005-05-24T22:53:30",
         }
+
+
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    location=OpenApiParameter.HEADER,
+    response=[201],
+    description="The address of what was created.",
+)
+
+
+def created(request: Request, data: dict, detail_url_name: str) -> Response:
+    """201 with ``data`` (which has the new row's ``id``) and its address in Location."""
+    url = request.build_absolute_uri(reverse(detail_url_name, args=[data["id"]]))
+    return Response(data, status=status.HTTP_201_CREATED, headers={"Location": url})

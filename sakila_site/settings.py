@@ -407,6 +407,8 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S",
 }
+# How long the API keeps an Idempotency-Key and its answer (sakila_site/idempotency.py).
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
 # Errors as RFC 9457 problems (sakila_site/problems.py).
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "sakila_site.problems.ProblemHandler",

@@ -22,7 +22,8 @@ from rest_framework.routers import DefaultRouter
 from lake import selectors, services
 from lake.models import PipelineCheck, PipelineRun, PipelineStep
 from lake.panel.forms import PipelineRunFilter
-from sakila_site.api import permission_required
+from sakila_site.api import LOCATION_HEADER, created, permission_required
+from sakila_site.idempotency import IDEMPOTENCY_KEY_PARAMETER, KEY_REUSED_RESPONSE, idempotent
 from sakila_site.problems import Conflict, conflict_problem
 
 # --- Serializers -------------------------------------------------------------------------
@@ -216,6 +217,8 @@ CONFLICT = OpenApiResponse(
     ),
     description="The run's state does not allow it, or another run is active (``active_run``).",
 )
+NEW_RUN_PARAMETERS = [IDEMPOTENCY_KEY_PARAMETER, LOCATION_HEADER]
+NEW_RUN_RESPONSES = {201: PipelineRunDetailSerializer, 409: CONFLICT, 422: KEY_REUSED_RESPONSE}
 # Retry and resume make a new run from one: they need both permissions.
 NEW_RUN_FROM_RUN = [permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")]
 
@@ -243,6 +246,8 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         runs = selectors.pipeline_run_detail_list().prefetch_related("steps", "checks")
         stored = runs.get(pk=run.pk)
         serializer = PipelineRunDetailSerializer(stored, context=self.get_serializer_context())
+        if code == status.HTTP_201_CREATED:
+            return created(self.request, serializer.data, "api-lake-run-detail")
         return Response(serializer.data, status=code)
 
     def _conflict(self, error: Exception, run: PipelineRun | None = None) -> Conflict:
@@ -259,8 +264,10 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "at a time: while one is, the answer is 409 with the active run."
         ),
         request=PipelineRunCreateSerializer,
-        responses={201: PipelineRunDetailSerializer, 409: CONFLICT},
+        parameters=NEW_RUN_PARAMETERS,
+        responses=NEW_RUN_RESPONSES,
     )
+    @idempotent
     def create(self, request: Request) -> Response:
         body = PipelineRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -319,9 +326,11 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         summary="Retry a failed, cancelled or checks-failed run",
         description="Queues a new run like it (``retry_of`` names the run it retries).",
         request=None,
-        responses={201: PipelineRunDetailSerializer, 409: CONFLICT},
+        parameters=NEW_RUN_PARAMETERS,
+        responses=NEW_RUN_RESPONSES,
     )
     @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
+    @idempotent
     def retry(self, request: Request, pk: str | None = None) -> Response:
         return self._new_run_response(request, services.pipeline_run_retry)
 
@@ -336,9 +345,11 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "failed with Glue's message."
         ),
         request=None,
-        responses={201: PipelineRunDetailSerializer, 409: CONFLICT},
+        parameters=NEW_RUN_PARAMETERS,
+        responses=NEW_RUN_RESPONSES,
     )
     @action(detail=True, methods=["post"], permission_classes=NEW_RUN_FROM_RUN)
+    @idempotent
     def resume(self, request: Request, pk: str | None = None) -> Response:
         return self._new_run_response(request, services.pipeline_run_resume)
 

@@ -9,7 +9,7 @@ rentals and payments are recorded as the staff row linked to the login.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -21,11 +21,14 @@ from rentals.api import filters, serializers
 from rentals.api.fields import ID_REGEX
 from rentals.models import Payment, Staff
 from sakila_site.api import (
+    LOCATION_HEADER,
     OrderingFilter,
     PageByKeyPagination,
     SearchFilter,
+    created,
     permission_required,
 )
+from sakila_site.idempotency import IDEMPOTENCY_KEY_PARAMETER, KEY_REUSED_RESPONSE, idempotent
 
 
 def request_staff(request: Request) -> Staff:
@@ -123,18 +126,18 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
             "stored (a database trigger may have replaced the rental date)."
         ),
         request=serializers.RentalCreateSerializer,
-        responses={
-            201: serializers.RentalCreatedSerializer,
-        },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, LOCATION_HEADER],
+        responses={201: serializers.RentalCreatedSerializer, 422: KEY_REUSED_RESPONSE},
     )
+    @idempotent
     def create(self, request: Request) -> Response:
         staff = request_staff(request)
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         rental = services.rental_create(staff=staff, **body.validated_data)
         stored = self.get_queryset().get(pk=rental.pk)
-        return Response(
-            serializers.RentalCreatedSerializer(stored).data, status=status.HTTP_201_CREATED
+        return created(
+            request, serializers.RentalCreatedSerializer(stored).data, "api-rental-detail"
         )
 
     @extend_schema(
@@ -145,9 +148,8 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
             "`payment_amount` says money was taken with the return."
         ),
         request=serializers.RentalReturnSerializer,
-        responses={
-            200: serializers.RentalReturnedSerializer,
-        },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={200: serializers.RentalReturnedSerializer, 422: KEY_REUSED_RESPONSE},
     )
     @action(
         detail=True,
@@ -155,6 +157,7 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
         url_path="return",
         permission_classes=[permission_required("rentals.change_rental")],
     )
+    @idempotent
     def return_rental(self, request: Request, pk: str | None = None) -> Response:
         rental = self.get_object()
         staff = request_staff(request)
@@ -201,13 +204,13 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaVie
             "than the customer owes is refused unless `confirm_overpayment` is true."
         ),
         request=serializers.PaymentCreateSerializer,
-        responses={
-            201: serializers.PaymentSerializer,
-        },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, LOCATION_HEADER],
+        responses={201: serializers.PaymentSerializer, 422: KEY_REUSED_RESPONSE},
     )
+    @idempotent
     def create(self, request: Request) -> Response:
         staff = request_staff(request)
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         payment = services.payment_create(staff=staff, **body.validated_data)
-        return Response(serializers.PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+        return created(request, serializers.PaymentSerializer(payment).data, "api-payment-detail")
