@@ -9,16 +9,20 @@ a string, exact to the cent, as elsewhere in the API.
 from datetime import date
 from decimal import Decimal
 
+from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from lake.query import QueryError
+from reports.export import ReportFiltersInvalid, report_export
 from reports.registry import (
     REPORTS,
     Report,
@@ -131,8 +135,27 @@ class ReportListApi(APIView):
         return Response(ReportSerializer(list(REPORTS.values()), many=True).data)
 
 
+class CSVRenderer(BaseRenderer):
+    """Lets ``?format=csv`` and ``Accept: text/csv`` choose the page's CSV export
+    (the view answers with the file itself; this renders nothing)."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        raise NotImplementedError("report CSVs are written by reports.export")
+
+
 class ReportDetailApi(APIView):
     permission_classes = [permission_required(REPORT_PERMISSION)]
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # An error is a problem in JSON, also when a CSV was asked for.
+        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         tags=["reports"],
@@ -150,9 +173,19 @@ class ReportDetailApi(APIView):
                 "as_of_run", OpenApiTypes.INT, description="Read as of this pipeline run."
             ),
             OpenApiParameter("refresh", OpenApiTypes.BOOL, description="Recompute, not cached."),
+            OpenApiParameter(
+                "sort", OpenApiTypes.STR, description="CSV only: a column, - first to descend."
+            ),
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["json", "csv"],
+                description="csv: the report page's CSV export (as Accept: text/csv does).",
+            ),
         ],
         responses={
-            200: ReportResultSerializer,
+            (200, "application/json"): ReportResultSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
             409: OpenApiResponse(
                 ProblemSerializer, description="The lake has no data yet, or the query failed."
             ),
@@ -164,6 +197,8 @@ class ReportDetailApi(APIView):
         except ReportNotFound as error:
             raise NotFound(str(error)) from None
         query = request.query_params
+        if isinstance(request.accepted_renderer, CSVRenderer):
+            return self._csv(report, query)
         params = report_params_clean(report, query.dict())  # ValidationError: a 400
         as_of_run = report_run_get(query["as_of_run"]) if query.get("as_of_run") else None
         try:
@@ -187,6 +222,14 @@ class ReportDetailApi(APIView):
             "meta": result.meta,
         }
         return Response(ReportResultSerializer(data).data)
+
+    def _csv(self, report: Report, query) -> HttpResponse:
+        try:
+            return report_export(report, query)
+        except ReportFiltersInvalid as invalid:
+            raise ValidationError(invalid.errors) from None
+        except QueryError as error:
+            raise LakeUnavailable(str(error)) from None
 
 
 urlpatterns = [

@@ -25,8 +25,8 @@ from lake.panel.views import VIEW_RUNS
 from lake.query import QueryError, get_query_engine
 from lake.query.duckdb import ERROR_NO_DATA
 from reports.charts import report_charts
-from reports.export import HEADER_FILTERS, HEADER_RUN, HEADER_TITLE, csv_response
-from reports.filters import Filters, filters_clean
+from reports.export import ReportFiltersInvalid, as_of_run, report_export
+from reports.filters import filters_clean
 from reports.formatting import cell_text
 from reports.registry import (
     CUSTOMER_SQL,
@@ -36,7 +36,6 @@ from reports.registry import (
     REPORTS,
     Report,
     ReportNotFound,
-    ReportResult,
     report_get,
     report_run,
 )
@@ -213,7 +212,7 @@ def report_detail(request: HttpRequest, name: str) -> HttpResponse:
     context |= {
         "result": result,
         "rows": rows,
-        "as_of": _as_of_run(result, filters),
+        "as_of": as_of_run(result, filters),
         "travelled": result.run_id != context["published"].pk,
         "table": table_cells(report, result.columns, rows, result.params, travelled),
         "headers": table_headers(result.columns, result.rows, sort),
@@ -227,38 +226,18 @@ def report_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, context["template"], context)
 
 
-def _as_of_run(result: ReportResult, filters: Filters) -> PipelineRun | None:
-    if filters.as_of_run is not None:
-        return filters.as_of_run
-    return PipelineRun.objects.filter(pk=result.run_id).first()
-
-
 @reports_view
 @require_GET
 def report_csv(request: HttpRequest, name: str) -> HttpResponse:
-    """The rows and columns the report page shows, in its order: a header row, then
-    the rows; the filters and run are in the file name and the X-Report-* headers."""
+    """The report's rows as the page shows them, as CSV (``reports.export``)."""
     report = _report_or_404(name)
-    filters = filters_clean(report, request.GET)
-    if filters.errors:
-        lines = [f"{key}: {' '.join(messages)}" for key, messages in filters.errors.items()]
-        return HttpResponse("\n".join(lines), status=400, content_type="text/plain")
     try:
-        result = report_run(report, filters.params, as_of_run=filters.as_of_run)
+        return report_export(report, request.GET)
+    except ReportFiltersInvalid as invalid:
+        lines = [f"{key}: {' '.join(messages)}" for key, messages in invalid.errors.items()]
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain")
     except QueryError as error:
         return HttpResponse(str(error), status=409, content_type="text/plain")
-    run = _as_of_run(result, filters)
-    finished = f", finished {run.finished_at:%Y-%m-%d %H:%M:%S}" if run and run.finished_at else ""
-    sort = sort_clean(request.GET.get("sort"), result.columns)
-    parts = (report.name, filters.slug, f"sorted-{request.GET['sort']}" if sort else "")
-    headers = {
-        HEADER_TITLE: f"{report.title} ({report.name})",
-        HEADER_FILTERS: filters.description or "none",
-        HEADER_RUN: f"{result.run_id}{finished}",
-    }
-    rows = ([row[c] for c in result.columns] for row in rows_sorted(result.rows, sort))
-    filename = "_".join(part for part in (*parts, f"run-{result.run_id}") if part)
-    return csv_response(filename, result.columns, rows, headers)
 
 
 @reports_view

@@ -1,9 +1,13 @@
 """The reports API (/api/reports/): the list with parameter schemas, and rows as JSON."""
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from lake.models import PipelineRun
@@ -138,3 +142,37 @@ def test_no_data_yet(api, lake):
     response = api.get(f"{REPORTS_URL}sales_by_store/")
     assert response.status_code == 409
     assert detail_of(response) == ERROR_NO_DATA
+
+
+def test_a_token_reads_the_pages_csv_export(sales, manager_user_with_token):
+    user, token = manager_user_with_token
+    page = Client()
+    page.force_login(user)
+    query = {"start": "2005-06-01", "end": "2005-08-31", "top": "5", "sort": "-rentals"}
+    exported = page.get("/reports/top_films/csv/", query)
+    assert exported.status_code == 200
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    by_format = api.get(f"{REPORTS_URL}top_films/", {**query, "format": "csv"})
+    by_accept = api.get(f"{REPORTS_URL}top_films/", query, HTTP_ACCEPT="text/csv")
+
+    for response in (by_format, by_accept):
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response.content == exported.content
+        assert response["Content-Disposition"] == exported["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(by_format.content.decode())))
+    assert len(rows) == 6
+
+
+def test_a_csv_request_with_bad_parameters_is_a_problem(sales, api):
+    response = api.get(f"{REPORTS_URL}top_films/", {"format": "csv", "start": "yesterday"})
+    assert response.status_code == 400
+    assert list(errors_of(response)) == ["start"]
+
+
+@pytest.fixture
+def manager_user_with_token():
+    user = make_role_user(MANAGER, username="manager")
+    return user, Token.objects.create(user=user).key
