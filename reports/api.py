@@ -33,7 +33,7 @@ from reports.registry import (
     report_run_get,
 )
 from sakila_site.api import permission_required
-from sakila_site.problems import ProblemSerializer
+from sakila_site.problems import PROBLEM_JSON, ProblemSerializer
 
 REPORT_PERMISSION = "lake.view_pipelinerun"
 TRUE = {"1", "true", "yes", "on"}
@@ -150,12 +150,15 @@ class ReportDetailApi(APIView):
     permission_classes = [permission_required(REPORT_PERMISSION)]
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
 
-    def handle_exception(self, exc: Exception) -> Response:
-        # An error is a problem in JSON, also when a CSV was asked for.
-        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        # When a CSV was asked for, what is not the file (an error, OPTIONS) is JSON.
+        renderer = getattr(request, "accepted_renderer", None)  # unset if negotiation failed
+        if isinstance(response, Response) and isinstance(renderer, CSVRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+            if response.status_code >= 400:
+                response.content_type = PROBLEM_JSON
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         tags=["reports"],

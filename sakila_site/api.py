@@ -1,5 +1,7 @@
 """REST framework policies shared by every API of the site (see REST_FRAMEWORK)."""
 
+import re
+
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
@@ -38,21 +40,47 @@ def permission_required(*perms: str) -> type[permissions.BasePermission]:
 
 
 class OrderingFilter(filters.OrderingFilter):
-    """DRF's, with a tie-break when the client orders by something else than
-    the primary key, so that rows with equal values keep their page.
+    """DRF's, with one ``ordering`` value from a listed set (else a 400; DRF
+    ignores what it does not know), and a tie-break when the client orders by
+    something else than the primary key, so that rows with equal values keep
+    their page.
 
     The tie-break is the primary key, or the view's ``ordering_tiebreak``
     (fields that complete a unique index, so that the index serves the sort).
     """
 
     def get_ordering(self, request, queryset, view) -> list[str] | None:
-        ordering = super().get_ordering(request, queryset, view)
+        if self.ordering_param in request.query_params:  # even empty: refused
+            terms = request.query_params[self.ordering_param].split(",")
+            ordering = self.remove_invalid_fields(queryset, terms, view, request)
+        else:
+            ordering = self.get_default_ordering(view)
         pk_names = {"pk", queryset.model._meta.pk.name}
         if ordering and not pk_names & {field.lstrip("-") for field in ordering}:
             direction = "-" if ordering[0].startswith("-") else ""
             tiebreak = getattr(view, "ordering_tiebreak", ("pk",))
-            ordering = [*ordering, *(direction + field for field in tiebreak)]
+            named = {field.lstrip("-") for field in ordering}
+            ordering = [*ordering, *(direction + f for f in tiebreak if f not in named)]
         return ordering
+
+    def remove_invalid_fields(self, queryset, fields, view, request) -> list[str]:
+        allowed = ordering_values(view)
+        if len(fields) != 1 or fields[0] not in allowed:
+            raise ValidationError(
+                {self.ordering_param: [f"Order by one of {', '.join(allowed)}."]}, code="invalid"
+            )
+        return fields
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        [parameter] = super().get_schema_operation_parameters(view)
+        parameter["schema"]["enum"] = ordering_values(view)
+        parameter["description"] = "The field to sort by; - first: descending."
+        return [parameter]
+
+
+def ordering_values(view) -> list[str]:
+    """The ``ordering`` values a list takes: each field, ascending and descending."""
+    return [value for field in view.ordering_fields for value in (field, f"-{field}")]
 
 
 class SearchFilter(filters.SearchFilter):
@@ -65,10 +93,47 @@ class SearchFilter(filters.SearchFilter):
             raise ValidationError({self.search_param: error.detail}) from None
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
+def whole_number_param(request: Request, name: str, maximum: int | None = None) -> int | None:
+    """A query parameter that must be a whole number from 1 (to ``maximum``); None if absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not re.fullmatch(r"[0-9]+", raw) or not 1 <= int(raw) <= (maximum or int(raw)):
+        limit = f"from 1 to {maximum}" if maximum else "of at least 1"
+        raise ValidationError({name: [f"Enter a whole number {limit}."]}, code="invalid")
+    return int(raw)
+
+
+class PageSize:
+    """``page_size`` from 1 to 500 (default 50), a 400 outside it, documented so."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        size = whole_number_param(request, self.page_size_query_param, self.max_page_size)
+        return size or self.page_size
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    minimum=1, maximum=self.max_page_size, default=self.page_size
+                )
+                parameter["description"] = f"Rows per page, 1 to {self.max_page_size}."
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"].update(minimum=1)
+        return parameters
+
+
+class PageNumberPagination(PageSize, pagination.PageNumberPagination):
+    """Numbered pages; ``page`` past the last is a 404, one that is not a whole
+    number from 1 a 400."""
+
+    def get_page_number(self, request: Request, paginator) -> int | str:
+        return whole_number_param(request, self.page_query_param) or 1
 
 
 class PageByKeyPagination(PageNumberPagination):
@@ -86,8 +151,26 @@ class PageByKeyPagination(PageNumberPagination):
         page = super().paginate_queryset(keys, request, view)
         if page is None:
             return None
-        rows = queryset.in_bulk(page)
-        return [rows[key] for key in page if key in rows]  # unless deleted meanwhile
+        return rows_by_key(queryset, page)
+
+
+class CursorByKeyPagination(PageSize, pagination.CursorPagination):
+    """Pages that stay put while rows arrive: ``next`` and ``previous`` carry a
+    cursor (a position in the order, not a page number), so a new rental at the
+    top shifts nothing. Reads keys first, as ``PageByKeyPagination`` does. The
+    order is the view's ``ordering`` or the client's ``ordering``."""
+
+    def paginate_queryset(self, queryset, request, view=None) -> list | None:
+        order = self.get_ordering(request, queryset, view)
+        fields = {"pk", *(field.lstrip("-") for field in order)}
+        keys = queryset.values(*fields).prefetch_related(None)
+        page = super().paginate_queryset(keys, request, view)
+        return rows_by_key(queryset, [row["pk"] for row in page])
+
+
+def rows_by_key(queryset, keys: list) -> list:
+    rows = queryset.in_bulk(keys)
+    return [rows[key] for key in keys if key in rows]  # unless deleted meanwhile
 
 
 class LocalDateTimeSchema(OpenApiSerializerFieldExtension):
@@ -125,3 +208,9 @@ def created(request: Request, data: dict, detail_url_name: str) -> Response:
     """201 with ``data`` (which has the new row's ``id``) and its address in Location."""
     url = request.build_absolute_uri(reverse(detail_url_name, args=[data["id"]]))
     return Response(data, status=status.HTTP_201_CREATED, headers={"Location": url})
+
+
+def schema_v1_only(endpoints: list, **kwargs) -> list:
+    """drf-spectacular's preprocessing hook: the schema documents /api/v1/ (the
+    /api/ alias answers the same)."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]

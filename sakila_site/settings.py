@@ -428,6 +428,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["sakila_site.api.schema_v1_only"],
 }
 
 # Content-Security-Policy on every page (django-csp): scripts, styles, images

@@ -24,6 +24,7 @@ from rentals.api.fields import ID_REGEX
 from rentals.models import Payment, Staff
 from sakila_site.api import (
     LOCATION_HEADER,
+    CursorByKeyPagination,
     OrderingFilter,
     PageByKeyPagination,
     SearchFilter,
@@ -110,6 +111,8 @@ class RentalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaView
     )
     filterset_class = filters.RentalFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
+    pagination_class = CursorByKeyPagination  # new rentals arrive at the top
+    ordering = ["-rental_date", "-inventory_id", "-customer_id"]
     ordering_fields = ["rental_date", "rental_id"]
     ordering_tiebreak = ("inventory_id", "customer_id")
 
@@ -193,6 +196,8 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaVie
     queryset = Payment.objects.order_by("-pk")
     filterset_class = filters.PaymentFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
+    pagination_class = CursorByKeyPagination
+    ordering = ["-payment_id"]
     ordering_fields = ["payment_id"]
 
     def get_serializer_class(self) -> type[BaseSerializer]:

@@ -34,7 +34,15 @@ export const bodies: [
   JsonBody<"lake_runs_create">,
 ] = [payment, rent, giveBack, startRun];
 
-// Reading answers: a rental's status, a customer's balance, a page of rentals.
+// A header an operation documents: the same payment sent again is not written twice.
+export const paymentHeaders: NonNullable<operations["payments_create"]["parameters"]["header"]> = {
+  "Idempotency-Key": "5f0c8a4e-2b7d-4c1e-9a3f-6d2e8b1c4a70",
+};
+
+// Reading answers: who the token is, a rental's status, a customer's balance, a page of rentals.
+export function storeOf(me: Answer<"me_retrieve", 200>): number | undefined {
+  return me.store?.id;
+}
 export function isOpen(rental: Schemas["Rental"]): boolean {
   return rental.status === "open";
 }

@@ -72,7 +72,7 @@ def test_list_runs_newest_first_with_rows_and_pagination(api, manager):
     assert listed["requested_by"] == "manager"
     assert listed["rows_read"] == 120 and listed["rows_written"] == 30
     assert listed["seconds"] == 12.0
-    assert listed["url"] == f"http://testserver{RUNS}{first.pk}/"
+    assert listed["url"] == f"http://testserver/api/v1/lake/runs/{first.pk}/"
     assert "steps" not in listed
     assert api.get(RUNS, {"page_size": 1}).json()["next"].endswith("page=2&page_size=1")
 
@@ -191,7 +191,7 @@ def test_a_second_run_while_one_is_active_is_a_409_naming_it(api):
     assert body["active_run"] == {
         "id": active.pk,
         "status": "running",
-        "url": f"http://testserver{RUNS}{active.pk}/",
+        "url": f"http://testserver/api/v1/lake/runs/{active.pk}/",
     }
     assert PipelineRun.objects.count() == 1
 

@@ -37,7 +37,7 @@ def test_a_payment_sent_twice_with_one_key_is_written_once(clerk_api, late_renta
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again["Location"] == first["Location"]
-    assert first["Location"].endswith(f"/api/payments/{first.json()['id']}/")
+    assert first["Location"].endswith(f"/api/v1/payments/{first.json()['id']}/")
     assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert Payment.objects.filter(amount=Decimal("5.00")).count() == 1
     # Without a key, sending again pays again, as it always did.
@@ -120,7 +120,7 @@ def test_a_run_start_retried_starts_one_run(manager):
     again = api.post("/api/lake/runs/", {"full": False}, **KEY)
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
-    assert first["Location"].endswith(f"/api/lake/runs/{first.json()['id']}/")
+    assert first["Location"].endswith(f"/api/v1/lake/runs/{first.json()['id']}/")
     assert PipelineRun.objects.count() == 1
 
 

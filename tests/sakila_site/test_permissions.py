@@ -158,6 +158,7 @@ CHECKS: list[Check] = [
     ("api-docs", "get", lambda w: "/api/docs/", NO_BODY, ANY_LOGIN),
     ("api-token", "post", lambda w: "/api/auth/token/",
      lambda w: {"username": "clerk", "password": "pw-for-tests-only"}, expect(*[200] * 5)),
+    ("api-me", "get", lambda w: "/api/me/", NO_BODY, API_ANY_LOGIN),
     ("api-film-list", "get", lambda w: "/api/films/", NO_BODY, API_CLERK),
     ("api-film-detail", "get", lambda w: f"/api/films/{w.film_id}/", NO_BODY, API_CLERK),
     ("api-customer-list", "get", lambda w: "/api/customers/", NO_BODY, API_CLERK),

@@ -144,8 +144,8 @@ def test_the_schema_is_served_to_a_login(clerk_api):
     response = clerk_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    assert "/api/rentals/{rental_id}/return/" in paths
-    assert set(paths["/api/rentals/"]) == {"get", "post"}
+    assert "/api/v1/rentals/{rental_id}/return/" in paths
+    assert set(paths["/api/v1/rentals/"]) == {"get", "post"}
 
 
 def test_the_browsable_api_asks_for_ids_rather_than_listing_rows(clerk_api, rental):

@@ -4,6 +4,7 @@ import pytest
 
 from tests.factories import RentalFactory
 from tests.problems import detail_of, errors_of
+from tests.rentals.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -67,32 +68,44 @@ def test_unknown_or_malformed_ids_in_the_path_are_404s(clerk_api, url):
     assert clerk_api.get(url).status_code == 404
 
 
-@pytest.mark.parametrize("page", ["0", "2", "abc", HUGE, "-1"])
-def test_pages_out_of_range_are_404s(clerk_api, page):
+@pytest.mark.parametrize("page", ["2", HUGE])
+def test_pages_past_the_last_are_404s(clerk_api, page):
     RentalFactory()
-    response = clerk_api.get("/api/rentals/", {"page": page})
+    response = clerk_api.get("/api/films/", {"page": page})
     assert response.status_code == 404
     assert detail_of(response) == "Invalid page."
 
 
-@pytest.mark.parametrize("size", ["abc", "0", "-5", HUGE])
-def test_a_bad_page_size_falls_back_to_the_default(clerk_api, size):
-    RentalFactory()
-    response = clerk_api.get("/api/rentals/", {"page_size": size})
-    assert response.status_code == 200
-    assert len(response.json()["results"]) == 1
+@pytest.mark.parametrize("page", ["0", "abc", "-1", "1.5", "²"])
+def test_pages_that_are_not_whole_numbers_from_1_are_400s(clerk_api, page):
+    response = clerk_api.get("/api/films/", {"page": page})
+    assert response.status_code == 400
+    assert errors_of(response) == {"page": ["Enter a whole number of at least 1."]}
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"ordering": "password"},
-        {"ordering": "-" * 50},
-        {"search": "%_" * 200},
-        {"unknown": "ignored"},
-    ],
-)
-def test_odd_search_and_ordering_values_are_harmless(clerk_api, params):
+@pytest.mark.parametrize("url", ["/api/films/", "/api/rentals/", "/api/lake/runs/"])
+@pytest.mark.parametrize("size", ["abc", "0", "-5", "501", HUGE, ""])
+def test_a_page_size_outside_1_to_500_is_a_400(clerk_api, manager, url, size):
+    client = clerk_api if "lake" not in url else client_for(manager)
+    response = client.get(url, {"page_size": size})
+    assert response.status_code == 400
+    assert errors_of(response) == {"page_size": ["Enter a whole number from 1 to 500."]}
+
+
+@pytest.mark.parametrize("ordering", ["password", "-" * 50, "title,length", "--title", ""])
+def test_an_ordering_not_listed_is_a_400_naming_the_choices(clerk_api, ordering):
+    response = clerk_api.get("/api/films/", {"ordering": ordering})
+    assert response.status_code == 400
+    assert errors_of(response) == {
+        "ordering": [
+            "Order by one of title, -title, release_year, -release_year, length, -length, "
+            "rental_rate, -rental_rate, film_id, -film_id."
+        ]
+    }
+
+
+@pytest.mark.parametrize("params", [{"search": "%_" * 200}, {"unknown": "ignored"}])
+def test_odd_search_values_and_unknown_parameters_are_harmless(clerk_api, params):
     assert clerk_api.get("/api/films/", params).status_code == 200
 
 

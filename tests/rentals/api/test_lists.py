@@ -1,11 +1,13 @@
 """Lists and details of the API, with their filters, search and ordering."""
 
 from datetime import datetime
+from itertools import chain
 from decimal import Decimal
 
 import pytest
 
 from rentals import services
+from rentals.models import Rental
 from tests.factories import (
     CategoryFactory,
     CustomerFactory,
@@ -273,3 +275,51 @@ def test_pages_are_numbered_and_sized(clerk_api):
     assert page["count"] == 5
     assert [row["id"] for row in page["results"]] == [films[2].pk, films[3].pk]
     assert page["next"].endswith("page=3&page_size=2")
+
+
+def follow(client, url: str, params: dict | None = None) -> list[list[int]]:
+    """The ids of every page, following ``next`` from ``url``."""
+    pages = []
+    response = client.get(url, params)
+    while True:
+        pages.append(ids(response))
+        following = response.json()["next"]
+        if following is None:
+            return pages
+        response = client.get(following)
+
+
+def flat(pages: list[list[int]]) -> list[int]:
+    return list(chain.from_iterable(pages))
+
+
+def test_rental_pages_stay_put_while_rentals_arrive(clerk_api):
+    older = [RentalFactory(rental_date=datetime(2005, 6, 1, 10, 0, s)) for s in range(5)]
+    first = clerk_api.get("/api/rentals/", {"page_size": 2}).json()
+    assert set(first) == {"next", "previous", "results"}  # a cursor, no count
+    assert [row["id"] for row in first["results"]] == [older[4].pk, older[3].pk]
+    # Three clerks rent meanwhile: numbered pages would shift by three.
+    for s in range(3):
+        RentalFactory(rental_date=datetime(2005, 6, 2, 10, 0, s))
+    rest = follow(clerk_api, first["next"])
+    assert rest == [[older[2].pk, older[1].pk], [older[0].pk]]
+    # Ordered by id, ascending, the same way.
+    assert flat(
+        follow(clerk_api, "/api/rentals/", {"page_size": 3, "ordering": "rental_id"})
+    ) == sorted(rental.pk for rental in older + list(Rental.objects.filter(rental_date__day=2)))
+
+
+def test_rentals_at_the_same_second_are_paged_without_loss(clerk_api):
+    same = [RentalFactory(rental_date=datetime(2005, 6, 1, 10, 0, 0)) for _ in range(7)]
+    pages = follow(clerk_api, "/api/rentals/", {"page_size": 3})
+    assert sorted(flat(pages)) == sorted(rental.pk for rental in same)
+    assert [len(page) for page in pages] == [3, 3, 1]
+
+
+def test_payment_pages_stay_put_while_payments_arrive(clerk_api):
+    older = PaymentFactory.create_batch(4)
+    first = clerk_api.get("/api/payments/", {"page_size": 3}).json()
+    PaymentFactory.create_batch(2)
+    assert [row["id"] for row in first["results"]] + flat(follow(clerk_api, first["next"])) == [
+        payment.pk for payment in reversed(older)
+    ]

@@ -56,8 +56,9 @@ def payments(count: int, store) -> None:
 
 
 # url: (make rows, queries): token and permissions (3), count, the page's keys,
-# its rows (sakila_site.api.PageByKeyPagination), then one query per prefetched
-# relation or per-page read (films: categories and availability) and per id filter.
+# its rows (sakila_site.api.PageByKeyPagination; rentals and payments page by
+# cursor, with no count), then one query per prefetched relation or per-page
+# read (films: categories and availability) and per id filter.
 LISTS: dict[str, tuple[Callable, int]] = {
     "/api/films/": (films, 8),
     "/api/films/?available_at_store={store}": (films, 9),
@@ -66,9 +67,9 @@ LISTS: dict[str, tuple[Callable, int]] = {
     "/api/stores/": (stores, 6),
     "/api/inventory/": (inventory, 6),
     "/api/inventory/?store={store}&available=false": (inventory, 7),
-    "/api/rentals/": (rentals, 7),
-    "/api/rentals/?store={store}&status=open": (rentals, 8),
-    "/api/payments/": (payments, 6),
+    "/api/rentals/": (rentals, 6),
+    "/api/rentals/?store={store}&status=open": (rentals, 7),
+    "/api/payments/": (payments, 5),
 }
 
 
