@@ -1,8 +1,8 @@
 """Lists and details of the API, with their filters, search and ordering."""
 
 from datetime import datetime
-from itertools import chain
 from decimal import Decimal
+from itertools import chain
 
 import pytest
 
