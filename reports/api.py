@@ -54,7 +54,7 @@ class ReportParamSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=["date", "store", "int", "text"])
     label = serializers.CharField()
-    default = serializers.JSONField(allow_null=True)
+    default = serializers.JSONField(help_text="Any JSON value; null: no default.")
     min = serializers.IntegerField(source="minimum", allow_null=True)
     max = serializers.IntegerField(source="maximum", allow_null=True)
 
@@ -97,12 +97,12 @@ class ReportMetaSerializer(serializers.Serializer):
 class ReportResultSerializer(serializers.Serializer):
     report = serializers.CharField()
     params = serializers.DictField(
-        child=serializers.JSONField(allow_null=True),
+        child=serializers.JSONField(),
         help_text="The cleaned parameters; null where not given (no filter).",
     )
     columns = serializers.ListField(child=serializers.CharField())
     rows = serializers.ListField(
-        child=serializers.DictField(child=serializers.JSONField(allow_null=True)),
+        child=serializers.DictField(child=serializers.JSONField()),
         help_text="One object per row, keyed by column; money as a string.",
     )
     run_id = serializers.IntegerField(help_text="The pipeline run whose snapshots were read.")

@@ -2,6 +2,8 @@
 
 import re
 
+from django.http import HttpRequest, HttpResponse
+from django.middleware.http import ConditionalGetMiddleware
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
@@ -127,6 +129,18 @@ class PageSize:
                 parameter["schema"].update(minimum=1)
         return parameters
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        # DRF writes OpenAPI 3.0's ``nullable`` (and a cursor example with a stray
+        # quote); the schema is OpenAPI 3.1.
+        response = super().get_paginated_response_schema(schema)
+        for link, what in (("next", "The next page"), ("previous", "The page before")):
+            response["properties"][link] = {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": f"{what}'s address; null: none.",
+            }
+        return response
+
 
 class PageNumberPagination(PageSize, pagination.PageNumberPagination):
     """Numbered pages; ``page`` past the last is a 404, one that is not a whole
@@ -214,3 +228,45 @@ def schema_v1_only(endpoints: list, **kwargs) -> list:
     """drf-spectacular's preprocessing hook: the schema documents /api/v1/ (the
     /api/ alias answers the same)."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
+class ApiConditionalGetMiddleware(ConditionalGetMiddleware):
+    """ETag on every API GET (a hash of the answer), and 304 Not Modified when
+    If-None-Match names it: a client polling a run or re-reading a customer
+    downloads only what changed. Private and revalidated: answers depend on who
+    asks and change with the data."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not request.path.startswith("/api/") or request.path.startswith(NOT_CONDITIONAL):
+            return response
+        if request.method == "GET" and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-cache"
+        return super().process_response(request, response)
+
+
+NOT_CONDITIONAL = ("/api/docs/", "/api/schema/")
+
+
+def schema_conditional_get(result: dict, generator, request, public) -> dict:
+    """drf-spectacular's postprocessing hook: documents ETag, If-None-Match and
+    304 on every GET (``ApiConditionalGetMiddleware``)."""
+    for operations in result["paths"].values():
+        get = operations.get("get")
+        if get is None:
+            continue
+        get.setdefault("parameters", []).append(
+            {
+                "in": "header",
+                "name": "If-None-Match",
+                "schema": {"type": "string"},
+                "description": "An ETag of an earlier answer: 304 if it is still the same.",
+            }
+        )
+        for code, response in get["responses"].items():
+            if code.startswith("2"):
+                response.setdefault("headers", {})["ETag"] = {
+                    "schema": {"type": "string"},
+                    "description": "This answer's version, for If-None-Match.",
+                }
+        get["responses"]["304"] = {"description": "Not modified since the ETag given."}
+    return result

@@ -192,8 +192,9 @@ class PipelineRunDetailSerializer(PipelineRunSerializer):
 
 class PipelineRunCreateSerializer(serializers.Serializer):
     full = serializers.BooleanField(
-        default=False,
-        help_text="Rebuild everything from the rental database (the first run always does).",
+        required=False,  # not default=False: see rentals.api.serializers
+        help_text="Rebuild everything from the rental database (the first run always does). "
+        "Default false.",
     )
 
 
@@ -273,7 +274,9 @@ class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         body.is_valid(raise_exception=True)
         try:
             run = services.pipeline_run_request(
-                full=body.validated_data["full"], trigger=PipelineRun.Trigger.API, user=request.user
+                full=body.validated_data.get("full", False),
+                trigger=PipelineRun.Trigger.API,
+                user=request.user,
             )
         except services.AlreadyRunning as error:
             raise self._conflict(error, error.run) from None

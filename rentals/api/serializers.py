@@ -211,6 +211,9 @@ class RentalPaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+RENTAL_STATUSES = ["open", "returned"]
+
+
 class RentalSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="rental_id")
     status = serializers.SerializerMethodField()
@@ -240,6 +243,7 @@ class RentalSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ChoiceField(choices=RENTAL_STATUSES))
     def get_status(self, rental: Rental) -> str:
         return "open" if rental.return_date is None else "returned"
 
@@ -277,8 +281,11 @@ class RentalReturnSerializer(serializers.Serializer):
         help_text="Money taken with the return (all of the late fee or part of it). "
         "Left out: no payment, the fee stays owed on the customer's account.",
     )
+    # Optional rather than default=False: a documented default makes generated
+    # TypeScript types require the field (openapi-typescript's defaultNonNullable).
     confirm_overpayment = serializers.BooleanField(
-        default=False, help_text="Accept a payment larger than the customer owes (credit)."
+        required=False,
+        help_text="Accept a payment larger than the customer owes (credit). Default false.",
     )
 
 
@@ -311,8 +318,9 @@ class PaymentCreateSerializer(serializers.Serializer):
         required=False, help_text="Local time; now if left out. Not in the future."
     )
     confirm_overpayment = serializers.BooleanField(
-        default=False,
-        help_text="Accept an amount larger than the customer owes; the difference is credit.",
+        required=False,
+        help_text="Accept an amount larger than the customer owes; the difference is credit. "
+        "Default false.",
     )
 
 
