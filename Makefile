@@ -22,7 +22,7 @@ PORT ?= 8000
 # worker or stack a test starts, compile ~500 modules again: 5 s or more each.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-spark spark-system-deps lock lock-check system-deps chromium run dev test test-fast test-mysql test-e2e test-spark lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
+.PHONY: install install-spark spark-system-deps lock lock-check system-deps chromium run dev test test-fast test-mysql test-e2e test-spark test-clients node lint format bench bench-lake bench-api bench-freshness bench-reports bench-broker bench-admin clean
 
 install: $(INSTALLED)
 
@@ -112,6 +112,25 @@ chromium:
 
 # The Glue job scripts on local PySpark (Java 17), through JDBC, compared with
 # the local engine; and LAKE_ENGINE=spark (docs/spark.md).
+# Clients generated from the API's schema (tests/api_clients): the schema linted
+# by Redocly, TypeScript types compiled against, a Python client driven against
+# make run's stack. npm ci installs the Node tools at package-lock.json's versions.
+test-clients: install node
+	npm ci --prefix tests/api_clients --no-audit --no-fund
+	$(PY) -m pytest -m clients tests/api_clients
+
+node:
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Node.js and npm (apt-get)"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm; \
+	  else \
+	    echo "make test-clients needs Node.js 20.19+ and npm. Run:"; \
+	    echo "  sudo apt-get install nodejs npm"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 test-spark: install-spark
 	$(PY) -m pytest -m spark tests/lake/glue_jobs tests/lake/engines
 

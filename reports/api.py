@@ -123,6 +123,34 @@ def _json_value(value):
 # --- Views ---------------------------------------------------------------------------------
 
 
+# The query parameters of a report (each report takes some of them); the last,
+# refresh, is the JSON operation's only.
+REPORT_PARAMETERS = [
+    OpenApiParameter("start", OpenApiTypes.DATE, description="First rental date."),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Last rental date (included)."),
+    OpenApiParameter("store", OpenApiTypes.INT, description="The rented copy's store."),
+    OpenApiParameter("top", OpenApiTypes.INT, description="How many (top_ reports)."),
+    OpenApiParameter("category", OpenApiTypes.STR, description="A film category."),
+    OpenApiParameter("film", OpenApiTypes.INT, description="A film id (rentals)."),
+    OpenApiParameter("customer", OpenApiTypes.INT, description="A customer id."),
+    OpenApiParameter("rows", OpenApiTypes.INT, description="Rows at most (lists)."),
+    OpenApiParameter("as_of_run", OpenApiTypes.INT, description="Read as of this pipeline run."),
+    OpenApiParameter("refresh", OpenApiTypes.BOOL, description="Recompute, not cached."),
+]
+SORT_PARAMETER = OpenApiParameter(
+    "sort", OpenApiTypes.STR, description="CSV only: a column, - first to descend."
+)
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["json", "csv"],
+    description="csv: the CSV export (as Accept: text/csv, and .../csv/, do).",
+)
+LAKE_UNAVAILABLE = OpenApiResponse(
+    ProblemSerializer, description="The lake has no data yet, or the query failed."
+)
+
+
 class ReportListApi(APIView):
     permission_classes = [permission_required(REPORT_PERMISSION)]
 
@@ -163,42 +191,15 @@ class ReportDetailApi(APIView):
     @extend_schema(
         tags=["reports"],
         summary="One report's rows, at the published snapshot or an earlier run's",
-        parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE, description="First rental date."),
-            OpenApiParameter("end", OpenApiTypes.DATE, description="Last rental date (included)."),
-            OpenApiParameter("store", OpenApiTypes.INT, description="The rented copy's store."),
-            OpenApiParameter("top", OpenApiTypes.INT, description="How many (top_ reports)."),
-            OpenApiParameter("category", OpenApiTypes.STR, description="A film category."),
-            OpenApiParameter("film", OpenApiTypes.INT, description="A film id (rentals)."),
-            OpenApiParameter("customer", OpenApiTypes.INT, description="A customer id."),
-            OpenApiParameter("rows", OpenApiTypes.INT, description="Rows at most (lists)."),
-            OpenApiParameter(
-                "as_of_run", OpenApiTypes.INT, description="Read as of this pipeline run."
-            ),
-            OpenApiParameter("refresh", OpenApiTypes.BOOL, description="Recompute, not cached."),
-            OpenApiParameter(
-                "sort", OpenApiTypes.STR, description="CSV only: a column, - first to descend."
-            ),
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                enum=["json", "csv"],
-                description="csv: the report page's CSV export (as Accept: text/csv does).",
-            ),
-        ],
+        parameters=[*REPORT_PARAMETERS, SORT_PARAMETER, FORMAT_PARAMETER],
         responses={
             (200, "application/json"): ReportResultSerializer,
             (200, "text/csv"): OpenApiTypes.STR,
-            409: OpenApiResponse(
-                ProblemSerializer, description="The lake has no data yet, or the query failed."
-            ),
+            409: LAKE_UNAVAILABLE,
         },
     )
     def get(self, request: Request, name: str) -> Response:
-        try:
-            report: Report = report_get(name)
-        except ReportNotFound as error:
-            raise NotFound(str(error)) from None
+        report = self._report(name)
         query = request.query_params
         if isinstance(request.accepted_renderer, CSVRenderer):
             return self._csv(report, query)
@@ -226,6 +227,12 @@ class ReportDetailApi(APIView):
         }
         return Response(ReportResultSerializer(data).data)
 
+    def _report(self, name: str) -> Report:
+        try:
+            return report_get(name)
+        except ReportNotFound as error:
+            raise NotFound(str(error)) from None
+
     def _csv(self, report: Report, query) -> HttpResponse:
         try:
             return report_export(report, query)
@@ -235,7 +242,29 @@ class ReportDetailApi(APIView):
             raise LakeUnavailable(str(error)) from None
 
 
+class ReportCsvApi(ReportDetailApi):
+    """The CSV alone, at an address of its own: one media type per operation is
+    what generated clients handle (the JSON operation also answers ?format=csv)."""
+
+    renderer_classes = [CSVRenderer, JSONRenderer]
+
+    @extend_schema(
+        tags=["reports"],
+        summary="One report's rows as CSV: the file the report page exports",
+        parameters=[*REPORT_PARAMETERS[:-1], SORT_PARAMETER],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="A header row, then the rows."
+            ),
+            409: LAKE_UNAVAILABLE,
+        },
+    )
+    def get(self, request: Request, name: str) -> HttpResponse:
+        return self._csv(self._report(name), request.query_params)
+
+
 urlpatterns = [
     path("", ReportListApi.as_view(), name="api-report-list"),
     path("<str:name>/", ReportDetailApi.as_view(), name="api-report-detail"),
+    path("<str:name>/csv/", ReportCsvApi.as_view(), name="api-report-csv"),
 ]

@@ -247,6 +247,15 @@ class ApiConditionalGetMiddleware(ConditionalGetMiddleware):
 NOT_CONDITIONAL = ("/api/docs/", "/api/schema/")
 
 
+def schema_open_operations(result: dict, generator, request, public) -> dict:
+    """drf-spectacular's postprocessing hook: an operation that needs no login
+    (the token's) says so with an empty ``security``, rather than none at all."""
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            operation.setdefault("security", [])
+    return result
+
+
 def schema_conditional_get(result: dict, generator, request, public) -> dict:
     """drf-spectacular's postprocessing hook: documents ETag, If-None-Match and
     304 on every GET (``ApiConditionalGetMiddleware``)."""

@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import APIException
+from rest_framework.parsers import JSONParser
 
 from sakila_site.problems import ProblemSerializer
 
@@ -54,7 +55,14 @@ class LockedOut(APIException):
 
 
 class TokenObtainApi(ObtainAuthToken):
-    """``POST /api/auth/token/``: DRF's token view, refused while axes locks the login out."""
+    """``POST /api/auth/token/``: DRF's token view, refused while axes locks the login out.
+
+    A JSON body only, as everywhere in the API (DRF's view also takes forms), and
+    no login asked: generated clients call it without one.
+    """
+
+    parser_classes = [JSONParser]
+    authentication_classes = []
 
     @extend_schema(
         summary="A token for a username and password",

@@ -12,7 +12,12 @@ from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -224,9 +229,16 @@ NEW_RUN_RESPONSES = {201: PipelineRunDetailSerializer, 409: CONFLICT, 422: KEY_R
 NEW_RUN_FROM_RUN = [permission_required("lake.add_pipelinerun", "lake.change_pipelinerun")]
 
 
+RUN_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The run's id.")
+
+
 @extend_schema_view(
     list=extend_schema(summary="Pipeline runs, newest first"),
-    retrieve=extend_schema(summary="A pipeline run, with its steps"),
+    retrieve=extend_schema(summary="A pipeline run, with its steps", parameters=[RUN_ID]),
+    cancel=extend_schema(parameters=[RUN_ID]),
+    publish=extend_schema(parameters=[RUN_ID]),
+    retry=extend_schema(parameters=[RUN_ID]),
+    resume=extend_schema(parameters=[RUN_ID]),
 )
 class PipelineRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filter_backends = [DjangoFilterBackend]

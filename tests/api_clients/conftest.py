@@ -19,9 +19,10 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -30,26 +31,14 @@ from tests.stack import PROJECT, Stack, stack_start, stack_stop, wait_until_serv
 HERE = Path(__file__).resolve().parent
 NODE_BIN = HERE / "node_modules" / ".bin"
 INSTALL_HINT = "run `make test-clients`, or `npm ci --prefix tests/api_clients` first"
+# Before the generated client exists: the token and the schema, at addresses that stay
+# (/api/ answers as /api/v1/ does; the schema is not versioned).
+TOKEN_PATH = "api/auth/token/"
+SCHEMA_PATH = "api/schema/?format=json"
 # Migrating, loading the demo data and its first lake run, then starting (~30 s quiet).
 STARTUP_TIMEOUT_SECONDS = 600
 PACKAGE = "sakila_lake_client"  # the generated Python client's package
 STACK_KEY = pytest.StashKey[Stack]()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # The marker of these tests (pyproject.toml's markers should name it too).
-    config.addinivalue_line("markers", "clients: generated API clients (make test-clients)")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Only a run that names the marker (``-m clients``) runs these tests: they start
-    a stack and need node_modules, which make test does not install."""
-    if "clients" in (config.option.markexpr or ""):
-        return
-    ours = [item for item in items if HERE in Path(item.path).parents]
-    if ours:
-        config.hook.pytest_deselected(items=ours)
-        items[:] = [item for item in items if HERE not in Path(item.path).parents]
 
 
 # --- Node tools --------------------------------------------------------------------------
@@ -58,10 +47,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def node_tool(name: str) -> Path:
     """An executable of node_modules/.bin, or a failure saying how to install it."""
     if shutil.which("node") is None:
-        pytest.fail(f"node is not on PATH: the API client tests need Node 20+; then {INSTALL_HINT}")
+        pytest.fail(
+            f"node is not on PATH: these tests need Node 20.19+; then {INSTALL_HINT}", pytrace=False
+        )
     path = NODE_BIN / name
     if not path.exists():
-        pytest.fail(f"{path.relative_to(PROJECT)} is missing: {INSTALL_HINT}")
+        pytest.fail(f"{path.relative_to(PROJECT)} is missing: {INSTALL_HINT}", pytrace=False)
     return path
 
 
@@ -75,7 +66,9 @@ def node_env() -> dict[str, str]:
     }
 
 
-def run(args: list[str | Path], *, cwd: Path = HERE, env: dict | None = None, timeout: int = 300):
+def run(
+    args: list[str | Path], *, cwd: Path = HERE, env: dict | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
     """A command's result; its output, as text, for the assertion messages."""
     return subprocess.run(
         [str(arg) for arg in args],
@@ -128,7 +121,7 @@ def bootstrap_token(stack: Stack, username: str) -> str:
     (fetching the schema it is generated from)."""
     body = json.dumps({"username": username, "password": demo_password(username)}).encode()
     request = urllib.request.Request(
-        f"{stack.url}api/auth/token/", data=body, headers={"Content-Type": "application/json"}
+        f"{stack.url}{TOKEN_PATH}", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)["token"]
@@ -138,7 +131,7 @@ def bootstrap_token(stack: Stack, username: str) -> str:
 def served_schema(stack, tmp_path_factory) -> Path:
     """``GET /api/schema/`` of the running stack, as JSON (the schema needs a login)."""
     request = urllib.request.Request(
-        f"{stack.url}api/schema/?format=json",
+        f"{stack.url}{SCHEMA_PATH}",
         headers={"Authorization": f"Token {bootstrap_token(stack, 'manager')}"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -162,18 +155,11 @@ class GeneratedClient:
         assert found, f"the generated client has no module for operation {operation_id!r}"
         return importlib.import_module(f"{PACKAGE}.api.{found[0].parent.name}.{operation_id}")
 
-    def operation_id(self, method: str, path_end: str) -> str | None:
-        """The operationId of ``method`` on the path ending with ``path_end``, if documented."""
-        for path, operations in self.schema["paths"].items():
-            if path.endswith(path_end) and method in operations:
-                return operations[method]["operationId"]
-        return None
-
     @property
     def models(self) -> ModuleType:
         return importlib.import_module(f"{PACKAGE}.models")
 
-    def client(self, base_url: str, token: str | None = None):
+    def client(self, base_url: str, token: str | None = None) -> Any:
         """The generated AuthenticatedClient with a DRF token (``Token <key>``), or the
         anonymous Client; errors raise for undocumented statuses."""
         package = importlib.import_module(PACKAGE)
@@ -207,42 +193,12 @@ def generated_client(served_schema, tmp_path_factory) -> Iterator[GeneratedClien
             del sys.modules[name]
 
 
-# --- Steps waiting on server work ---------------------------------------------------------
-
-
-@dataclass
-class Pending:
-    """Steps of a journey that wait on server work: each is noted, the journey goes on
-    with a stand-in where it can, and the test fails at its end naming them all."""
-
-    notes: list[str] = field(default_factory=list)
-    checked: bool = False  # check() ran: its failure says it all
-
-    def note(self, what: str, why: str) -> None:
-        self.notes.append(f"{what}: {why}")
-
-    def check(self) -> None:
-        self.checked = True
-        if self.notes:
-            pytest.fail(
-                "Steps waiting on server work:\n- " + "\n- ".join(self.notes), pytrace=False
-            )
-
-
-@pytest.fixture
-def pending() -> Pending:
-    return Pending()
-
-
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A step that fails shows the pending steps noted before it, and the stack's log."""
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failing step shows the stack's log."""
     report = yield
-    noted = getattr(item, "funcargs", {}).get("pending")
-    if report.failed and report.when == "call" and not (noted and noted.checked):
-        if noted and noted.notes:
-            report.sections.append(("steps waiting on server work", "\n".join(noted.notes)))
+    if report.failed and report.when == "call" and "stack" in getattr(item, "fixturenames", ()):
         stack = item.config.stash.get(STACK_KEY, None)
-        if stack is not None and "stack" in getattr(item, "fixturenames", ()):
+        if stack is not None:
             report.sections.append(("stack log (last lines)", stack.log_tail()))
     return report

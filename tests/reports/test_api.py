@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from lake.models import PipelineRun
 from lake.query.duckdb import ERROR_NO_DATA
-from reports.registry import REPORTS, report_get, report_run
+from reports.registry import ERROR_UNKNOWN_REPORT, REPORTS, report_get, report_run
 from sakila_site.roles import CLERK, MANAGER
 from tests.conftest import make_role_user
 from tests.lake.conftest import run_pipeline
@@ -156,8 +156,9 @@ def test_a_token_reads_the_pages_csv_export(sales, manager_user_with_token):
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     by_format = api.get(f"{REPORTS_URL}top_films/", {**query, "format": "csv"})
     by_accept = api.get(f"{REPORTS_URL}top_films/", query, HTTP_ACCEPT="text/csv")
+    by_address = api.get(f"{REPORTS_URL}top_films/csv/", query)
 
-    for response in (by_format, by_accept):
+    for response in (by_format, by_accept, by_address):
         assert response.status_code == 200, response.content
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response.content == exported.content
@@ -170,6 +171,12 @@ def test_a_csv_request_with_bad_parameters_is_a_problem(sales, api):
     response = api.get(f"{REPORTS_URL}top_films/", {"format": "csv", "start": "yesterday"})
     assert response.status_code == 400
     assert list(errors_of(response)) == ["start"]
+    response = api.get(f"{REPORTS_URL}top_films/csv/", {"start": "yesterday"})
+    assert response.status_code == 400
+    assert list(errors_of(response)) == ["start"]
+    missing = api.get(f"{REPORTS_URL}nope/csv/")
+    assert missing.status_code == 404
+    assert detail_of(missing) == ERROR_UNKNOWN_REPORT.format(name="nope")
 
 
 @pytest.fixture
