@@ -179,9 +179,12 @@ class ReportDetailApi(APIView):
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
 
     def finalize_response(self, request: Request, response, *args, **kwargs):
-        # When a CSV was asked for, what is not the file (an error, OPTIONS) is JSON.
-        renderer = getattr(request, "accepted_renderer", None)  # unset if negotiation failed
-        if isinstance(response, Response) and isinstance(renderer, CSVRenderer):
+        # When a CSV was asked for, what is not the file (an error, OPTIONS) is JSON;
+        # so is an error of the negotiation itself (no renderer chosen yet).
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(response, Response) and (
+            renderer is None or isinstance(renderer, CSVRenderer)
+        ):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
             if response.status_code >= 400:

@@ -37,7 +37,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Films, customers, stores, inventory, rentals and payments of the Sakila "
         "DVD-rental business. Authenticate with `Authorization: Token <key>` "
-        "(POST /api/auth/token/) or a logged-in session."
+        "(POST /api/v1/auth/token/) or a logged-in session."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -182,6 +182,8 @@ CHECKS: list[Check] = [
      expect(401, 403, 201, 201, 201)),
     ("api-payment-detail", "get", lambda w: f"/api/payments/{w.payment_id}/", NO_BODY, API_CLERK),
     ("api-report-list", "get", lambda w: "/api/reports/", NO_BODY, API_LAKE),
+    ("api-report-csv", "get", lambda w: "/api/reports/sales_by_store/csv/", NO_BODY,
+     expect(401, 403, 403, 409, 409)),
     ("api-report-detail", "get", lambda w: "/api/reports/sales_by_store/", NO_BODY,
      expect(401, 403, 403, 409, 409)),  # 409: the lake has no data yet
     ("api-lake-run-list", "get", lambda w: "/api/lake/runs/", NO_BODY, API_LAKE),
