@@ -29,7 +29,9 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from sakila_site.roles import CLERK, MANAGER
 from sakila_site.wsgi import application
+from tests.conftest import make_role_user
 from tests.factories import CustomerFactory, FilmFactory, InventoryFactory, PaymentFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # about 40 operations, 25 requests each
@@ -64,15 +66,25 @@ def wsgi_application() -> Iterator[WSGIHandler]:
         request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def auth_headers(admin_role_user, store) -> dict[str, str]:
+def rows_and_token(user, store) -> dict[str, str]:
     # Rows with small ids, which generated requests hit often.
     for _ in range(3):
         film = FilmFactory()
         InventoryFactory.create_batch(2, film=film, store=store)
         CustomerFactory(store=store)
     PaymentFactory(rental__inventory__store=store)
-    return {"Authorization": f"Token {Token.objects.create(user=admin_role_user).key}"}
+    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+
+
+@pytest.fixture
+def auth_headers(admin_role_user, store) -> dict[str, str]:
+    return rows_and_token(admin_role_user, store)
+
+
+@pytest.fixture(params=[CLERK, MANAGER])
+def role_headers(request, store) -> dict[str, str]:
+    user = make_role_user(request.param, store=store, username=request.param.lower())
+    return rows_and_token(user, store)
 
 
 @schema.parametrize()
@@ -86,5 +98,22 @@ def test_generated_requests_never_crash_the_api(case, wsgi_application, auth_hea
     case.call_and_validate(
         app=wsgi_application,
         headers=auth_headers,
+        checks=[not_a_server_error, response_schema_conformance],
+    )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=6,  # what differs by role is mostly the 403s and the rows each may see
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_a_clerk_and_a_manager_get_answers_the_schema_describes(
+    case, wsgi_application, role_headers
+):
+    case.call_and_validate(
+        app=wsgi_application,
+        headers=role_headers,
         checks=[not_a_server_error, response_schema_conformance],
     )
