@@ -15,8 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,3 +174,16 @@ def stack_stop(stack: Stack) -> list[str]:
         stack.process.kill()
     stack.process.wait()
     return left
+
+
+@contextmanager
+def stack_serving(var_dir: Path, timeout: float) -> Iterator[Stack]:
+    """A stack with its demo data, once it serves; stopped after, none of its
+    processes left running."""
+    stack = stack_start(var_dir)
+    try:
+        wait_until_serving(stack, timeout)
+        yield stack
+    finally:
+        left = stack_stop(stack)
+    assert not left, f"Stack processes left running: {left}"

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.stack import PROJECT, Stack, stack_start, stack_stop, wait_until_serving
+from tests.stack import PROJECT, Stack, stack_serving
 
 HERE = Path(__file__).resolve().parent
 NODE_BIN = HERE / "node_modules" / ".bin"
@@ -99,14 +99,9 @@ def dumped_schema(tmp_path_factory) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, request) -> Iterator[Stack]:
     """``make run``'s stack with its demo data (users clerk and manager), on a free port."""
-    stack = stack_start(tmp_path_factory.mktemp("stack-var"))
-    request.config.stash[STACK_KEY] = stack
-    try:
-        wait_until_serving(stack, STARTUP_TIMEOUT_SECONDS)
+    with stack_serving(tmp_path_factory.mktemp("stack-var"), STARTUP_TIMEOUT_SECONDS) as stack:
+        request.config.stash[STACK_KEY] = stack
         yield stack
-    finally:
-        left = stack_stop(stack)
-    assert not left, f"Stack processes left running: {left}"
 
 
 def demo_password(username: str) -> str:

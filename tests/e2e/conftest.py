@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.e2e.people import SCREENSHOT_DIR, Person, Screens
-from tests.stack import Stack, stack_start, stack_stop, wait_until_serving
+from tests.stack import Stack, stack_serving
 
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
@@ -32,14 +32,9 @@ expect.set_options(timeout=20_000)
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, request) -> Iterator[Stack]:
     """``make run``'s stack with its demo data, on 127.0.0.1 and a free port."""
-    stack = stack_start(tmp_path_factory.mktemp("stack-var"))
-    request.config.stash[STACK_KEY] = stack
-    try:
-        wait_until_serving(stack, STARTUP_TIMEOUT_SECONDS)
+    with stack_serving(tmp_path_factory.mktemp("stack-var"), STARTUP_TIMEOUT_SECONDS) as stack:
+        request.config.stash[STACK_KEY] = stack
         yield stack
-    finally:
-        left = stack_stop(stack)
-    assert not left, f"Stack processes left running: {left}"
 
 
 @pytest.fixture(scope="session")
