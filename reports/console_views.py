@@ -1,8 +1,10 @@
 """The SQL console page (/lake/sql/), for managers.
 
-The query travels in the URL (``?sql=...&as_of_run=N``), so a result can be
-shared as a link and reloaded; POST runs it the same way. Each user's last
-queries are kept in their session.
+A query runs only when POSTed (with the CSRF token): a link
+(``?sql=...&as_of_run=N``, the page's "Link to this query" and the history)
+fills the editor and waits for a click, so a link from another site cannot
+make a manager's browser run a query. Each user's last queries are kept in
+their session.
 """
 
 from django.conf import settings
@@ -30,8 +32,9 @@ EXAMPLE_SQL = (
 @lake_view()
 @require_http_methods(["GET", "POST"])
 def sql_console(request: HttpRequest) -> HttpResponse:
-    """One read-only SELECT on the marts, as of the published run or an earlier one;
-    ``sql`` in the query string (or POSTed) runs it, ``format=csv`` downloads it."""
+    """One read-only SELECT on the marts, as of the published run or an earlier one:
+    ``sql`` POSTed runs it (``format=csv`` downloads it); in the query string it
+    only fills the editor."""
     data = request.POST if request.method == "POST" else request.GET
     sql = data.get("sql")
     run_value = (data.get("as_of_run") or "").strip()
@@ -49,7 +52,8 @@ def sql_console(request: HttpRequest) -> HttpResponse:
         "as_of_run": run_value,
         "history": console.console_history_list(request.session),
     }
-    if sql is None:
+    if sql is None or request.method != "POST":
+        context["from_link"] = sql is not None
         return render(request, "reports/sql_console.html", context)
     as_of_run = None
     try:

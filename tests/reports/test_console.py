@@ -9,6 +9,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils.html import strip_tags
 
@@ -220,20 +221,16 @@ def test_nested_values_time_travel_share_links_and_history(client, sakila_lake):
         "select [1, 2] as l, {'a': 1} as s, map([1], ['x']) as m, "
         "list(store_id order by store_id) as stores from dim_store"
     )
-    response = client.get(CONSOLE, {"sql": sql})
+    response = run(client, sql)
     assert response.status_code == 200
     assert response.context["result"].rows == [("[1, 2]", "{'a': 1}", "{1=x}", "[1, 2]")]
-    rows = list(
-        csv.reader(io.StringIO(client.get(CONSOLE, {"sql": sql, "format": "csv"}).content.decode()))
-    )
+    rows = list(csv.reader(io.StringIO(run(client, sql, format="csv").content.decode())))
     assert rows == [["l", "s", "m", "stores"], ["[1, 2]", "{'a': 1}", "{1=x}", "[1, 2]"]]
 
     # Ids and date keys as they are, money as money.
-    response = client.get(
-        CONSOLE,
-        {
-            "sql": "select rental_id, date_sales_id, amount from fact_sales order by rental_id desc limit 1"
-        },
+    response = run(
+        client,
+        "select rental_id, date_sales_id, amount from fact_sales order by rental_id desc limit 1",
     )
     row = response.context["table"][0]
     [latest] = lake_query(
@@ -244,16 +241,19 @@ def test_nested_values_time_travel_share_links_and_history(client, sakila_lake):
 
     # As of an earlier run: that run's rows; the link to share names both.
     count = "select count(*) as n from fact_sales"
-    now = client.get(CONSOLE, {"sql": count})
-    before = client.get(CONSOLE, {"sql": count, "as_of_run": first.pk})
+    now = run(client, count)
+    before = run(client, count, as_of_run=first.pk)
     assert now.context["result"].rows != before.context["result"].rows
     assert before.context["result"].rows == [(lake_query(count, first.snapshots)[0]["n"],)]
     assert now.context["result"].rows == [(lake_query(count, second.snapshots)[0]["n"],)]
     share = before.context["share_url"]
     assert f"as_of_run={first.pk}" in share and "sql=select+count" in share
-    assert client.get(share).context["result"].rows == before.context["result"].rows
+    # The link fills the editor and the run, and runs nothing until asked.
+    shared = client.get(share)
+    assert "result" not in shared.context and shared.context["from_link"]
+    assert shared.context["sql"] == count and shared.context["as_of_run"] == str(first.pk)
     assert f"as of run {first.pk}" in text(before)
-    assert client.get(CONSOLE, {"sql": count, "as_of_run": 999999}).status_code == 400
+    assert run(client, count, as_of_run=999999).status_code == 400
 
     # The user's last queries, newest first, without repeats; another user has none.
     history = client.get(CONSOLE).context["history"]
@@ -261,3 +261,20 @@ def test_nested_values_time_travel_share_links_and_history(client, sakila_lake):
     assert len(history) <= console.HISTORY_LENGTH
     client.force_login(make_role_user(MANAGER, username="another-manager"))
     assert client.get(CONSOLE).context["history"] == []
+
+
+@pytest.mark.django_db
+def test_a_link_never_runs_a_query(lake, client):
+    """A link from anywhere (a GET, no CSRF token) fills the editor and waits: only
+    the page's form, POSTed with its CSRF token, runs a query."""
+    client.force_login(make_role_user(MANAGER))
+    sql = "select count(*) as n from dim_store"
+    response = client.get(CONSOLE, {"sql": sql, "format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert "result" not in response.context and response.context["sql"] == sql
+    assert "read it, then press Run" in text(response)
+    assert console.console_history_list(client.session) == []  # nothing ran
+
+    guarded = Client(enforce_csrf_checks=True)
+    guarded.force_login(make_role_user(MANAGER, username="manager-2"))
+    assert guarded.post(CONSOLE, {"sql": sql}).status_code == 403  # no CSRF token
