@@ -230,6 +230,9 @@ def schema_v1_only(endpoints: list, **kwargs) -> list:
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
 
 
+NOT_CONDITIONAL = ("/api/docs/", "/api/schema/")  # pages for people, and the schema
+
+
 class ApiConditionalGetMiddleware(ConditionalGetMiddleware):
     """ETag on every API GET (a hash of the answer), and 304 Not Modified when
     If-None-Match names it: a client polling a run or re-reading a customer
@@ -242,9 +245,6 @@ class ApiConditionalGetMiddleware(ConditionalGetMiddleware):
         if request.method == "GET" and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "private, no-cache"
         return super().process_response(request, response)
-
-
-NOT_CONDITIONAL = ("/api/docs/", "/api/schema/")
 
 
 def schema_open_operations(result: dict, generator, request, public) -> dict:

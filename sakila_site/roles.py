@@ -104,3 +104,11 @@ def role_groups_sync(apps) -> None:
         group, _ = Group.objects.get_or_create(name=role)
         wanted = role_permission_codenames(role, models_by_app)
         group.permissions.set([known[name] for name in sorted(wanted) if name in known])
+
+
+def user_role(user) -> str | None:
+    """The highest role a login has (Admin for a superuser); None for none."""
+    if user.is_superuser:
+        return ADMIN
+    groups = set(user.groups.values_list("name", flat=True))
+    return next((role for role in reversed(ROLES) if role in groups), None)

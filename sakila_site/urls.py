@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from reports import console_views
-from sakila_site import renderers, security, views
+from sakila_site import me, renderers, security, views
 
 # The admin's lists get the whole width (the rentals list at 1366 px); the
 # home page and each app's index still list every table.
@@ -14,6 +14,7 @@ admin.site.enable_nav_sidebar = False
 
 API = [
     path("auth/token/", security.TokenObtainApi.as_view(), name="api-token"),
+    path("me/", me.MeApi.as_view(), name="api-me"),
     path("lake/", include("lake.panel.api")),
     path("reports/", include("reports.api")),
     path("", include("rentals.api.urls")),

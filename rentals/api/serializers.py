@@ -14,7 +14,6 @@ from rest_framework import serializers
 from rentals import selectors
 from rentals.api.fields import IdRelatedField, LocalDateTimeField
 from rentals.models import Category, Customer, Film, Inventory, Payment, Rental, Store
-from sakila_site.roles import ROLES
 
 
 class StoreAvailabilitySerializer(serializers.Serializer):
@@ -321,36 +320,4 @@ class PaymentCreateSerializer(serializers.Serializer):
         required=False,
         help_text="Accept an amount larger than the customer owes; the difference is credit. "
         "Default false.",
-    )
-
-
-class MeStaffSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="staff_id")
-    name = serializers.CharField(source="__str__")
-    active = serializers.BooleanField()
-
-
-class MeStoreSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="store_id")
-    address = serializers.CharField(source="address.address")
-    city = serializers.CharField(source="address.city.city")
-
-
-class MeSerializer(serializers.Serializer):
-    """Who a token or session is: the login, its role, and the staff member and
-    store that rentals and payments it records are written as."""
-
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    role = serializers.ChoiceField(
-        choices=ROLES,
-        allow_null=True,
-        help_text="The highest role the login has (Admin for a superuser); null: none.",
-    )
-    staff = MeStaffSerializer(allow_null=True, help_text="Null: the login rents nothing.")
-    store = MeStoreSerializer(allow_null=True, help_text="The staff member's store.")
-    may = serializers.DictField(
-        child=serializers.BooleanField(),
-        help_text="What the login may do: rent, return, take_payments, read_runs, start_runs, "
-        "read_reports.",
     )

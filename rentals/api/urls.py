@@ -1,6 +1,5 @@
 """The rental API under /api/ (the token, schema and docs are in sakila_site/urls.py)."""
 
-from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from rentals.api import views
@@ -13,4 +12,4 @@ router.register("inventory", views.InventoryViewSet, basename="api-inventory")
 router.register("rentals", views.RentalViewSet, basename="api-rental")
 router.register("payments", views.PaymentViewSet, basename="api-payment")
 
-urlpatterns = [path("me/", views.MeApi.as_view(), name="api-me"), *router.urls]
+urlpatterns = router.urls

@@ -12,11 +12,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.views import APIView
 
 from rentals import selectors, services
 from rentals.api import filters, serializers
@@ -32,7 +30,6 @@ from sakila_site.api import (
     permission_required,
 )
 from sakila_site.idempotency import IDEMPOTENCY_KEY_PARAMETER, KEY_REUSED_RESPONSE, idempotent
-from sakila_site.roles import ADMIN, ROLES
 
 
 def request_staff(request: Request) -> Staff:
@@ -222,39 +219,3 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SakilaVie
         body.is_valid(raise_exception=True)
         payment = services.payment_create(staff=staff, **body.validated_data)
         return created(request, serializers.PaymentSerializer(payment).data, "api-payment-detail")
-
-
-# What /api/me/ says a login may do, by the permission each takes.
-MAY = {
-    "rent": "rentals.add_rental",
-    "return": "rentals.change_rental",
-    "take_payments": "rentals.add_payment",
-    "read_runs": "lake.view_pipelinerun",
-    "start_runs": "lake.add_pipelinerun",
-    "read_reports": "lake.view_pipelinerun",
-}
-
-
-class MeApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(summary="Who the token (or session) is", responses=serializers.MeSerializer)
-    def get(self, request: Request) -> Response:
-        user = request.user
-        staff = selectors.staff_for_user(user)
-        me = {
-            "id": user.pk,
-            "username": user.get_username(),
-            "role": user_role(user),
-            "staff": staff,
-            "store": staff.store if staff else None,
-            "may": {ability: user.has_perm(perm) for ability, perm in MAY.items()},
-        }
-        return Response(serializers.MeSerializer(me).data)
-
-
-def user_role(user) -> str | None:
-    if user.is_superuser:
-        return ADMIN
-    groups = set(user.groups.values_list("name", flat=True))
-    return next((role for role in reversed(ROLES) if role in groups), None)
